@@ -1,0 +1,246 @@
+"""`noisyfix`: the command-line front door. Each subcommand is a thin call into the core."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .errors import NoisyFixError
+
+
+def _cmd_demo(args) -> int:
+    from .gui.launch import launch
+    from .synth.sample import make_sample_project
+
+    project = Path(args.project)
+    if not (project / "project.json").exists():
+        make_sample_project(project, n=args.n, size=args.size, seed=args.seed)
+    return launch(project, screenshot=args.screenshot, reviewer=args.reviewer)
+
+
+def _cmd_sample(args) -> int:
+    from .synth.sample import make_sample_project
+
+    proj = make_sample_project(
+        args.dir, n=args.n, size=args.size, seed=args.seed, noise=args.noise, force=args.force
+    )
+    print(f"sample project with {len(proj.names)} images written to {proj.root}")
+    return 0
+
+
+def _cmd_import(args) -> int:
+    from .io.importer import import_project
+
+    clean = _read_clean_list(args.clean)
+    proj = import_project(
+        args.images,
+        args.masks,
+        args.project,
+        patients_csv=args.patients,
+        clean=clean,
+        force=args.force,
+    )
+    print(
+        f"imported {len(proj.names)} images ({len(set(proj.patients().values()))} patients, "
+        f"{len(proj.clean_names())} clean, {proj.n_classes} classes) into {proj.root}"
+    )
+    return 0
+
+
+def _read_clean_list(value: str | None) -> set[str] | None:
+    if value is None:
+        return None
+    path = Path(value)
+    if path.is_file():
+        text = path.read_text(encoding="utf-8")
+        return {s.strip() for s in text.replace(",", "\n").splitlines() if s.strip()}
+    return {s.strip() for s in value.split(",") if s.strip()}
+
+
+def _train_config(args):
+    from .model.config import TrainConfig
+
+    fields = {
+        k: getattr(args, k) for k in TrainConfig.cli_fields() if getattr(args, k, None) is not None
+    }
+    return TrainConfig(**fields)
+
+
+def _cmd_train(args) -> int:
+    from .model.oof import train_out_of_fold
+    from .progress import drive
+    from .project import Project
+
+    proj = Project.open(args.project)
+    version = drive(train_out_of_fold(proj, _train_config(args), folds=args.folds))
+    print(f"model version {version} saved in {proj.model_dir(version)}")
+    return 0
+
+
+def _cmd_update(args) -> int:
+    from .model.update import update
+    from .progress import drive
+    from .project import Project
+
+    proj = Project.open(args.project)
+    version = drive(update(proj, steps=args.steps, config=_train_config(args)))
+    print(f"model version {version} saved in {proj.model_dir(version)}")
+    return 0
+
+
+def _cmd_score(args) -> int:
+    from .progress import drive
+    from .project import Project
+    from .quality.score import score_project
+
+    proj = Project.open(args.project)
+    summary = drive(score_project(proj, version=args.version, tta=args.tta, force=args.force))
+    print(summary)
+    return 0
+
+
+def _cmd_review(args) -> int:
+    from .gui.launch import launch
+
+    return launch(Path(args.project), screenshot=args.screenshot, reviewer=args.reviewer)
+
+
+def _cmd_evaluate(args) -> int:
+    from .evaluate import evaluate_command
+
+    return evaluate_command(args)
+
+
+def _cmd_export(args) -> int:
+    from .io.export import export_project
+    from .progress import drive
+    from .project import Project
+
+    proj = Project.open(args.project)
+    out = drive(export_project(proj, args.out, fmt=args.format, force=args.force))
+    print(f"cleaned masks, review log and model exported to {out}")
+    return 0
+
+
+def _cmd_benchmark(args) -> int:
+    from .benchmark.run import benchmark_command
+
+    return benchmark_command(args)
+
+
+def _add_train_options(p: argparse.ArgumentParser) -> None:
+    from .model.config import add_train_arguments
+
+    add_train_arguments(p)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="noisyfix",
+        description="Find, review and fix noisy segmentation labels on medical images.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("demo", help="generate the sample project (if absent) and open it in napari")
+    p.add_argument("--project", default="demo_project", help="where the sample project lives")
+    p.add_argument("--n", type=int, default=24)
+    p.add_argument("--size", type=int, default=256)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--reviewer", default=None, help="reviewer name for the audit log")
+    p.add_argument("--screenshot", default=None, help="render the window to this PNG and exit")
+    p.set_defaults(func=_cmd_demo)
+
+    p = sub.add_parser("sample", help="write a synthetic sample project with noisy masks and truth")
+    p.add_argument("dir")
+    p.add_argument("--n", type=int, default=24, help="number of images")
+    p.add_argument("--size", type=int, default=256, help="image side in pixels")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--noise", type=float, default=0.5, help="fraction of masks corrupted")
+    p.add_argument("--force", action="store_true", help="replace an existing folder")
+    p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("import", help="build a project from folders of images and masks")
+    p.add_argument("images", help="folder of images (PNG, JPEG, TIFF, NIfTI, DICOM)")
+    p.add_argument("masks", help="folder of masks with the same file names")
+    p.add_argument("project", help="project folder to create")
+    p.add_argument("--patients", help="CSV with columns image,patient")
+    p.add_argument("--clean", help="names of trusted masks: a text file or a comma list")
+    p.add_argument("--force", action="store_true", help="replace an existing project")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("train", help="train out-of-fold models and a final model")
+    p.add_argument("project")
+    p.add_argument(
+        "--folds", type=int, default=3, help="patient-level folds for out-of-fold scores"
+    )
+    _add_train_options(p)
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("update", help="incremental retraining from the expert's corrections")
+    p.add_argument("project")
+    p.add_argument("--steps", type=int, default=50)
+    _add_train_options(p)
+    p.set_defaults(func=_cmd_update)
+
+    p = sub.add_parser("score", help="confidence maps, label-error regions and the review queue")
+    p.add_argument("project")
+    p.add_argument("--version", type=int, default=None, help="model version (default: newest)")
+    p.add_argument("--tta", action="store_true", help="add flip test-time augmentation")
+    p.add_argument("--force", action="store_true", help="rescore every image")
+    p.set_defaults(func=_cmd_score)
+
+    p = sub.add_parser("review", help="open a project in napari for review")
+    p.add_argument("project")
+    p.add_argument("--reviewer", default=None, help="reviewer name for the audit log")
+    p.add_argument("--screenshot", default=None, help="render the window to this PNG and exit")
+    p.set_defaults(func=_cmd_review)
+
+    p = sub.add_parser("evaluate", help="patient-level cross-validation and an HTML report")
+    p.add_argument("project")
+    p.add_argument("--folds", type=int, default=5)
+    p.add_argument("--against", choices=["auto", "masks", "truth"], default="auto")
+    p.add_argument("--compare-image-split", action="store_true")
+    p.add_argument("--report-only", action="store_true", help="write the report without training")
+    _add_train_options(p)
+    p.set_defaults(func=_cmd_evaluate)
+
+    p = sub.add_parser("export", help="write cleaned masks, the review log (CSV) and the model")
+    p.add_argument("project")
+    p.add_argument("out")
+    p.add_argument(
+        "--format", default="source", help="'source' (as imported), png, tiff, nifti or npy"
+    )
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=_cmd_export)
+
+    p = sub.add_parser(
+        "benchmark", help="run the benchmark protocol on a folder with images/ and masks/"
+    )
+    p.add_argument("data")
+    p.add_argument("--noise", type=float, default=0.5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--budget", choices=["tiny", "fast", "full"], default="fast")
+    p.add_argument("--device", default="auto")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=_cmd_benchmark)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``noisyfix`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except NoisyFixError as exc:
+        print(f"noisyfix: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("noisyfix: cancelled", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,401 @@
+"""The project folder: config, images, original masks (read-only), corrections, checkpoints and scores.
+
+Layout::
+
+    PROJECT/
+      project.json                 config: classes, channels, images with patient / clean flags
+      images/<name>.npy            image (H, W) or (H, W, 3)
+      labels_original/<name>.npy   the masks as imported, uint8 class ids; written once, read-only
+      corrections/<name>.npy       the working mask after review (absent: the original)
+      reviewed/<name>.npy          bool (H, W): pixels an expert has confirmed
+      truth/<name>.npy             optional true masks (sample data, benchmarks)
+      models/vNNNN/                checkpoint versions
+      scores/vNNNN/                probabilities, maps and regions scored with model version N
+      log.sqlite                   audit log (WAL)
+
+Every write goes through :mod:`napari_noisyfix._atomic` (temp file + ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import stat
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ._atomic import load_npy, read_json, save_npy, write_json
+from .auditlog import AuditLog
+from .errors import NoisyFixError
+
+FORMAT = 1
+CONFIG = "project.json"
+MAX_CLASSES = 255
+_NAME_OK = re.compile(r"^[A-Za-z0-9._\-]+$")
+
+
+def _check_name(name: str) -> str:
+    if not _NAME_OK.match(name) or name.startswith("."):
+        raise NoisyFixError(
+            f"{name!r}: image names may hold only letters, digits, '.', '_' and '-'"
+        )
+    return name
+
+
+def validate_mask(
+    mask: np.ndarray, shape: tuple[int, int], n_classes: int, where: str
+) -> np.ndarray:
+    """Return ``mask`` as uint8 class ids after checking shape, integrality and class range."""
+    mask = np.asarray(mask)
+    if mask.shape != tuple(shape):
+        raise NoisyFixError(f"{where}: mask shape {mask.shape} does not match image shape {shape}")
+    if mask.dtype.kind == "b":
+        mask = mask.astype(np.uint8)
+    if mask.dtype.kind not in "iuf":
+        raise NoisyFixError(f"{where}: mask dtype {mask.dtype} is not numeric")
+    if mask.dtype.kind == "f" and not np.all(np.isfinite(mask) & (mask == np.round(mask))):
+        raise NoisyFixError(f"{where}: mask holds non-integer values")
+    if mask.size and (mask.min() < 0 or mask.max() >= n_classes):
+        raise NoisyFixError(
+            f"{where}: mask values {int(mask.min())}..{int(mask.max())} outside classes 0..{n_classes - 1}"
+        )
+    return mask.astype(np.uint8)
+
+
+def _image_hw(image: np.ndarray, where: str) -> tuple[int, int]:
+    if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3):
+        return image.shape[:2]
+    raise NoisyFixError(f"{where}: image shape {image.shape} is neither (H, W) nor (H, W, 3)")
+
+
+class Project:
+    """A project folder on disk. Create with :meth:`create`, reopen with :meth:`open`."""
+
+    def __init__(self, root: Path, config: dict):
+        self.root = Path(root)
+        self.config = config
+        self._entries = {e["name"]: e for e in config["images"]}
+        self.log = AuditLog(self.root / "log.sqlite")
+
+    # ------------------------------------------------------------------ creation
+    @classmethod
+    def create(
+        cls,
+        root: str | os.PathLike,
+        images: dict[str, np.ndarray],
+        masks: dict[str, np.ndarray],
+        *,
+        patients: dict[str, str] | None = None,
+        clean: set[str] | None = None,
+        truth: dict[str, np.ndarray] | None = None,
+        sources: dict[str, dict] | None = None,
+        class_names: list[str] | None = None,
+        name: str | None = None,
+        force: bool = False,
+    ) -> Project:
+        """Build a project folder from arrays; nothing is left behind when it fails.
+
+        Parameters
+        ----------
+        root : path
+            Folder to create. It must not exist unless ``force`` is set (then it is replaced).
+        images, masks : dict
+            Arrays by image name; the same names in both.
+        patients : dict, optional
+            Patient id per image name; without it each image is its own patient.
+        clean : set, optional
+            Names whose masks are trusted.
+        truth : dict, optional
+            True masks (synthetic data and benchmarks only).
+        sources : dict, optional
+            Per image: ``{"source": path, "source_format": fmt, "slice": int | None}``.
+        """
+        root = Path(root)
+        _check_inputs(images, masks, patients, clean)
+        n_classes = _infer_classes(masks, class_names)
+        entries = _build_entries(images, masks, n_classes, patients, clean, sources)
+        if root.exists() and not force:
+            raise NoisyFixError(f"{root}: project path exists already (use --force to replace it)")
+        tmp = root.with_name(f".{root.name}.creating")
+        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            _write_tree(tmp, images, masks, truth, n_classes)
+            config = {
+                "format": FORMAT,
+                "name": name or root.name,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "n_classes": n_classes,
+                "class_names": class_names or _default_class_names(n_classes),
+                "in_channels": _channels(next(iter(images.values()))),
+                "images": entries,
+                "reviewer": None,
+            }
+            write_json(tmp / CONFIG, config)
+            AuditLog(tmp / "log.sqlite").record(
+                "import", details={"n_images": len(entries), "n_classes": n_classes}
+            )
+            if root.exists():
+                _make_writable(root)
+                shutil.rmtree(root)
+            os.replace(tmp, root)
+        except BaseException:
+            _make_writable(tmp)
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return cls.open(root)
+
+    @classmethod
+    def open(cls, root: str | os.PathLike) -> Project:
+        """Open an existing project folder."""
+        root = Path(root)
+        if not (root / CONFIG).is_file():
+            raise NoisyFixError(f"{root}: not a noisyfix project (no {CONFIG})")
+        config = read_json(root / CONFIG)
+        if not isinstance(config, dict) or config.get("format") != FORMAT or "images" not in config:
+            raise NoisyFixError(f"{root / CONFIG}: unknown project format")
+        return cls(root, config)
+
+    # ------------------------------------------------------------------ metadata
+    @property
+    def names(self) -> list[str]:
+        """Image names, sorted."""
+        return sorted(self._entries)
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes including background."""
+        return int(self.config["n_classes"])
+
+    @property
+    def in_channels(self) -> int:
+        """Image channels (1 or 3)."""
+        return int(self.config["in_channels"])
+
+    def entry(self, name: str) -> dict:
+        """The config entry of one image."""
+        try:
+            return self._entries[name]
+        except KeyError as exc:
+            raise NoisyFixError(f"{self.root}: no image named {name!r}") from exc
+
+    def patient(self, name: str) -> str:
+        """Patient id of an image."""
+        return str(self.entry(name)["patient"])
+
+    def patients(self) -> dict[str, str]:
+        """Patient id of every image."""
+        return {n: self.patient(n) for n in self.names}
+
+    def is_clean(self, name: str) -> bool:
+        """Whether the image's original mask is flagged as trusted."""
+        return bool(self.entry(name)["clean"])
+
+    def clean_names(self) -> list[str]:
+        """Names of images with trusted masks."""
+        return [n for n in self.names if self.is_clean(n)]
+
+    @property
+    def reviewer(self) -> str | None:
+        """The remembered reviewer name."""
+        return self.config.get("reviewer")
+
+    def set_reviewer(self, reviewer: str) -> None:
+        """Remember the reviewer's name in the config."""
+        self.config["reviewer"] = reviewer
+        write_json(self.root / CONFIG, self.config)
+
+    # ------------------------------------------------------------------ arrays
+    def image(self, name: str) -> np.ndarray:
+        """The image array."""
+        return load_npy(self.root / "images" / f"{_check_name(self.entry(name)['name'])}.npy")
+
+    def original_mask(self, name: str) -> np.ndarray:
+        """The mask as imported (never modified)."""
+        return load_npy(self.root / "labels_original" / f"{self.entry(name)['name']}.npy")
+
+    def mask(self, name: str) -> np.ndarray:
+        """The current working mask: the latest correction, else the original."""
+        path = self.root / "corrections" / f"{self.entry(name)['name']}.npy"
+        return load_npy(path) if path.exists() else self.original_mask(name)
+
+    def has_correction(self, name: str) -> bool:
+        """Whether the working mask differs from the original file (a correction was saved)."""
+        return (self.root / "corrections" / f"{self.entry(name)['name']}.npy").exists()
+
+    def truth(self, name: str) -> np.ndarray | None:
+        """The true mask when the project has one (synthetic data, benchmarks)."""
+        path = self.root / "truth" / f"{self.entry(name)['name']}.npy"
+        return load_npy(path) if path.exists() else None
+
+    def has_truth(self) -> bool:
+        """Whether every image has a true mask."""
+        return all((self.root / "truth" / f"{n}.npy").exists() for n in self.names)
+
+    def save_mask(self, name: str, mask: np.ndarray) -> Path:
+        """Write the working mask atomically after validating it."""
+        entry = self.entry(name)
+        mask = validate_mask(mask, tuple(entry["shape"]), self.n_classes, f"{self.root}: {name}")
+        return save_npy(self.root / "corrections" / f"{name}.npy", mask)
+
+    def reviewed(self, name: str) -> np.ndarray:
+        """Bool map of the pixels an expert confirmed."""
+        path = self.root / "reviewed" / f"{self.entry(name)['name']}.npy"
+        if path.exists():
+            return load_npy(path).astype(bool)
+        return np.zeros(tuple(self.entry(name)["shape"]), dtype=bool)
+
+    def mark_reviewed(self, name: str, region: np.ndarray) -> None:
+        """Add ``region`` (bool, image-shaped) to the reviewed pixels of ``name``."""
+        region = np.asarray(region, dtype=bool)
+        current = self.reviewed(name)
+        if region.shape != current.shape:
+            raise NoisyFixError(f"{name}: reviewed region shape {region.shape} != {current.shape}")
+        save_npy(self.root / "reviewed" / f"{name}.npy", current | region)
+
+    # ------------------------------------------------------------------ versions
+    def model_versions(self) -> list[int]:
+        """Model versions that have a finished checkpoint folder."""
+        base = self.root / "models"
+        if not base.is_dir():
+            return []
+        return sorted(int(p.name[1:]) for p in base.glob("v[0-9][0-9][0-9][0-9]") if p.is_dir())
+
+    def latest_model_version(self) -> int | None:
+        """The newest model version, or None before any training."""
+        versions = self.model_versions()
+        return versions[-1] if versions else None
+
+    def model_dir(self, version: int) -> Path:
+        """Folder of a model version (not created)."""
+        return self.root / "models" / f"v{int(version):04d}"
+
+    def new_model_dir(self) -> tuple[int, Path]:
+        """Reserve the next model version: returns its number and a new, empty folder."""
+        version = (self.latest_model_version() or 0) + 1
+        path = self.model_dir(version)
+        path.mkdir(parents=True, exist_ok=False)
+        return version, path
+
+    def scores_dir(self, version: int) -> Path:
+        """Folder of everything scored with a model version (created)."""
+        path = self.root / "scores" / f"v{int(version):04d}"
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def save_probs(self, version: int, name: str, probs: np.ndarray) -> Path:
+        """Store class probabilities (C, H, W) as float16 for an image and a model version."""
+        probs = np.asarray(probs)
+        shape = tuple(self.entry(name)["shape"])
+        if probs.ndim != 3 or probs.shape[0] != self.n_classes or probs.shape[1:] != shape:
+            raise NoisyFixError(
+                f"{name}: probabilities of shape {probs.shape}, expected {(self.n_classes, *shape)}"
+            )
+        return save_npy(
+            self.scores_dir(version) / "probs" / f"{name}.npy", probs.astype(np.float16)
+        )
+
+    def load_probs(self, name: str, version: int | None = None) -> np.ndarray | None:
+        """Stored probabilities (float32) for an image, newest version by default; None if absent."""
+        versions = [version] if version is not None else reversed(self.model_versions())
+        for v in versions:
+            path = self.root / "scores" / f"v{int(v):04d}" / "probs" / f"{name}.npy"
+            if path.exists():
+                return load_npy(path).astype(np.float32)
+        return None
+
+
+# ---------------------------------------------------------------------- helpers
+def _check_inputs(images, masks, patients, clean) -> None:
+    if not images:
+        raise NoisyFixError("no images to import")
+    missing_img = sorted(set(masks) - set(images))
+    missing_mask = sorted(set(images) - set(masks))
+    if missing_img:
+        raise NoisyFixError(f"{missing_img[0]}: mask without an image")
+    if missing_mask:
+        raise NoisyFixError(f"{missing_mask[0]}: image without a mask")
+    for name in images:
+        _check_name(name)
+    unknown = sorted(set(patients or {}) - set(images)) + sorted(set(clean or ()) - set(images))
+    if unknown:
+        raise NoisyFixError(
+            f"{unknown[0]}: named in the patient table or clean list but not imported"
+        )
+    channels = {_channels(img) for img in images.values()}
+    if len(channels) > 1:
+        raise NoisyFixError("images mix gray and RGB; import them as separate projects")
+
+
+def _channels(image: np.ndarray) -> int:
+    return 1 if image.ndim == 2 else int(image.shape[2])
+
+
+def _infer_classes(masks: dict, class_names: list[str] | None) -> int:
+    top = 0
+    for name, m in masks.items():
+        m = np.asarray(m)
+        if m.dtype.kind == "f" and not np.all(np.isfinite(m) & (m == np.round(m))):
+            raise NoisyFixError(f"{name}: mask holds non-integer values")
+        if m.size and m.min() < 0:
+            raise NoisyFixError(f"{name}: mask holds negative values")
+        top = max(top, int(m.max()) if m.size else 0)
+    if top == 255 and all(set(np.unique(m)).issubset({0, 255}) for m in masks.values()):
+        for key in masks:
+            masks[key] = (np.asarray(masks[key]) > 0).astype(np.uint8)
+        top = 1
+    if top >= MAX_CLASSES:
+        raise NoisyFixError(f"masks hold class {top}: more than {MAX_CLASSES - 1} classes")
+    n = max(2, top + 1)
+    if class_names is not None and len(class_names) != n:
+        raise NoisyFixError(f"{len(class_names)} class names given for {n} classes")
+    return n
+
+
+def _default_class_names(n: int) -> list[str]:
+    return (
+        ["background", "foreground"]
+        if n == 2
+        else ["background"] + [f"class {i}" for i in range(1, n)]
+    )
+
+
+def _build_entries(images, masks, n_classes, patients, clean, sources) -> list[dict]:
+    entries = []
+    for name in sorted(images):
+        hw = _image_hw(np.asarray(images[name]), name)
+        masks[name] = validate_mask(masks[name], hw, n_classes, name)
+        src = (sources or {}).get(name, {})
+        entries.append(
+            {
+                "name": name,
+                "patient": str((patients or {}).get(name, name)),
+                "clean": name in (clean or ()),
+                "shape": list(hw),
+                "source": src.get("source"),
+                "source_format": src.get("source_format", "npy"),
+                "slice": src.get("slice"),
+            }
+        )
+    return entries
+
+
+def _write_tree(tmp: Path, images, masks, truth, n_classes) -> None:
+    for sub in ("images", "labels_original", "corrections", "reviewed", "models", "scores"):
+        (tmp / sub).mkdir(parents=True, exist_ok=True)
+    for name, img in images.items():
+        save_npy(tmp / "images" / f"{name}.npy", np.asarray(img))
+        path = save_npy(tmp / "labels_original" / f"{name}.npy", masks[name])
+        path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+    for name, m in (truth or {}).items():
+        hw = np.asarray(images[name]).shape[:2]
+        save_npy(tmp / "truth" / f"{name}.npy", validate_mask(m, hw, n_classes, f"truth {name}"))
+
+
+def _make_writable(root: Path) -> None:
+    if root.exists():
+        for p in root.rglob("*"):
+            if p.is_file():
+                p.chmod(p.stat().st_mode | stat.S_IWUSR)
