@@ -319,6 +319,7 @@ def _check_inputs(images, masks, patients, clean) -> None:
         raise NoisyFixError(f"{missing_mask[0]}: image without a mask")
     for name in images:
         _check_name(name)
+        _image_hw(np.asarray(images[name]), name)
     unknown = sorted(set(patients or {}) - set(images)) + sorted(set(clean or ()) - set(images))
     if unknown:
         raise NoisyFixError(
