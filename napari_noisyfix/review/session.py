@@ -1,0 +1,333 @@
+"""The review session: walk the queue of flagged regions and accept, reject, edit, skip, undo.
+
+Every action is on disk before the method returns: the working mask through
+``Project.save_mask`` (atomic), the confirmed pixels through ``Project.mark_reviewed``, and one
+row in the audit log. A region counts as reviewed when all its pixels are confirmed, so a
+reopened session (even after a crash) resumes with exactly the regions that are still open.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+from scipy import ndimage
+
+from ..errors import NoisyFixError
+from .estimate import dice_terms, expected_dice
+from .history import Action, History, ImageState, write_state
+from .progress import ReviewProgress
+
+DONE = {"accept": "accepted", "reject": "rejected", "edit": "edited", "accept_all": "accepted"}
+REFINE_MARGIN = 6
+
+
+def scored_version(project) -> int | None:
+    """The newest model version whose regions have been scored, or None."""
+    found = sorted((project.root / "scores").glob("v[0-9][0-9][0-9][0-9]/regions.csv"))
+    return int(found[-1].parent.name[1:]) if found else None
+
+
+def order_regions(regions: Iterable) -> list:
+    """Regions in review order: highest expected gain first, then score, then id."""
+    return sorted(regions, key=lambda r: (-float(r.gain), -float(r.score), r.id))
+
+
+class ReviewSession:
+    """Review state of one project for one reviewer and one scored model version.
+
+    Parameters
+    ----------
+    project : Project
+        The open project.
+    reviewer : str
+        Name written into every audit-log row.
+    version : int, optional
+        Scored model version whose regions are reviewed (default: the newest scored one).
+    regions : list of Region, optional
+        Regions to review instead of those stored with the scores (scripts, simulations).
+    """
+
+    def __init__(self, project, reviewer: str, version: int | None = None, regions=None):
+        if not reviewer or not str(reviewer).strip():
+            raise NoisyFixError(f"{project.root}: a reviewer name is required to review")
+        self.project = project
+        self.reviewer = str(reviewer).strip()
+        self.version = version if version is not None else scored_version(project)
+        if regions is None:
+            regions = self._stored_regions()
+        self.regions = order_regions(regions)
+        self._by_id = {r.id: r for r in self.regions}
+        self._reviewed: dict[str, np.ndarray] = {}
+        self._terms: dict[str, np.ndarray | None] = {}
+        self.status = self._initial_status()
+        self.history = History()
+        self.current = None
+        self.next()
+
+    # ------------------------------------------------------------------ loading
+    def _stored_regions(self) -> list:
+        if self.version is None:
+            return []
+        from ..quality.score import load_regions
+
+        return load_regions(self.project, self.version)
+
+    def _initial_status(self) -> dict[str, str]:
+        status = {r.id: "pending" for r in self.regions}
+        for row in self.project.log.rows("review"):
+            if row["model_version"] != self.version or row["action"] not in DONE:
+                continue
+            for rid in row["details"].get("regions", []):
+                if rid in status:
+                    status[rid] = DONE[row["action"]]
+        for region in self.regions:
+            if not self.is_done(region):
+                status[region.id] = "pending"
+            elif status[region.id] == "pending":
+                status[region.id] = "reviewed"
+        return status
+
+    # ------------------------------------------------------------------ state
+    def reviewed_map(self, name: str) -> np.ndarray:
+        """Pixels of ``name`` an expert confirmed (cached copy of the project's file)."""
+        if name not in self._reviewed:
+            self._reviewed[name] = self.project.reviewed(name)
+        return self._reviewed[name]
+
+    def region(self, region_id: str | None = None):
+        """The region with ``region_id`` (default: the current one)."""
+        if region_id is None:
+            if self.current is None:
+                raise NoisyFixError(f"{self.project.root}: no region left in the review queue")
+            return self.current
+        try:
+            return self._by_id[region_id]
+        except KeyError as exc:
+            raise NoisyFixError(f"{self.project.root}: no flagged region {region_id!r}") from exc
+
+    def footprint(self, region) -> np.ndarray:
+        """The region's pixels as an image-shaped bool map."""
+        full = np.zeros(tuple(self.project.entry(region.image)["shape"]), dtype=bool)
+        r0, c0, r1, c1 = region.bbox
+        full[r0:r1, c0:c1] = region.region
+        return full
+
+    def is_done(self, region) -> bool:
+        """Whether every pixel of the region has been confirmed."""
+        r0, c0, r1, c1 = region.bbox
+        inside = self.reviewed_map(region.image)[r0:r1, c0:c1][np.asarray(region.region, bool)]
+        return bool(inside.size) and bool(inside.all())
+
+    @property
+    def queue(self) -> list:
+        """Regions still open, in review order."""
+        return [r for r in self.regions if not self.is_done(r)]
+
+    # ------------------------------------------------------------------ navigation
+    def next(self):
+        """Move to the next open region after the current one (wrapping); return it or None."""
+        return self._step(+1)
+
+    def previous(self):
+        """Move to the previous open region (wrapping); return it or None."""
+        return self._step(-1)
+
+    def goto(self, region_id: str):
+        """Make ``region_id`` the current region (open or not) and return it."""
+        self.current = self.region(region_id)
+        return self.current
+
+    def _step(self, direction: int):
+        open_ = self.queue
+        if not open_:
+            self.current = None
+            return None
+        pick = 0 if direction > 0 else -1
+        if self.current is not None:
+            order = {r.id: i for i, r in enumerate(self.regions)}
+            here = order[self.current.id]
+            ahead = [r for r in open_ if (order[r.id] - here) * direction > 0]
+            if ahead:
+                self.current = ahead[pick]
+                return self.current
+        self.current = open_[pick]
+        return self.current
+
+    # ------------------------------------------------------------------ proposals
+    def preview(self, region_id: str | None = None, refine: str | None = None, **params):
+        """The working mask of the region's image with its proposal applied (optionally refined)."""
+        region = self.region(region_id)
+        new = region.apply(self.project.mask(region.image))
+        if refine:
+            new = self._refined(region, new, refine, params)
+        return np.asarray(new, dtype=np.uint8)
+
+    def _refined(self, region, mask: np.ndarray, tool: str, params: dict) -> np.ndarray:
+        from ..refine.registry import refine as run_refine
+
+        near = ndimage.binary_dilation(self.footprint(region), iterations=REFINE_MARGIN)
+        rows, cols = np.nonzero(near)
+        box = (slice(rows.min(), rows.max() + 1), slice(cols.min(), cols.max() + 1))
+        probs = self.project.load_probs(region.image, self.version)
+        refined = run_refine(
+            tool,
+            self.project.image(region.image)[box],
+            mask[box],
+            probs=None if probs is None else probs[(slice(None), *box)],
+            **params,
+        )
+        out = mask.copy()
+        out[box] = np.where(near[box], np.asarray(refined, dtype=np.uint8), mask[box])
+        return out
+
+    # ------------------------------------------------------------------ actions
+    def accept(self, region_id: str | None = None, refine: str | None = None, **params) -> Action:
+        """Write the region's proposal (refined with tool ``refine`` if given) into the mask."""
+        region = self.region(region_id)
+        new = self.preview(region.id, refine, **params)
+        covered = self.footprint(region) | (new != self.project.mask(region.image))
+        extra = {"refine": refine, "params": params} if refine else None
+        return self._save("accept", [region], {region.image: (new, covered)}, extra)
+
+    def reject(self, region_id: str | None = None) -> Action:
+        """The given mask was right here: confirm the region's pixels as they are."""
+        region = self.region(region_id)
+        mask = self.project.mask(region.image)
+        return self._save("reject", [region], {region.image: (mask, self.footprint(region))})
+
+    def skip(self, region_id: str | None = None):
+        """Leave the region open, log it, and move on; returns the new current region."""
+        region = self.region(region_id)
+        self._log("skip", [region], region.image, 0)
+        self.status[region.id] = "skipped"
+        self.current = region
+        return self.next()
+
+    def commit_edit(self, name: str, new_mask: np.ndarray, region_id: str | None = None) -> Action:
+        """Save a hand edit of image ``name``; changed pixels (and ``region_id``'s) become reviewed."""
+        old = self.project.mask(name)
+        new_mask = np.asarray(new_mask)
+        if new_mask.shape != old.shape:
+            raise NoisyFixError(f"{name}: edited mask shape {new_mask.shape} != {old.shape}")
+        covered = new_mask != old
+        regions = []
+        if region_id is not None:
+            region = self.region(region_id)
+            if region.image != name:
+                raise NoisyFixError(f"{name}: region {region_id!r} belongs to {region.image}")
+            covered = covered | self.footprint(region)
+            regions = [region]
+        return self._save("edit", regions, {name: (new_mask, covered)})
+
+    def accept_all(self, threshold: float, preview: bool = False) -> dict:
+        """Accept every open region scored at or above ``threshold`` as one audited action.
+
+        Returns ``{"regions", "images", "pixels"}``: what it changes (``preview=True``: would change).
+        """
+        chosen = [r for r in self.queue if r.score >= threshold]
+        updates: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        for r in chosen:
+            mask, covered = updates.get(r.image, (self.project.mask(r.image), None))
+            cover = self.footprint(r) if covered is None else covered | self.footprint(r)
+            updates[r.image] = (r.apply(mask), cover)
+        pixels = sum(int((m != self.project.mask(n)).sum()) for n, (m, _) in updates.items())
+        counts = {"regions": len(chosen), "images": len(updates), "pixels": pixels}
+        if chosen and not preview:
+            self._save("accept_all", chosen, updates, {"threshold": float(threshold)})
+        return counts
+
+    def _save(self, kind: str, regions: list, updates: dict, extra: dict | None = None) -> Action:
+        before, after, changed = {}, {}, 0
+        for name, (new, covered) in updates.items():
+            old, rev = self.project.mask(name), self.reviewed_map(name)
+            new = np.asarray(new, dtype=np.uint8)
+            n_changed = int((new != old).sum())
+            if n_changed:
+                self.project.save_mask(name, new)
+            self.project.mark_reviewed(name, covered)
+            before[name] = ImageState(old, rev.copy())
+            after[name] = ImageState(new, rev | covered)
+            self._set_state(name, after[name])
+            changed += n_changed
+        image = next(iter(updates)) if len(updates) == 1 else None
+        row = self._log(kind, regions, image, changed, extra)
+        action = Action(kind, [r.id for r in regions], before, after, changed, row, extra or {})
+        self.history.push(action)
+        for r in regions:
+            self.status[r.id] = DONE[kind]
+        if self.current is None or self.current.id in action.region_ids:
+            self.next()
+        return action
+
+    def _set_state(self, name: str, state: ImageState) -> None:
+        self._reviewed[name] = state.reviewed.copy()
+        self._terms.pop(name, None)
+
+    def _log(self, action, regions, image, pixels, extra=None, event="review") -> int:
+        ids = [r.id for r in regions]
+        return self.project.log.record(
+            event,
+            reviewer=self.reviewer,
+            image=image,
+            region=ids[0] if len(ids) == 1 else None,
+            action=action,
+            model_version=self.version,
+            pixels_changed=pixels,
+            details={"regions": ids, **(extra or {})},
+        )
+
+    # ------------------------------------------------------------------ undo / redo
+    def undo(self) -> Action | None:
+        """Restore the state before the last saved action (on disk and logged); None if none."""
+        return self._restore(self.history.pop_undo(), "undo")
+
+    def redo(self) -> Action | None:
+        """Re-apply the last undone action; None if none."""
+        return self._restore(self.history.pop_redo(), "redo")
+
+    def _restore(self, action: Action | None, how: str) -> Action | None:
+        if action is None:
+            return None
+        states = action.before if how == "undo" else action.after
+        for name, state in states.items():
+            write_state(self.project, name, state)
+            self._set_state(name, state)
+        regions = [self._by_id[i] for i in action.region_ids if i in self._by_id]
+        image = next(iter(states)) if len(states) == 1 else None
+        extra = {"of": action.kind, "row": action.row}
+        self._log(how, regions, image, action.pixels_changed, extra)
+        for r in regions:
+            self.status[r.id] = "pending" if how == "undo" else DONE[action.kind]
+        if regions:
+            self.current = regions[0] if how == "undo" else self.current
+        if self.current is None or (how == "redo" and self.current in regions):
+            self.next()
+        return action
+
+    # ------------------------------------------------------------------ progress
+    def progress(self) -> ReviewProgress:
+        """Reviewed / total regions and images, and the estimated label quality."""
+        names = self.project.names
+        return ReviewProgress(
+            regions_reviewed=sum(self.is_done(r) for r in self.regions),
+            regions_total=len(self.regions),
+            images_reviewed=sum(bool(self.reviewed_map(n).any()) for n in names),
+            images_total=len(names),
+            label_quality=self.label_quality(),
+        )
+
+    def label_quality(self) -> float | None:
+        """Expected Dice of the working masks against the truth (None without probabilities)."""
+        terms = [t for t in (self._image_terms(n) for n in self.project.names) if t is not None]
+        return expected_dice(terms)
+
+    def _image_terms(self, name: str) -> np.ndarray | None:
+        if name not in self._terms:
+            probs = self.project.load_probs(name, self.version) if self.version else None
+            self._terms[name] = (
+                None
+                if probs is None
+                else dice_terms(probs, self.project.mask(name), self.reviewed_map(name))
+            )
+        return self._terms[name]
