@@ -5,37 +5,14 @@ import signal
 import subprocess
 import sys
 import textwrap
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 from napari_noisyfix.errors import NoisyFixError
 from napari_noisyfix.project import Project
+from napari_noisyfix.quality.region import Region
 from napari_noisyfix.review import ReviewSession
-
-
-@dataclass
-class FakeRegion:
-    """The quality stage's Region contract: bbox-shaped ``region`` and ``proposal``."""
-
-    id: str
-    image: str
-    kind: str
-    cls: int
-    score: float
-    prob_correct: float
-    gain: float
-    area: int
-    bbox: tuple
-    region: np.ndarray
-    proposal: np.ndarray
-
-    def apply(self, mask):
-        out = mask.copy()
-        r0, c0, r1, c1 = self.bbox
-        out[r0:r1, c0:c1][self.region] = self.proposal[self.region]
-        return out
 
 
 def square_region(image, k, r0, c0, size, value, gain, score=0.8):
@@ -43,8 +20,18 @@ def square_region(image, k, r0, c0, size, value, gain, score=0.8):
     proposal = np.full((size, size), value, np.uint8)
     bbox = (r0, c0, r0 + size, c0 + size)
     kind = "missing" if value else "spurious"
-    return FakeRegion(
-        f"{image}#{k}", image, kind, 1, score, 1 - score, gain, size * size, bbox, region, proposal
+    return Region(
+        f"{image}#{k}",
+        image,
+        kind,
+        1,
+        score,
+        gain / (size * size),
+        gain,
+        size * size,
+        bbox,
+        region,
+        proposal,
     )
 
 
@@ -210,6 +197,7 @@ import sys, time
 sys.path.insert(0, {tests!r})
 from test_review_session import open_session
 from napari_noisyfix.project import Project
+from napari_noisyfix.quality.region import Region
 s = open_session(Project.open({root!r}))
 for i in range(1000):
     if s.current is None:

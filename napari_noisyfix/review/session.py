@@ -14,6 +14,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import NoisyFixError
+from ..quality.queue import ReviewQueue
 from .estimate import dice_terms, expected_dice
 from .history import Action, History, ImageState, write_state
 from .progress import ReviewProgress
@@ -29,8 +30,8 @@ def scored_version(project) -> int | None:
 
 
 def order_regions(regions: Iterable) -> list:
-    """Regions in review order: highest expected gain first, then score, then id."""
-    return sorted(regions, key=lambda r: (-float(r.gain), -float(r.score), r.id))
+    """Regions in review order: the quality stage's queue (largest expected gain first)."""
+    return list(ReviewQueue(regions))
 
 
 class ReviewSession:
@@ -114,15 +115,14 @@ class ReviewSession:
         return full
 
     def is_done(self, region) -> bool:
-        """Whether every pixel of the region has been confirmed."""
-        r0, c0, r1, c1 = region.bbox
-        inside = self.reviewed_map(region.image)[r0:r1, c0:c1][np.asarray(region.region, bool)]
-        return bool(inside.size) and bool(inside.all())
+        """Whether the region counts as reviewed (the queue's rule on its confirmed pixels)."""
+        return ReviewQueue([], {region.image: self.reviewed_map(region.image)}).is_reviewed(region)
 
     @property
-    def queue(self) -> list:
+    def queue(self) -> ReviewQueue:
         """Regions still open, in review order."""
-        return [r for r in self.regions if not self.is_done(r)]
+        images = {r.image for r in self.regions}
+        return ReviewQueue(self.regions, {n: self.reviewed_map(n) for n in images})
 
     # ------------------------------------------------------------------ navigation
     def next(self):
@@ -139,7 +139,7 @@ class ReviewSession:
         return self.current
 
     def _step(self, direction: int):
-        open_ = self.queue
+        open_ = list(self.queue)
         if not open_:
             self.current = None
             return None
