@@ -29,7 +29,7 @@ def test_metrics_match_hand_computed_values():
 def test_both_empty_is_perfect():
     empty = np.zeros((5, 5), np.uint8)
     values = ev.class_metrics(*ev.confusion(empty, empty, 1))
-    assert values == {m: 1.0 for m in ev.METRICS}
+    assert values == dict.fromkeys(ev.METRICS, 1.0)
 
 
 def test_prediction_on_empty_truth_scores_zero():
