@@ -1,0 +1,132 @@
+"""Out-of-fold training: every image gets probabilities from a model that never trained on it.
+
+K patient-level folds; for each fold a model is trained on the other folds (with its own
+patient-level validation split for early stopping) and predicts the held-out images. A final
+model is then trained on every image. Nothing is written before the end: the probabilities go
+to ``scores/vNNNN/probs/``, the fold assignment to ``scores/vNNNN/oof.json`` and the final
+model to ``models/vNNNN/`` (renamed into place last, which is what makes the version exist).
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+
+from .._atomic import write_json
+from ..progress import Progress
+from ..splits import patient_folds
+from .checkpoints import save_checkpoint
+from .config import TrainConfig
+from .predictor import Predictor
+from .trainer import TrainResult, split_validation, train
+
+
+def _fg_fractions(project, names: list[str]) -> dict[str, float]:
+    return {n: float((project.mask(n) > 0).mean()) for n in names}
+
+
+def train_out_of_fold(project, config: TrainConfig, folds: int):
+    """Train ``folds`` out-of-fold models and a final one; yields Progress, returns the version.
+
+    Parameters
+    ----------
+    project : Project
+        The project; its working masks (corrections included) are the labels.
+    config : TrainConfig
+        Settings for every model.
+    folds : int
+        Number of patient-level folds (2 .. number of patients).
+    """
+    names = project.names
+    fold_lists = patient_folds(
+        names, project.patients(), int(folds), seed=config.seed, fg=_fg_fractions(project, names)
+    )
+    probs: dict[str, np.ndarray] = {}
+    summaries = []
+    for k, held_out in enumerate(fold_lists):
+        rest = [n for n in names if n not in set(held_out)]
+        result = yield from _staged(
+            train(project, config, *split_validation(project, rest, config)),
+            f"fold {k + 1}/{folds}",
+        )
+        yield Progress(f"fold {k + 1}/{folds}", 0, 0, f"predicting {len(held_out)} held-out images")
+        probs.update(_predict(project, result, held_out))
+        summaries.append(_summary(k, held_out, result))
+    final = yield from _staged(
+        train(project, config, *split_validation(project, names, config)), "final model"
+    )
+    version = _commit(project, config, final, probs, summaries, fold_lists)
+    return version
+
+
+def _staged(job, stage: str):
+    """Re-label the Progress of a training job with ``stage``; returns the job's result."""
+    gen = iter(job)
+    try:
+        while True:
+            try:
+                p = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            yield Progress(stage, p.step, p.total, p.message, p.metrics)
+    finally:
+        gen.close()
+
+
+def _predict(project, result: TrainResult, names: list[str]) -> dict[str, np.ndarray]:
+    from .networks import build_model
+
+    model = build_model(result.config, result.in_channels, result.n_classes)
+    model.load_state_dict(result.state)
+    predictor = Predictor(model, result.config, result.config.device)
+    return {n: predictor.predict(project.image(n)).probs.astype(np.float16) for n in names}
+
+
+def _summary(k: int, held_out: list[str], result: TrainResult) -> dict:
+    return {
+        "fold": k,
+        "held_out": held_out,
+        "trained_on": result.train_names,
+        "validated_on": result.val_names,
+        "best_epoch": result.best_epoch,
+        "history": result.history,
+    }
+
+
+def _commit(project, config, final: TrainResult, probs, summaries, fold_lists) -> int:
+    """Write probabilities, the fold record and the final checkpoint; log the event."""
+    version = (project.latest_model_version() or 0) + 1
+    scores = project.scores_dir(version)
+    shutil.rmtree(scores / "probs", ignore_errors=True)  # leftovers of a cancelled run
+    for name, p in probs.items():
+        project.save_probs(version, name, p)
+    fold_of = {n: k for k, fold in enumerate(fold_lists) for n in fold}
+    write_json(scores / "oof.json", {"folds": summaries, "image_fold": fold_of})
+    meta = {
+        "kind": "train",
+        "folds": len(fold_lists),
+        "oof": True,
+        "train_names": final.train_names,
+    }
+    save_checkpoint(
+        project.model_dir(version),
+        final.state,
+        config,
+        final.in_channels,
+        final.n_classes,
+        final.history,
+        meta,
+    )
+    project.log.record(
+        "train",
+        model_version=version,
+        details={
+            "folds": len(fold_lists),
+            "images": len(project.names),
+            "config": config.to_dict(),
+            "best_epoch": final.best_epoch,
+            "fold_best_epochs": [s["best_epoch"] for s in summaries],
+        },
+    )
+    return version

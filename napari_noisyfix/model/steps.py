@@ -1,0 +1,119 @@
+"""One optimisation step: augmentation, MixUp, filtering, pseudo-labels, consistency, AMP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .augment import augment_batch, dihedral, draw_dihedral, intensity_jitter, mixup, undo_dihedral
+from .config import TrainConfig
+from .data import make_batch
+from .device import autocast
+from .losses import LossFn, make_loss, prepare_target
+from .strategies import confidence_filter, consistency_loss, pseudo_label
+
+
+@dataclass
+class StepContext:
+    """Model, optimiser, scheduler, scaler and loss shared by the steps of a run."""
+
+    model: torch.nn.Module
+    config: TrainConfig
+    device: torch.device
+    n_classes: int
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    scaler: torch.amp.GradScaler
+    loss_fn: LossFn
+    amp: bool
+
+    @classmethod
+    def create(cls, model, config: TrainConfig, device: torch.device, n_classes: int):
+        """AdamW with cosine decay over every step of the run; a scaler for CUDA AMP."""
+        amp = bool(config.amp and device.type == "cuda")
+        opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        total = config.epochs * config.steps_per_epoch
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total, eta_min=config.lr / 20)
+        scaler = torch.amp.GradScaler("cuda", enabled=amp)
+        return cls(model, config, device, n_classes, opt, sched, scaler, make_loss(config), amp)
+
+
+def prepare_batch(ctx: StepContext, batch, rng: np.random.Generator):
+    """Crops -> augmented tensors on the device: images, soft targets, weights, trusted."""
+    indices, samples, size = batch
+    images, masks, weights, trusted = make_batch(rng, samples, indices, size)
+    cfg = ctx.config
+    images, masks, weights, trusted = augment_batch(
+        rng, [images, masks, weights, trusted], cfg.augment_flips, cfg.augment_rot90
+    )
+    images = intensity_jitter(rng, images, cfg.augment_intensity)
+    soft, weights = prepare_target(masks, weights, ctx.n_classes)
+    if cfg.mixup_alpha > 0 and rng.random() < cfg.mixup_prob:
+        (images, soft, weights), _, perm = mixup(rng, [images, soft, weights], cfg.mixup_alpha)
+        trusted = trusted & trusted[perm]
+    dev = ctx.device
+    return images.to(dev), soft.to(dev), weights.to(dev), trusted.to(dev)
+
+
+def apply_strategies(ctx: StepContext, probs, soft, weights, trusted):
+    """Confidence filtering and pseudo-labels; returns targets, weights and the filtered share."""
+    cfg = ctx.config
+    filtered = 0.0
+    if cfg.filter_threshold > 0:
+        new = confidence_filter(
+            probs, soft, weights, trusted, cfg.filter_threshold, cfg.filter_mode, cfg.filter_weight
+        )
+        filtered = float(((new < weights) & (weights > 0)).float().mean())
+        weights = new
+    if cfg.pseudo_threshold > 0:
+        soft = pseudo_label(probs, soft, trusted, cfg.pseudo_threshold, cfg.pseudo_weight)
+    return soft, weights, filtered
+
+
+def second_view_loss(ctx: StepContext, images, probs, weights, rng) -> torch.Tensor:
+    """Consistency between the batch and a re-augmented view of it (mapped back before comparing)."""
+    cfg = ctx.config
+    k, flip = draw_dihedral(rng, True, cfg.augment_rot90, images.shape[-1] == images.shape[-2])
+    view = dihedral(intensity_jitter(rng, images.cpu(), max(cfg.augment_intensity, 0.1)), k, flip)
+    with autocast(ctx.device, ctx.amp):
+        logits = ctx.model(view.to(ctx.device))
+    other = undo_dihedral(F.softmax(logits.float(), dim=1), k, flip)
+    return consistency_loss(probs, other, (weights > 0).float())
+
+
+def train_step(ctx: StepContext, batch, rng: np.random.Generator, strategies_on: bool) -> dict:
+    """One optimiser step; returns ``loss``, ``dice`` (batch foreground Dice) and ``filtered``."""
+    images, soft, weights, trusted = prepare_batch(ctx, batch, rng)
+    with autocast(ctx.device, ctx.amp):
+        logits = ctx.model(images)
+    probs = F.softmax(logits.float(), dim=1)
+    filtered = 0.0
+    if strategies_on:
+        soft, weights, filtered = apply_strategies(ctx, probs.detach(), soft, weights, trusted)
+    loss = ctx.loss_fn(logits, soft, weights)
+    if ctx.config.consistency_weight > 0:
+        loss = loss + ctx.config.consistency_weight * second_view_loss(
+            ctx, images, probs, weights, rng
+        )
+    ctx.optimizer.zero_grad(set_to_none=True)
+    ctx.scaler.scale(loss).backward()
+    ctx.scaler.step(ctx.optimizer)
+    ctx.scaler.update()
+    ctx.scheduler.step()
+    return {
+        "loss": float(loss.detach()),
+        "dice": batch_dice(probs, soft, weights),
+        "filtered": filtered,
+    }
+
+
+def batch_dice(probs: torch.Tensor, soft: torch.Tensor, weights: torch.Tensor) -> float:
+    """Foreground Dice of the batch's argmax prediction against the (argmax) targets."""
+    valid = weights > 0
+    pred, target = probs.argmax(1), soft.argmax(1)
+    fg_p, fg_t = (pred > 0) & valid, (target > 0) & valid
+    total = int(fg_p.sum() + fg_t.sum())
+    return 1.0 if total == 0 else 2.0 * float((fg_p & fg_t).sum()) / total

@@ -1,0 +1,222 @@
+"""The training loop: a generator of :class:`~napari_noisyfix.progress.Progress` returning a TrainResult.
+
+Cancel by closing the generator (stop iterating): :func:`train` writes nothing, so there is never
+anything half-written; resume by passing the returned (or a checkpoint's) state as ``init_state``.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import NoisyFixError
+from ..progress import Progress
+from ..splits import train_val_test_split
+from .config import TrainConfig
+from .data import Sample, crop_size, load_samples
+from .device import resolve_device, seed_everything
+from .networks import build_model
+from .scoring import score_samples
+from .steps import StepContext, train_step
+from .strategies import curriculum_fraction, curriculum_pool
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced.
+
+    ``state`` holds CPU tensors of the best epoch (by validation Dice; the last epoch without a
+    validation split); ``history`` one dict per epoch with ``epoch``, ``phase``, ``train_loss``,
+    ``train_dice``, ``val_loss``, ``val_dice`` (None without validation), ``pool`` (images
+    sampled) and ``filtered`` (share of pixels the confidence filter lowered).
+    """
+
+    state: dict
+    history: list[dict]
+    best_epoch: int
+    config: TrainConfig
+    in_channels: int
+    n_classes: int
+    train_names: list[str] = field(default_factory=list)
+    val_names: list[str] = field(default_factory=list)
+    steps: int = 0
+
+
+def split_validation(project, names: list[str], config: TrainConfig) -> tuple[list, list]:
+    """Patient-level (train, validation) split of ``names``; no validation if it cannot be made."""
+    patients = {n: project.patient(n) for n in names}
+    if config.val_fraction <= 0 or len(set(patients.values())) < 3:
+        return list(names), []
+    fg = {n: float((project.mask(n) > 0).mean()) for n in names}
+    train, val, _ = train_val_test_split(
+        names, patients, val=config.val_fraction, test=0.0, seed=config.seed, fg=fg
+    )
+    return train, val
+
+
+def train(
+    project,
+    config: TrainConfig,
+    names: list[str] | None = None,
+    val_names: list[str] | None = None,
+    init_state: dict | None = None,
+    weights: dict[str, np.ndarray] | None = None,
+    trusted: dict[str, np.ndarray] | None = None,
+    sampling: dict[str, float] | None = None,
+):
+    """Train a network on ``names`` of ``project``; yields Progress, returns a :class:`TrainResult`.
+
+    Parameters
+    ----------
+    project : Project
+        Source of images and working masks.
+    config : TrainConfig
+        Network, schedule and strategies.
+    names : list of str, optional
+        Images to use (default: all). Without ``val_names`` a patient-level validation share
+        (``config.val_fraction``) is split off them; pass ``val_names=[]`` for none.
+    init_state : dict, optional
+        Weights to start from (resume, incremental update).
+    weights, trusted : dict, optional
+        Per-image pixel weight maps and trusted-pixel maps (see :func:`~.data.load_samples`).
+    sampling : dict, optional
+        Relative sampling frequency per image (default: uniform).
+    """
+    names = list(project.names if names is None else names)
+    if val_names is None:
+        names, val_names = split_validation(project, names, config)
+    if not names:
+        raise NoisyFixError(f"{project.root}: no images to train on")
+    device = resolve_device(config.device)
+    rng = seed_everything(config.seed)
+    samples = load_samples(project, names, weights, trusted)
+    val_samples = load_samples(project, list(val_names))
+    model = _make_model(project, config, init_state, device)
+    ctx = StepContext.create(model, config, device, project.n_classes)
+    size = crop_size(samples + val_samples, config.image_size)
+    probs = _sampling_probs(samples, sampling)
+    loop = _EpochLoop(config, samples, val_samples, ctx, rng, size, probs)
+    yield from loop.run()
+    return TrainResult(
+        state=loop.best_state(),
+        history=loop.history,
+        best_epoch=loop.best_epoch,
+        config=config,
+        in_channels=project.in_channels,
+        n_classes=project.n_classes,
+        train_names=names,
+        val_names=list(val_names),
+        steps=loop.step,
+    )
+
+
+def _make_model(project, config, init_state, device):
+    model = build_model(config, project.in_channels, project.n_classes)
+    if init_state is not None:
+        try:
+            model.load_state_dict(init_state, strict=True)
+        except RuntimeError as exc:
+            raise NoisyFixError(
+                f"the starting weights do not fit a {config.arch}/{config.encoder} network"
+            ) from exc
+    return model.to(device).train()
+
+
+def _sampling_probs(samples: list[Sample], sampling: dict | None) -> np.ndarray:
+    freq = np.array([float((sampling or {}).get(s.name, 1.0)) for s in samples])
+    if (freq < 0).any() or freq.sum() <= 0:
+        raise NoisyFixError("sampling frequencies must be >= 0 and not all 0")
+    return freq / freq.sum()
+
+
+class _EpochLoop:
+    """Epochs of steps over a pool of images, with validation and early stopping."""
+
+    def __init__(self, config, samples, val_samples, ctx, rng, size, probs):
+        self.config, self.samples, self.val_samples = config, samples, val_samples
+        self.ctx, self.rng, self.size, self.probs = ctx, rng, size, probs
+        self.clean = np.array([bool(s.trusted.all()) for s in samples])
+        self.history: list[dict] = []
+        self.step, self.best_epoch, self.best_dice, self._best = 0, -1, -math.inf, None
+        self.total = config.epochs * config.steps_per_epoch
+
+    def run(self):
+        wait = 0
+        for epoch in range(self.config.epochs):
+            record = yield from self._epoch(epoch)
+            self.history.append(record)
+            improved = self._keep_best(epoch, record)
+            wait = 0 if improved else wait + 1
+            yield Progress("train", self.step, self.total, _describe(record), record)
+            if self.val_samples and wait >= self.config.patience:
+                break
+
+    def _epoch(self, epoch: int):
+        phase, pool = self._pool(epoch)
+        active = epoch >= self.config.filter_warmup and phase == "noisy"
+        sums = np.zeros(3)
+        for _ in range(self.config.steps_per_epoch):
+            batch = self._draw(pool)
+            stats = train_step(self.ctx, batch, self.rng, strategies_on=active)
+            sums += (stats["loss"], stats["dice"], stats["filtered"])
+            self.step += 1
+            yield Progress("train", self.step, self.total, f"epoch {epoch + 1}", stats)
+        mean = sums / self.config.steps_per_epoch
+        record = {"epoch": epoch, "phase": phase, "pool": len(pool)}
+        record.update(train_loss=float(mean[0]), train_dice=float(mean[1]), filtered=float(mean[2]))
+        record.update(self._validate())
+        return record
+
+    def _pool(self, epoch: int) -> tuple[str, list[int]]:
+        every = list(range(len(self.samples)))
+        if epoch < self.config.clean_pretrain_epochs and self.clean.any():
+            return "clean", np.flatnonzero(self.clean).tolist()
+        if not self.config.curriculum:
+            return "noisy", every
+        start = self.config.clean_pretrain_epochs if self.clean.any() else 0
+        fraction = curriculum_fraction(
+            epoch - start, self.config.epochs - start, self.config.curriculum_start
+        )
+        if fraction >= 1:
+            return "noisy", every
+        losses, _ = score_samples(
+            self.ctx.model, self.samples, self.size[0], self.ctx.device, self.ctx.amp
+        )
+        return "noisy", curriculum_pool(losses, self.clean, fraction, self.config.batch_size)
+
+    def _draw(self, pool: list[int]):
+        p = self.probs[pool] / self.probs[pool].sum()
+        idx = self.rng.choice(pool, size=self.config.batch_size, replace=True, p=p)
+        return [int(i) for i in idx], self.samples, self.size
+
+    def _validate(self) -> dict:
+        if not self.val_samples:
+            return {"val_loss": None, "val_dice": None}
+        losses, dices = score_samples(
+            self.ctx.model, self.val_samples, self.size[0], self.ctx.device, self.ctx.amp
+        )
+        return {"val_loss": float(losses.mean()), "val_dice": float(dices.mean())}
+
+    def _keep_best(self, epoch: int, record: dict) -> bool:
+        score = record["val_dice"] if record["val_dice"] is not None else epoch
+        if score <= self.best_dice + 1e-6 and self._best is not None:
+            return False
+        self.best_dice, self.best_epoch = score, epoch
+        self._best = copy.deepcopy(
+            {k: v.detach().cpu() for k, v in self.ctx.model.state_dict().items()}
+        )
+        return True
+
+    def best_state(self) -> dict:
+        """Weights of the best epoch (CPU tensors)."""
+        return self._best
+
+
+def _describe(record: dict) -> str:
+    text = f"epoch {record['epoch'] + 1} ({record['phase']}): loss {record['train_loss']:.4f}"
+    if record["val_dice"] is not None:
+        text += f", val loss {record['val_loss']:.4f}, val Dice {record['val_dice']:.3f}"
+    return text
