@@ -1,0 +1,280 @@
+"""Clustering outliers: objects whose descriptors sit far from every cluster of their peers.
+
+A confident model can share a wrong mask (it learned the same mistake); objects that look unlike the
+others (shape, intensity, pooled decoder features, model agreement) are still suspicious. Descriptors
+are standardised, clustered with K-Means or DBSCAN (scikit-learn), and an object is an outlier when
+its distance to the nearest centre has a robust z-score above a threshold or its cluster is tiny.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.measure import regionprops
+from sklearn.cluster import DBSCAN, KMeans
+from sklearn.preprocessing import StandardScaler
+
+from ..errors import NoisyFixError
+from .region import Region
+
+SHAPE_COLUMNS = ("log_area", "eccentricity", "solidity", "extent", "log_axis_ratio")
+#: Robust z-score (median / MAD) of the distance to the nearest centre above which an object is an outlier.
+Z_THRESHOLD = 3.5
+#: Clusters holding fewer than this share of all objects are "tiny".
+TINY_CLUSTER = 0.02
+
+
+@dataclass
+class ObjectTable:
+    """Descriptors of the given objects of one image.
+
+    ``labels`` is the (H, W) object label map (0 = none), ``classes`` the class of each object,
+    ``X`` one row of descriptors per object (columns named in ``columns``), ``proposal`` the labels
+    an outlier fix would write (the model's prediction, or background without one).
+    """
+
+    name: str
+    labels: np.ndarray
+    classes: np.ndarray
+    X: np.ndarray
+    columns: list[str]
+    proposal: np.ndarray
+
+
+def describe_objects(
+    name: str,
+    given_mask: np.ndarray,
+    image: np.ndarray | None = None,
+    probs: np.ndarray | None = None,
+    features: np.ndarray | None = None,
+) -> ObjectTable:
+    """Per-object descriptors of the foreground objects of one given mask.
+
+    Parameters
+    ----------
+    name : str
+        Image name.
+    given_mask : ndarray
+        Given labels (H, W); every connected non-zero area of one class is an object.
+    image : ndarray, optional
+        Image (H, W) or (H, W, 3): adds mean and spread of intensity.
+    probs : ndarray, optional
+        Class probabilities (C, H, W): adds the mean probability of the given class.
+    features : ndarray, optional
+        Decoder features (F, H, W): adds their mean over each object.
+    """
+    given_mask = np.asarray(given_mask)
+    labels, classes = object_labels(given_mask)
+    props = regionprops(labels)
+    cols, blocks = list(SHAPE_COLUMNS), [_shape_block(props)]
+    for extra, fn in ((image, _intensity_block), (probs, _prob_block), (features, _feature_block)):
+        if extra is not None:
+            block, names = fn(name, np.asarray(extra), labels, classes, given_mask.shape)
+            blocks.append(block)
+            cols.extend(names)
+    X = np.concatenate(blocks, axis=1) if props else np.zeros((0, len(cols)))
+    proposal = (
+        np.argmax(probs, axis=0).astype(np.uint8)
+        if probs is not None
+        else np.zeros_like(given_mask, dtype=np.uint8)
+    )
+    return ObjectTable(name, labels, classes, X.astype(np.float64), cols, proposal)
+
+
+def object_labels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    labels = np.zeros(mask.shape, dtype=np.int32)
+    classes, offset = [], 0
+    for cls in np.unique(mask[mask > 0]):
+        lab, n = ndi.label(mask == cls)
+        labels[lab > 0] = lab[lab > 0] + offset
+        classes.extend([int(cls)] * n)
+        offset += n
+    return labels, np.asarray(classes, dtype=np.int64)
+
+
+def _shape_block(props) -> np.ndarray:
+    rows = [
+        (
+            np.log(p.area),
+            p.eccentricity,
+            p.solidity,
+            p.extent,
+            np.log((p.axis_major_length + 1) / (p.axis_minor_length + 1)),
+        )
+        for p in props
+    ]
+    return np.asarray(rows, dtype=np.float64).reshape(len(props), len(SHAPE_COLUMNS))
+
+
+def _pooled(values: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation of ``values`` (H, W) per object label 1..n."""
+    idx = np.arange(1, n + 1)
+    mean = np.asarray(ndi.mean(values, labels, idx), dtype=np.float64).reshape(n)
+    var = np.asarray(ndi.variance(values, labels, idx), dtype=np.float64).reshape(n)
+    return mean, np.sqrt(np.maximum(var, 0))
+
+
+def _check_hw(name, array, hw, what, axis) -> None:
+    got = array.shape[:2] if axis == "last" else array.shape[-2:]
+    if tuple(got) != tuple(hw):
+        raise NoisyFixError(f"{name}: {what} of shape {array.shape} does not match the mask {hw}")
+
+
+def _intensity_block(name, image, labels, classes, hw):
+    _check_hw(name, image, hw, "image", "last")
+    gray = image.astype(np.float64).mean(axis=2) if image.ndim == 3 else image.astype(np.float64)
+    gray = (gray - gray.mean()) / (gray.std() + 1e-9)
+    mean, std = _pooled(gray, labels, len(classes))
+    return np.stack([mean, std], axis=1), ["intensity_mean", "intensity_std"]
+
+
+def _prob_block(name, probs, labels, classes, hw):
+    _check_hw(name, probs, hw, "probabilities", "first")
+    n = len(classes)
+    cls_map = np.concatenate([[0], classes])[labels]
+    pix = np.take_along_axis(probs, cls_map[None].astype(np.intp), 0)[0].astype(np.float64)
+    mean = _pooled(pix, labels, n)[0] if n else np.zeros(0)
+    return mean.reshape(n, 1), ["p_given_mean"]
+
+
+def _feature_block(name, features, labels, classes, hw):
+    _check_hw(name, features, hw, "features", "first")
+    n = len(classes)
+    counts = np.bincount(labels.ravel(), minlength=n + 1)[1:].astype(np.float64)
+    flat = features.reshape(features.shape[0], -1).astype(np.float64)
+    sums = np.stack(
+        [np.bincount(labels.ravel(), weights=f, minlength=n + 1)[1:] for f in flat], axis=1
+    )
+    return sums / np.maximum(counts, 1)[:, None], [f"feature_{i}" for i in range(features.shape[0])]
+
+
+def find_outliers(
+    tables: list[ObjectTable],
+    method: str = "kmeans",
+    n_clusters: int | None = None,
+    z_threshold: float = Z_THRESHOLD,
+    tiny: float = TINY_CLUSTER,
+    seed: int = 0,
+) -> list[Region]:
+    """Objects unlike their peers, as regions of kind ``"outlier"`` (most atypical first).
+
+    Parameters
+    ----------
+    tables : list of ObjectTable
+        From :func:`describe_objects`, one per image, all with the same columns.
+    method : {"kmeans", "dbscan"}
+        Clustering algorithm (scikit-learn).
+    n_clusters : int, optional
+        K-Means clusters; by default about sqrt(n / 10), 1..8.
+    z_threshold : float
+        Robust z-score of the distance to the nearest centre above which an object is flagged.
+    tiny : float
+        Clusters with fewer than this share of the objects (and fewer than 3 when the set is small)
+        count as tiny: their members are flagged too.
+    seed : int
+        K-Means seed.
+    """
+    X, owners = _stack(tables)
+    if len(X) < 5:
+        return []
+    Xs = np.nan_to_num(StandardScaler().fit_transform(X))
+    assign, centres, small = _cluster(Xs, method, n_clusters, tiny, seed)
+    dist = np.linalg.norm(Xs - centres[assign], axis=1)
+    z = _robust_z(dist)
+    flagged = np.flatnonzero((z > z_threshold) | small[assign])
+    columns = tables[0].columns
+    regions = [
+        _outlier_region(
+            tables,
+            owners[i],
+            Xs[i] - centres[assign[i]],
+            z[i],
+            small[assign[i]],
+            columns,
+            z_threshold,
+        )
+        for i in flagged
+    ]
+    regions.sort(key=lambda r: -r.score)
+    return regions
+
+
+def _stack(tables: list[ObjectTable]) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    cols = tables[0].columns if tables else []
+    for t in tables:
+        if t.columns != cols:
+            raise NoisyFixError(f"{t.name}: object descriptors {t.columns} differ from {cols}")
+    owners = [(ti, k) for ti, t in enumerate(tables) for k in range(len(t.X))]
+    X = np.concatenate([t.X for t in tables], axis=0) if tables else np.zeros((0, 0))
+    return X, owners
+
+
+def _cluster(Xs, method, n_clusters, tiny, seed):
+    n = len(Xs)
+    if method == "kmeans":
+        k = n_clusters or int(np.clip(round(np.sqrt(n / 10)), 1, 8))
+        km = KMeans(n_clusters=min(k, n), n_init=4, random_state=seed).fit(Xs)
+        assign, centres = km.labels_, km.cluster_centers_
+    elif method == "dbscan":
+        assign, centres = _dbscan(Xs)
+    else:
+        raise NoisyFixError(f"unknown clustering method {method!r} (kmeans or dbscan)")
+    sizes = np.bincount(assign, minlength=len(centres))
+    small = sizes < max(tiny * n, 2 if n < 100 else 3)
+    if method == "dbscan":
+        small[-1] = True
+    return assign, centres, small
+
+
+def _dbscan(Xs):
+    from sklearn.neighbors import NearestNeighbors
+
+    k = min(5, len(Xs) - 1)
+    dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(Xs).kneighbors(Xs)
+    eps = 2.0 * float(np.median(dist[:, -1])) + 1e-9
+    labels = DBSCAN(eps=eps, min_samples=k).fit_predict(Xs)
+    n_clusters = int(labels.max()) + 1
+    assign = np.where(labels < 0, n_clusters, labels)
+    centres = np.stack(
+        [Xs[assign == c].mean(axis=0) for c in range(n_clusters + 1) if np.any(assign == c)]
+        or [Xs.mean(axis=0)]
+    )
+    if not np.any(labels < 0):
+        centres = np.concatenate([centres, Xs.mean(axis=0, keepdims=True)])
+    return assign, centres
+
+
+def _robust_z(d: np.ndarray) -> np.ndarray:
+    med = np.median(d)
+    mad = 1.4826 * np.median(np.abs(d - med))
+    return (d - med) / (mad if mad > 1e-12 else (d.std() + 1e-12))
+
+
+def _outlier_region(tables, owner, offset, z, tiny_cluster, columns, z_threshold) -> Region:
+    ti, k = owner
+    t = tables[ti]
+    sl = ndi.find_objects(t.labels, max_label=k + 1)[k]
+    pixels = t.labels[sl] == k + 1
+    proposal = t.proposal[sl].copy()
+    given_cls = int(t.classes[k])
+    changed = int(np.count_nonzero(pixels & (proposal != given_cls)))
+    strength = max(float(z), z_threshold if tiny_cluster else 0.0)
+    score = strength / (strength + z_threshold)
+    top = [columns[i] for i in np.argsort(-np.abs(offset))[:2]]
+    why = "in a tiny cluster" if tiny_cluster else "far from every cluster"
+    return Region(
+        id="",
+        image=t.name,
+        kind="outlier",
+        cls=given_cls,
+        score=score,
+        prob_correct=score,
+        gain=changed * score,
+        area=int(pixels.sum()),
+        bbox=(sl[0].start, sl[1].start, sl[0].stop, sl[1].stop),
+        region=pixels,
+        proposal=proposal,
+        reason=f"object {why} (distance z = {z:.1f}); most atypical: {', '.join(top)}",
+    )

@@ -1,0 +1,90 @@
+"""One review queue over the regions of all images, ordered by expected gain."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from ..errors import NoisyFixError
+from .region import Region
+
+#: A region leaves the queue once at least this share of its pixels has been reviewed.
+REVIEWED_SHARE = 0.5
+
+
+def expected_gain(region: Region) -> float:
+    """Pixels the proposal changes times the probability that it is right."""
+    return float(region.area) * float(region.prob_correct)
+
+
+class ReviewQueue:
+    """Regions awaiting review, largest expected gain first.
+
+    Parameters
+    ----------
+    regions : iterable of Region
+        Candidate errors of any number of images.
+    reviewed : dict, optional
+        ``{image name: bool (H, W) array}`` of pixels an expert already confirmed; regions mostly
+        inside them are left out.
+    """
+
+    def __init__(self, regions: Iterable[Region], reviewed: dict[str, np.ndarray] | None = None):
+        self.reviewed = {k: np.asarray(v, dtype=bool) for k, v in (reviewed or {}).items()}
+        self._items: list[Region] = []
+        self.rerank(regions)
+
+    def rerank(self, new_regions: Iterable[Region]) -> None:
+        """Replace the regions (e.g. after a model update), keeping what was reviewed out."""
+        kept = [r for r in new_regions if not self.is_reviewed(r)]
+        kept.sort(key=lambda r: (-expected_gain(r), -float(r.score), r.id))
+        self._items = kept
+        self._index = {r.id: i for i, r in enumerate(kept)}
+
+    def is_reviewed(self, region: Region) -> bool:
+        """Whether most pixels of ``region`` are marked reviewed."""
+        done = self.reviewed.get(region.image)
+        if done is None or region.area == 0:
+            return False
+        window = done[region.slices]
+        if window.shape != region.region.shape:
+            raise NoisyFixError(
+                f"{region.image}: reviewed map of shape {done.shape} does not hold region {region.bbox}"
+            )
+        return np.count_nonzero(window & region.region) >= REVIEWED_SHARE * region.area
+
+    def mark_reviewed(self, image: str, pixels: np.ndarray) -> None:
+        """Add reviewed pixels of ``image`` and drop the regions they cover."""
+        pixels = np.asarray(pixels, dtype=bool)
+        old = self.reviewed.get(image)
+        self.reviewed[image] = pixels if old is None else (old | pixels)
+        self.rerank(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __iter__(self) -> Iterator[Region]:
+        return iter(self._items)
+
+    def __getitem__(self, i: int) -> Region:
+        return self._items[i]
+
+    def index(self, region_id: str) -> int:
+        """Position of a region in the queue."""
+        try:
+            return self._index[region_id]
+        except KeyError as exc:
+            raise NoisyFixError(f"no region {region_id!r} in the review queue") from exc
+
+    def get(self, region_id: str) -> Region:
+        """The region with id ``region_id``."""
+        return self._items[self.index(region_id)]
+
+    def for_image(self, image: str) -> list[Region]:
+        """Queued regions of one image, in queue order."""
+        return [r for r in self._items if r.image == image]
+
+    def total_gain(self) -> float:
+        """Sum of the expected gains of the queued regions."""
+        return float(sum(expected_gain(r) for r in self._items))

@@ -1,0 +1,135 @@
+"""The :class:`Region` record: one candidate label error with its proposed fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import NoisyFixError
+
+KINDS = ("missing", "spurious", "too_wide", "too_narrow", "shifted", "outlier")
+ROW_FIELDS = (
+    "id",
+    "image",
+    "kind",
+    "cls",
+    "score",
+    "prob_correct",
+    "gain",
+    "area",
+    "r0",
+    "c0",
+    "r1",
+    "c1",
+    "reason",
+)
+
+
+@dataclass
+class Region:
+    """A connected candidate label error in one image.
+
+    Attributes
+    ----------
+    id : str
+        ``"<image>#<k>"``.
+    image : str
+        Image name.
+    kind : str
+        One of :data:`KINDS`.
+    cls : int
+        The class involved (the object's class).
+    score : float
+        How sure the tool is that the given label is wrong here (0..1).
+    prob_correct : float
+        Probability that the proposal is right (mean model probability of the proposed labels).
+    gain : float
+        Expected pixels fixed: pixels the proposal changes times ``prob_correct``.
+    area : int
+        Pixels in ``region``.
+    bbox : tuple
+        ``(r0, c0, r1, c1)``, half-open, in image coordinates.
+    region : ndarray
+        bool, bbox-shaped: the pixels concerned.
+    proposal : ndarray
+        uint8, bbox-shaped: the labels the model proposes (meaningful where ``region``).
+    reason : str
+        Short human-readable explanation.
+    """
+
+    id: str
+    image: str
+    kind: str
+    cls: int
+    score: float
+    prob_correct: float
+    gain: float
+    area: int
+    bbox: tuple[int, int, int, int]
+    region: np.ndarray
+    proposal: np.ndarray
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise NoisyFixError(f"{self.id}: unknown region kind {self.kind!r}")
+        r0, c0, r1, c1 = (int(v) for v in self.bbox)
+        self.bbox = (r0, c0, r1, c1)
+        if self.region.shape != (r1 - r0, c1 - c0) or self.proposal.shape != self.region.shape:
+            raise NoisyFixError(f"{self.id}: region/proposal shapes do not match bbox {self.bbox}")
+
+    @property
+    def slices(self) -> tuple[slice, slice]:
+        """Slices of the bounding box in image coordinates."""
+        r0, c0, r1, c1 = self.bbox
+        return slice(r0, r1), slice(c0, c1)
+
+    def full_region(self, shape: tuple[int, int]) -> np.ndarray:
+        """The region as an image-shaped bool array."""
+        out = np.zeros(shape, dtype=bool)
+        out[self.slices] = self.region
+        return out
+
+    def apply(self, mask: np.ndarray) -> np.ndarray:
+        """Return a copy of ``mask`` with the proposal written where the region is."""
+        r0, c0, r1, c1 = self.bbox
+        if mask.ndim != 2 or r1 > mask.shape[0] or c1 > mask.shape[1]:
+            raise NoisyFixError(
+                f"{self.id}: mask of shape {mask.shape} does not hold bbox {self.bbox}"
+            )
+        out = np.array(mask, copy=True)
+        window = out[self.slices]
+        window[self.region] = self.proposal[self.region].astype(out.dtype)
+        return out
+
+    def changed_pixels(self, mask: np.ndarray) -> int:
+        """How many pixels of ``mask`` the proposal would change."""
+        window = np.asarray(mask)[self.slices]
+        return int(np.count_nonzero(self.region & (window != self.proposal)))
+
+    def to_row(self) -> dict:
+        """A flat dict for the region table (CSV), in :data:`ROW_FIELDS` order."""
+        r0, c0, r1, c1 = self.bbox
+        return {
+            "id": self.id,
+            "image": self.image,
+            "kind": self.kind,
+            "cls": int(self.cls),
+            "score": round(float(self.score), 6),
+            "prob_correct": round(float(self.prob_correct), 6),
+            "gain": round(float(self.gain), 4),
+            "area": int(self.area),
+            "r0": r0,
+            "c0": c0,
+            "r1": r1,
+            "c1": c1,
+            "reason": self.reason,
+        }
+
+
+def renumber(regions: list[Region], image: str) -> list[Region]:
+    """Give ``regions`` the ids ``<image>#0``, ``<image>#1``, ... in their order."""
+    for k, reg in enumerate(regions):
+        reg.id = f"{image}#{k}"
+    return regions

@@ -1,0 +1,220 @@
+"""Label-error regions: where the model confidently disagrees with the given mask, typed per object.
+
+Per foreground class, given objects and predicted objects (connected components) are matched by
+overlap into groups (connected components of the bipartite overlap graph). Every pixel where the
+given mask and the model disagree on the class belongs to one group: pixels labelled ``c`` that the
+model does not call ``c`` ("inside") to the group of their given object, pixels the model calls
+``c`` that are not labelled ``c`` ("outside") to the group of their predicted object. Then
+
+* a group with predicted objects only is a **missing** object,
+* a group with given objects only is a **spurious** object,
+* a matched group whose confident disagreement lies inside the given objects is **too wide**,
+  outside is **too narrow**, on both sides in comparable amounts **shifted**.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import ndimage as ndi
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+from .region import Region, renumber
+from .thresholds import check_probs, per_class_thresholds
+
+__all__ = ["Region", "confidence_bar", "find_regions", "model_labels"]
+
+#: Pairs overlapping by less than this share of the smaller object are not matched.
+MIN_OVERLAP = 0.2
+#: Both sides must hold at least this share of a group's disagreement to call it shifted.
+SHIFT_BALANCE = 0.3
+
+
+def model_labels(probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """Threshold-calibrated argmax: the class ``c`` maximising ``p_c / t_c`` (uint8, H x W)."""
+    return np.argmax(probs / thresholds[:, None, None], axis=0).astype(np.uint8)
+
+
+def confidence_bar(thresholds: np.ndarray) -> np.ndarray:
+    """Per-class probability above which a boundary pixel's model label counts as confident.
+
+    Halfway between chance (1 / C) and the class's self-confidence ``t_c``: the raw ``t_c`` of an
+    easy class such as background is so high that pixels next to any boundary would never pass.
+    """
+    return 0.5 * (thresholds + 1.0 / thresholds.size)
+
+
+def find_regions(
+    name: str,
+    probs: np.ndarray,
+    given_mask: np.ndarray,
+    thresholds: np.ndarray | None = None,
+    image: np.ndarray | None = None,
+    min_area: int | None = None,
+) -> list[Region]:
+    """Candidate label errors of one image, strongest first.
+
+    Parameters
+    ----------
+    name : str
+        Image name (used in region ids and error messages).
+    probs : ndarray
+        Class probabilities (C, H, W).
+    given_mask : ndarray
+        The given labels (H, W).
+    thresholds : ndarray, optional
+        Per-class thresholds; derived from this image (confident learning) when omitted.
+    image : ndarray, optional
+        The image; when given, each region's reason quotes its intensity relative to the
+        labelled objects of its class.
+    min_area : int, optional
+        Smallest region kept; by default 5% of the median given object area, at least 3 pixels.
+
+    Returns
+    -------
+    list of Region
+        Sorted by decreasing gain, with ids ``<name>#0``, ``<name>#1``, ...
+    """
+    probs = np.asarray(probs, dtype=np.float32)
+    given_mask = np.asarray(given_mask)
+    check_probs(probs, given_mask, name)
+    if thresholds is None:
+        thresholds = per_class_thresholds(probs, given_mask)
+    pred = model_labels(probs, np.asarray(thresholds, dtype=np.float32))
+    p_given = np.take_along_axis(probs, given_mask[None].astype(np.intp), 0)[0]
+    p_pred = np.take_along_axis(probs, pred[None].astype(np.intp), 0)[0]
+    confident = p_pred >= confidence_bar(np.asarray(thresholds, dtype=np.float32))[pred]
+    ctx = _Context(name, probs, given_mask, pred, p_given, p_pred, confident, image)
+    min_area = _default_min_area(given_mask) if min_area is None else int(min_area)
+    regions = []
+    for cls in range(1, probs.shape[0]):
+        regions.extend(_class_regions(ctx, cls, min_area))
+    regions.sort(key=lambda r: (-r.gain, -r.score))
+    return renumber(regions, name)
+
+
+class _Context:
+    """Arrays shared by the per-class passes of one image."""
+
+    def __init__(self, name, probs, given, pred, p_given, p_pred, confident, image):
+        self.name, self.probs, self.given, self.pred = name, probs, given, pred
+        self.p_given, self.p_pred, self.confident = p_given, p_pred, confident
+        self.image = None if image is None else _gray(np.asarray(image, dtype=np.float32))
+
+
+def _gray(image: np.ndarray) -> np.ndarray:
+    return image.mean(axis=2) if image.ndim == 3 else image
+
+
+def _default_min_area(given_mask: np.ndarray) -> int:
+    labels, n = ndi.label(given_mask > 0)
+    if n == 0:
+        return 3
+    areas = np.bincount(labels.ravel())[1:]
+    return max(3, int(round(0.05 * float(np.median(areas)))))
+
+
+def _match_groups(g_lab, ng, p_lab, npred) -> tuple[np.ndarray, np.ndarray]:
+    """Group ids (1-based, 0 = background) for given objects and predicted objects."""
+    pair = g_lab.astype(np.int64) * (npred + 1) + p_lab
+    overlap = np.bincount(pair.ravel(), minlength=(ng + 1) * (npred + 1)).reshape(ng + 1, npred + 1)
+    g_area, p_area = overlap.sum(1)[1:], overlap.sum(0)[1:]
+    inter = overlap[1:, 1:]
+    smaller = np.minimum(g_area[:, None], p_area[None, :])
+    gi, pj = np.nonzero(inter >= MIN_OVERLAP * np.maximum(smaller, 1))
+    n = ng + npred
+    graph = coo_matrix((np.ones(gi.size), (gi, ng + pj)), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    comp = comp + 1
+    return np.concatenate([[0], comp[:ng]]), np.concatenate([[0], comp[ng:]])
+
+
+def _class_regions(ctx: _Context, cls: int, min_area: int) -> list[Region]:
+    g_obj, p_obj = ctx.given == cls, ctx.pred == cls
+    g_lab, ng = ndi.label(g_obj)
+    p_lab, npred = ndi.label(p_obj)
+    if ng + npred == 0:
+        return []
+    g_group, p_group = _match_groups(g_lab, ng, p_lab, npred)
+    inside = g_obj & ~p_obj
+    outside = p_obj & ~g_obj
+    group = np.where(inside, g_group[g_lab], 0) + np.where(outside, p_group[p_lab], 0)
+    n_groups = int(max(g_group.max(), p_group.max()))
+    has_given = np.bincount(g_group[1:], minlength=n_groups + 1) > 0
+    has_pred = np.bincount(p_group[1:], minlength=n_groups + 1) > 0
+    out = []
+    for gid, sl in enumerate(ndi.find_objects(group), start=1):
+        if sl is None:
+            continue
+        reg = _group_region(
+            ctx, cls, gid, sl, group, inside, has_given[gid], has_pred[gid], min_area
+        )
+        if reg is not None:
+            out.append(reg)
+    return out
+
+
+def _group_region(ctx, cls, gid, sl, group, inside, has_given, has_pred, min_area):
+    pixels = group[sl] == gid
+    matched = has_given and has_pred
+    if matched:
+        pixels &= ctx.confident[sl]
+    area = int(pixels.sum())
+    if area < min_area:
+        return None
+    n_in = int((pixels & inside[sl]).sum())
+    kind = _kind(has_given, has_pred, n_in, area - n_in)
+    pixels, sl = _crop(pixels, sl)
+    score = float(1.0 - ctx.p_given[sl][pixels].mean())
+    prob_correct = float(ctx.p_pred[sl][pixels].mean())
+    return Region(
+        id="",
+        image=ctx.name,
+        kind=kind,
+        cls=cls,
+        score=score,
+        prob_correct=prob_correct,
+        gain=area * prob_correct,
+        area=area,
+        bbox=(sl[0].start, sl[1].start, sl[0].stop, sl[1].stop),
+        region=pixels,
+        proposal=ctx.pred[sl].copy(),
+        reason=_reason(ctx, kind, cls, sl, pixels, score),
+    )
+
+
+def _kind(has_given: bool, has_pred: bool, n_in: int, n_out: int) -> str:
+    if not has_given:
+        return "missing"
+    if not has_pred:
+        return "spurious"
+    if min(n_in, n_out) >= SHIFT_BALANCE * (n_in + n_out):
+        return "shifted"
+    return "too_wide" if n_in > n_out else "too_narrow"
+
+
+def _crop(pixels: np.ndarray, sl: tuple[slice, slice]):
+    rows, cols = np.nonzero(pixels)
+    r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
+    new = (slice(sl[0].start + r0, sl[0].start + r1), slice(sl[1].start + c0, sl[1].start + c1))
+    return pixels[r0:r1, c0:c1], new
+
+
+_REASONS = {
+    "missing": "the model sees a class-{c} object the mask lacks",
+    "spurious": "the mask holds a class-{c} object the model does not see",
+    "too_wide": "the class-{c} outline is drawn too wide",
+    "too_narrow": "the class-{c} outline is drawn too narrow",
+    "shifted": "the class-{c} outline is shifted",
+}
+
+
+def _reason(ctx, kind, cls, sl, pixels, score) -> str:
+    text = _REASONS[kind].format(c=cls) + f" (error probability {score:.2f})"
+    if ctx.image is None:
+        return text
+    ref = ctx.image[ctx.given == cls]
+    if ref.size < 2:
+        return text
+    z = (float(ctx.image[sl][pixels].mean()) - float(ref.mean())) / (float(ref.std()) + 1e-6)
+    return text + f"; intensity {z:+.1f} sd from labelled class-{cls} pixels"

@@ -1,0 +1,245 @@
+"""Score a project: maps, error regions, outliers and image scores for one model version.
+
+Files under ``scores/vNNNN/``::
+
+    probs/<name>.npy       class probabilities (written by training, or here by the predictor)
+    maps/<name>.npz        float16 maps (see :func:`~napari_noisyfix.quality.maps.compute_maps`)
+    regions/<name>.npz     the image's error regions, its object descriptors and the model labels
+    outliers.npz           clustering outliers of all images
+    regions.csv            one row per region of every image
+    image_scores.csv       one row per image
+    quality_manifest.json  per image a hash of probabilities + mask, and the thresholds used
+
+Rescoring redoes only images whose probabilities or mask changed (or all when the class thresholds
+moved); the outlier clustering and the tables are rebuilt each time from the cached descriptors.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Generator
+from pathlib import Path
+
+import numpy as np
+
+from .._atomic import atomic_write_text, read_json, write_json
+from ..errors import NoisyFixError
+from ..progress import Progress
+from .image_score import image_row
+from .maps import compute_maps
+from .outliers import ObjectTable, describe_objects, find_outliers, object_labels
+from .region import ROW_FIELDS, Region
+from .regions import find_regions
+from .storage import read_maps, read_npz, regions_arrays, regions_from_arrays, write_maps, write_npz
+from .thresholds import apply_override, check_probs, class_sums, thresholds_from_sums
+
+MANIFEST = "quality_manifest.json"
+IMAGE_FIELDS = ("image", "quality", "error_score", "softmin", "n_regions", "error_pixels")
+
+
+def score_project(
+    project,
+    version: int | None = None,
+    tta: bool = False,
+    force: bool = False,
+    thresholds: dict[int, float] | None = None,
+) -> Generator[Progress, None, str]:
+    """Score every image of ``project`` with a model version (newest by default).
+
+    Stored (out-of-fold) probabilities are used; the predictor runs only for images without them
+    (with test-time augmentation when ``tta``) and its output is stored. Yields :class:`Progress`
+    and returns a one-line summary.
+
+    Parameters
+    ----------
+    project : Project
+        The project.
+    version : int, optional
+        Model version; the newest by default.
+    tta : bool
+        Test-time augmentation for images the predictor has to score.
+    force : bool
+        Rescore every image even if nothing changed.
+    thresholds : dict, optional
+        ``{class: threshold}`` overriding the data-derived confident-learning thresholds.
+    """
+    version = _model_version(project, version)
+    sdir = project.scores_dir(version)
+    hashes, sums = yield from _collect(project, version, tta)
+    thr = apply_override(thresholds_from_sums(*sums), thresholds)
+    manifest = {} if force else _read_manifest(sdir)
+    thr_key = [round(float(t), 2) for t in thr]
+    stale = manifest.get("thresholds") != thr_key
+    done = manifest.get("images", {})
+    rows, tables, redone = {}, [], 0
+    for i, name in enumerate(project.names):
+        if stale or done.get(name, {}).get("hash") != hashes[name] or not _cached(sdir, name):
+            rows[name] = _score_image(project, version, name, thr)
+            redone += 1
+        else:
+            rows[name] = done[name]["row"]
+        tables.append(_object_table(sdir, name, project.mask(name)))
+        yield Progress("score: regions", i + 1, len(project.names), name)
+    outliers = _number_outliers(find_outliers(tables), sdir)
+    write_npz(sdir / "outliers.npz", regions_arrays(outliers))
+    _write_tables(project, sdir, rows, outliers)
+    write_json(sdir / MANIFEST, _manifest(hashes, rows, thr_key))
+    return f"v{version:04d}: rescored {redone} of {len(rows)} images, {len(outliers)} outliers"
+
+
+def _model_version(project, version):
+    version = version if version is not None else project.latest_model_version()
+    if version is None:
+        raise NoisyFixError(f"{project.root}: no model yet (run `noisyfix train` first)")
+    return int(version)
+
+
+def _collect(project, version, tta):
+    """Probabilities of every image (predicting missing ones): hashes and class sums."""
+    predictor, hashes, sums, counts = None, {}, 0.0, 0.0
+    names = project.names
+    for i, name in enumerate(names):
+        probs = project.load_probs(name, version)
+        if probs is None:
+            predictor = predictor or _load_predictor(project, version)
+            project.save_probs(version, name, predictor.predict(project.image(name), tta=tta).probs)
+            probs = project.load_probs(name, version)
+        mask = project.mask(name)
+        check_probs(probs, mask, f"{project.root}: {name}")
+        s, c = class_sums(probs, mask)
+        sums, counts = sums + s, counts + c
+        hashes[name] = _digest(probs, mask)
+        yield Progress("score: probabilities", i + 1, len(names), name)
+    return hashes, (np.asarray(sums), np.asarray(counts))
+
+
+def _load_predictor(project, version):
+    model_dir = project.model_dir(version)
+    if not model_dir.is_dir():
+        raise NoisyFixError(f"{model_dir}: no stored probabilities and no model to compute them")
+    from ..model import Predictor
+
+    return Predictor.load(model_dir)
+
+
+def _digest(probs: np.ndarray, mask: np.ndarray) -> str:
+    h = hashlib.sha1(np.ascontiguousarray(probs.astype(np.float16)).tobytes())
+    h.update(np.ascontiguousarray(mask.astype(np.uint8)).tobytes())
+    return h.hexdigest()
+
+
+def _cached(sdir: Path, name: str) -> bool:
+    return (sdir / "maps" / f"{name}.npz").exists() and (sdir / "regions" / f"{name}.npz").exists()
+
+
+def _score_image(project, version, name, thr) -> dict:
+    probs, mask, image = project.load_probs(name, version), project.mask(name), project.image(name)
+    maps = compute_maps(probs, mask, thresholds=thr, name=name)
+    regions = find_regions(name, probs, mask, thresholds=thr, image=image)
+    table = describe_objects(name, mask, image=image, probs=probs)
+    sdir = project.scores_dir(version)
+    write_maps(sdir / "maps" / f"{name}.npz", maps)
+    arrays = regions_arrays(regions)
+    arrays.update(
+        object_X=table.X,
+        object_columns=np.array(table.columns),
+        prediction=table.proposal,
+    )
+    write_npz(sdir / "regions" / f"{name}.npz", arrays)
+    return image_row(name, maps, regions)
+
+
+def _object_table(sdir: Path, name: str, mask: np.ndarray) -> ObjectTable:
+    arrays = read_npz(sdir / "regions" / f"{name}.npz")
+    labels, classes = object_labels(mask)
+    columns = [str(c) for c in arrays["object_columns"]]
+    return ObjectTable(name, labels, classes, arrays["object_X"], columns, arrays["prediction"])
+
+
+def _number_outliers(outliers: list[Region], sdir: Path) -> list[Region]:
+    counts: dict[str, int] = {}
+    for reg in outliers:
+        if reg.image not in counts:
+            meta = read_npz(sdir / "regions" / f"{reg.image}.npz")
+            counts[reg.image] = len(regions_from_arrays(meta, reg.image))
+        reg.id = f"{reg.image}#{counts[reg.image]}"
+        counts[reg.image] += 1
+    return outliers
+
+
+def _read_manifest(sdir: Path) -> dict:
+    path = sdir / MANIFEST
+    if not path.exists():
+        return {}
+    data = read_json(path)
+    return data if isinstance(data, dict) else {}
+
+
+def _manifest(hashes: dict, rows: dict, thr_key: list) -> dict:
+    return {
+        "thresholds": thr_key,
+        "images": {n: {"hash": hashes[n], "row": rows[n]} for n in hashes},
+    }
+
+
+def _csv_text(rows: list[dict], fields) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _write_tables(project, sdir: Path, rows: dict, outliers: list[Region]) -> None:
+    regions = [r for n in project.names for r in _image_regions(sdir, n)] + outliers
+    atomic_write_text(sdir / "regions.csv", _csv_text([r.to_row() for r in regions], ROW_FIELDS))
+    table = [rows[n] for n in project.names]
+    atomic_write_text(sdir / "image_scores.csv", _csv_text(table, IMAGE_FIELDS))
+
+
+def _image_regions(sdir: Path, name: str) -> list[Region]:
+    path = sdir / "regions" / f"{name}.npz"
+    return regions_from_arrays(read_npz(path), str(path))
+
+
+# ---------------------------------------------------------------------- readers
+def scored_version(project, version: int | None = None) -> int:
+    """``version`` if it was scored, else the newest scored version; raises when none is."""
+    root = Path(project.root) / "scores"
+    found = sorted(int(p.parent.name[1:]) for p in root.glob("v[0-9][0-9][0-9][0-9]/" + MANIFEST))
+    if version is not None:
+        if int(version) not in found:
+            raise NoisyFixError(f"{project.root}: model v{int(version):04d} was not scored")
+        return int(version)
+    if not found:
+        raise NoisyFixError(f"{project.root}: nothing scored yet (run `noisyfix score` first)")
+    return found[-1]
+
+
+def load_regions(project, version: int | None = None) -> list[Region]:
+    """Every region (errors of each image, then clustering outliers) of a scored version."""
+    sdir = project.scores_dir(scored_version(project, version))
+    regions = [r for n in project.names if _cached(sdir, n) for r in _image_regions(sdir, n)]
+    outliers = read_npz(sdir / "outliers.npz")
+    return regions + regions_from_arrays(outliers, str(sdir / "outliers.npz"))
+
+
+def load_maps(project, name: str, version: int | None = None) -> dict[str, np.ndarray]:
+    """Cached maps of one image (float32)."""
+    project.entry(name)
+    return read_maps(project.scores_dir(scored_version(project, version)) / "maps" / f"{name}.npz")
+
+
+def load_image_scores(project, version: int | None = None) -> list[dict]:
+    """Rows of ``image_scores.csv`` with numbers parsed."""
+    path = project.scores_dir(scored_version(project, version)) / "image_scores.csv"
+    if not path.exists():
+        raise NoisyFixError(f"{path}: file not found (run `noisyfix score`)")
+    with path.open(newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        for key in IMAGE_FIELDS[1:]:
+            row[key] = float(row[key]) if key != "n_regions" else int(row[key])
+    return rows
