@@ -18,6 +18,7 @@ from .networks import ARCHITECTURES, ENCODERS, SegNet, build_model
 from .oof import train_out_of_fold
 from .predictor import Prediction, Predictor
 from .trainer import TrainResult, train
+from .update import update
 
 __all__ = [
     "ARCHITECTURES",
@@ -35,4 +36,5 @@ __all__ = [
     "save_checkpoint",
     "train",
     "train_out_of_fold",
+    "update",
 ]

@@ -9,17 +9,14 @@ model to ``models/vNNNN/`` (renamed into place last, which is what makes the ver
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 
 from .._atomic import write_json
 from ..progress import Progress
 from ..splits import patient_folds
-from .checkpoints import save_checkpoint
 from .config import TrainConfig
-from .predictor import Predictor
 from .trainer import TrainResult, split_validation, train
+from .versions import commit_version, predict_names
 
 
 def _fg_fractions(project, names: list[str]) -> dict[str, float]:
@@ -51,7 +48,7 @@ def train_out_of_fold(project, config: TrainConfig, folds: int):
             f"fold {k + 1}/{folds}",
         )
         yield Progress(f"fold {k + 1}/{folds}", 0, 0, f"predicting {len(held_out)} held-out images")
-        probs.update(_predict(project, result, held_out))
+        probs.update(predict_names(project, result, held_out))
         summaries.append(_summary(k, held_out, result))
     final = yield from _staged(
         train(project, config, *split_validation(project, names, config)), "final model"
@@ -74,15 +71,6 @@ def _staged(job, stage: str):
         gen.close()
 
 
-def _predict(project, result: TrainResult, names: list[str]) -> dict[str, np.ndarray]:
-    from .networks import build_model
-
-    model = build_model(result.config, result.in_channels, result.n_classes)
-    model.load_state_dict(result.state)
-    predictor = Predictor(model, result.config, result.config.device)
-    return {n: predictor.predict(project.image(n)).probs.astype(np.float16) for n in names}
-
-
 def _summary(k: int, held_out: list[str], result: TrainResult) -> dict:
     return {
         "fold": k,
@@ -95,38 +83,23 @@ def _summary(k: int, held_out: list[str], result: TrainResult) -> dict:
 
 
 def _commit(project, config, final: TrainResult, probs, summaries, fold_lists) -> int:
-    """Write probabilities, the fold record and the final checkpoint; log the event."""
+    """Write the fold record, probabilities and final checkpoint as a new version; log it."""
     version = (project.latest_model_version() or 0) + 1
-    scores = project.scores_dir(version)
-    shutil.rmtree(scores / "probs", ignore_errors=True)  # leftovers of a cancelled run
-    for name, p in probs.items():
-        project.save_probs(version, name, p)
     fold_of = {n: k for k, fold in enumerate(fold_lists) for n in fold}
-    write_json(scores / "oof.json", {"folds": summaries, "image_fold": fold_of})
+    write_json(
+        project.scores_dir(version) / "oof.json", {"folds": summaries, "image_fold": fold_of}
+    )
     meta = {
         "kind": "train",
         "folds": len(fold_lists),
         "oof": True,
         "train_names": final.train_names,
     }
-    save_checkpoint(
-        project.model_dir(version),
-        final.state,
-        config,
-        final.in_channels,
-        final.n_classes,
-        final.history,
-        meta,
-    )
-    project.log.record(
-        "train",
-        model_version=version,
-        details={
-            "folds": len(fold_lists),
-            "images": len(project.names),
-            "config": config.to_dict(),
-            "best_epoch": final.best_epoch,
-            "fold_best_epochs": [s["best_epoch"] for s in summaries],
-        },
-    )
-    return version
+    details = {
+        "folds": len(fold_lists),
+        "images": len(project.names),
+        "config": config.to_dict(),
+        "best_epoch": final.best_epoch,
+        "fold_best_epochs": [s["best_epoch"] for s in summaries],
+    }
+    return commit_version(project, final, probs, meta, "train", details)
