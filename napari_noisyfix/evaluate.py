@@ -28,11 +28,6 @@ deviation (:func:`summarize`).
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from contextlib import contextmanager
-from pathlib import Path
-
 import numpy as np
 
 from .errors import NoisyFixError
@@ -338,61 +333,32 @@ def _score_fold(project, predictions: dict, val: list[str], against: str, fold: 
 def train_fold(project, config, train_names: list[str], val_names: list[str]):
     """Default fold trainer of :func:`cross_validate` (a generator).
 
-    Trains the model stage's trainer on ``train_names`` inside a scratch copy of the project (so
-    fold models never become versions of the user's project), predicts ``val_names`` and removes
-    the scratch copy.
+    Trains the model stage's trainer on ``train_names`` (it splits its own patient-level
+    early-stopping share off them) and predicts ``val_names``. Nothing is written to the project:
+    fold models never become model versions.
 
     Returns
     -------
     tuple
-        ``(predictions: dict[name, uint8 mask], history: dict)``.
+        ``(predictions: dict[name, uint8 mask], history: dict)`` with the per-epoch records
+        under ``"epochs"`` and the kept epoch under ``"best_epoch"``.
     """
-    from .model import Predictor, train
-    from .progress import Progress
+    from .model.config import TrainConfig
+    from .model.networks import build_model
+    from .model.predictor import Predictor
+    from .model.trainer import train
 
-    with scratch_project(project, train_names) as work:
-        version = yield from train(work, config)
-        model_dir = work.model_dir(version)
-        history = _read_history(model_dir)
-        predictor = Predictor.load(model_dir, device=getattr(config, "device", "auto") or "auto")
-        predictions = {}
-        for i, name in enumerate(val_names):
-            probs = predictor.predict(project.image(name)).probs
-            predictions[name] = np.argmax(probs, axis=0).astype(np.uint8)
-            yield Progress("predict held-out", i + 1, len(val_names), name)
+    result = yield from train(project, config or TrainConfig(), names=train_names)
+    model = build_model(result.config, result.in_channels, result.n_classes)
+    model.load_state_dict(result.state)
+    predictor = Predictor(model, result.config, result.config.device)
+    outputs = predictor.predict_batch([project.image(n) for n in val_names])
+    predictions = {
+        n: np.argmax(p.probs, axis=0).astype(np.uint8)
+        for n, p in zip(val_names, outputs, strict=True)
+    }
+    history = {"epochs": result.history, "best_epoch": result.best_epoch, "steps": result.steps}
     return predictions, history
-
-
-def _read_history(model_dir) -> dict:
-    from ._atomic import read_json
-
-    path = model_dir / "history.json"
-    return read_json(path) if path.exists() else {}
-
-
-@contextmanager
-def scratch_project(project, names: list[str]):
-    """A temporary project holding ``names`` of ``project`` (working masks, patients, clean flags,
-    reviewed pixels), created inside the project folder and removed on exit."""
-    from .project import Project
-
-    tmp = Path(tempfile.mkdtemp(prefix=".scratch-", dir=project.root))
-    try:
-        work = Project.create(
-            tmp / "project",
-            {n: project.image(n) for n in names},
-            {n: project.mask(n) for n in names},
-            patients={n: project.patient(n) for n in names},
-            clean={n for n in names if project.is_clean(n)},
-            class_names=project.config.get("class_names"),
-        )
-        for n in names:
-            reviewed = project.reviewed(n)
-            if reviewed.any():
-                work.mark_reviewed(n, reviewed)
-        yield work
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
 
 
 # ---------------------------------------------------------------------- command line

@@ -15,7 +15,7 @@ import numpy as np  # noqa: E402
 from scipy import ndimage  # noqa: E402
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
@@ -53,7 +53,7 @@ def plot_curves(histories: dict[str, dict[str, list[float]]], path: Path) -> Pat
         ax.set_ylabel(q)
         ax.set_title(f"{q}: train (solid) vs validation (dashed)")
         ax.legend(fontsize=7)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_distributions(groups: dict[str, list[dict]], metrics: list[str], path: Path) -> Path:
@@ -65,7 +65,7 @@ def plot_distributions(groups: dict[str, list[dict]], metrics: list[str], path: 
         ax.set_xticks(np.arange(1, len(groups) + 1), list(groups), rotation=20, fontsize=8)
         ax.set_ylim(-0.02, 1.02)
         ax.set_title(metric)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_histogram(values: np.ndarray, path: Path, xlabel: str, title: str) -> Path:
@@ -77,7 +77,7 @@ def plot_histogram(values: np.ndarray, path: Path, xlabel: str, title: str) -> P
     ax.set_xlabel(xlabel)
     ax.set_ylabel("count")
     ax.set_title(title)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_review_progress(events: list[dict], path: Path) -> Path:
@@ -99,7 +99,7 @@ def plot_review_progress(events: list[dict], path: Path) -> Path:
     ax2.step(minutes, np.cumsum([e["pixels"] for e in events]), where="post", color="#aa3377")
     ax2.set_xlabel("minutes since the first review action")
     ax2.set_ylabel("pixels changed (cumulative)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
@@ -130,4 +130,4 @@ def plot_examples(examples: list[dict], path: Path) -> Path:
             ax.imshow(rgb, interpolation="nearest")
             ax.set_title(f"{ex['name']}: {key}", fontsize=8)
             ax.axis("off")
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -1,0 +1,193 @@
+"""``noisyfix benchmark``: the benchmark protocol end to end on a folder with images/ and masks/.
+
+Steps (``../shared/BENCHMARK_PROTOCOL.md``): read and corrupt the masks, build a project in
+``OUT/project``, train out-of-fold with the noise-robust recipe, score, run cleanlab on the same
+probabilities (measure 1), simulate a reviewer over three queue orders (measure 2), train plain /
+robust / clean models and test them on held-out patients (measure 3), time everything (measure 4).
+Writes ``OUT/results.json``, ``OUT/results.md``, ``OUT/noise_log.json`` and ``OUT/plots/*.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .._atomic import atomic_write_text, write_json
+from ..progress import Progress
+from . import detection, plots, review_sim, speed, training
+from .budget import Budget, get_budget
+from .dataset import BenchData, build_project, noise_summary, prepare
+from .results import markdown_table, write_results
+
+MEASURES = ("detection", "review", "training", "speed")
+
+
+def train_configs(budget: Budget, device: str, seed: int) -> dict:
+    """The plain and robust TrainConfig of a budget."""
+    from ..model.config import TrainConfig
+
+    overrides = budget.train_overrides(device, seed)
+    return {"plain": TrainConfig.plain(**overrides), "robust": TrainConfig.robust(**overrides)}
+
+
+def describe_device(device: str) -> str:
+    """The resolved device in words (``cpu (2 threads)``, ``cuda:0 (NVIDIA H100 ...)``)."""
+    import torch
+
+    from ..model.device import resolve_device
+
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return f"{dev} ({torch.cuda.get_device_name(dev)})"
+    return f"cpu ({torch.get_num_threads()} threads, {os.cpu_count()} cores, {platform.machine()})"
+
+
+def run_benchmark(
+    data_dir,
+    out,
+    noise: float = 0.5,
+    seed: int = 0,
+    budget: str = "fast",
+    device: str = "auto",
+    measures=MEASURES,
+):
+    """Run the protocol (a generator of Progress); returns the results dict.
+
+    Parameters
+    ----------
+    data_dir : path
+        Folder with ``images/`` and ``masks/`` (same file stems).
+    out : path
+        Output folder (created; its ``project`` sub-folders are replaced).
+    noise : float
+        Fraction of images whose mask is corrupted.
+    seed : int
+        Seed of the noise, the folds and the training.
+    budget : {"tiny", "fast", "full"}
+        Sizes and schedule (:mod:`~napari_noisyfix.benchmark.budget`).
+    device : str
+        ``auto``, ``cpu`` or ``cuda``.
+    measures : tuple of str
+        Measures to run after detection (always run): ``review``, ``training``, ``speed``.
+        ``results.json`` must hold every key of the issue only when all run.
+    """
+    start = time.perf_counter()
+    plan = get_budget(budget)
+    out = Path(out)
+    (out / "plots").mkdir(parents=True, exist_ok=True)
+    yield Progress("prepare", 0, 1, f"reading {data_dir}")
+    data = prepare(data_dir, noise, seed, plan.size)
+    write_json(out / "noise_log.json", data.noise_log)
+    results = _header(data, noise, seed, plan, device)
+    project = build_project(data, out / "project")
+    configs = train_configs(plan, device, seed)
+    version, analysis_s = yield from _train_and_score(project, configs["robust"], plan)
+    found = yield from _detection(project, version, data, out, analysis_s, results)
+    if "review" in measures:
+        yield from _review(data, out, project, version, found, seed, results)
+    step_times = []
+    if "training" in measures:
+        clean = build_project(data, out / "clean_labels", truth_as_labels=True)
+        trained = yield from training.run_training(project, clean, configs, plan.folds, seed)
+        step_times = trained.pop("step_times")
+        results.update(trained)
+    if "speed" in measures:
+        yield Progress("measure 4: speed", 0, 1, "timing the forward pass")
+        forward = speed.forward_seconds(project, version, plan.speed_images, device)
+        results.update(speed.speed_results(forward, analysis_s, step_times, found["cleanlab_s"]))
+    results["seconds_total"] = time.perf_counter() - start
+    write_results(out / "results.json", results, require=set(measures) >= set(MEASURES))
+    atomic_write_text(out / "results.md", markdown_table(results))
+    return results
+
+
+def _header(data: BenchData, noise: float, seed: int, plan: Budget, device: str) -> dict:
+    return {
+        "dataset": data.dataset,
+        "n_images": len(data.names),
+        "image_shape": list(next(iter(data.images.values())).shape[:2]),
+        "device": describe_device(device),
+        "budget": plan.name,
+        "noise.fraction": float(noise),
+        "noise.seed": int(seed),
+        **noise_summary(data),
+    }
+
+
+def _train_and_score(project, config, plan: Budget):
+    """Out-of-fold training with the robust recipe, then scoring; returns (version, s/image)."""
+    from ..model.oof import train_out_of_fold
+    from ..quality.score import score_project
+
+    version = yield from train_out_of_fold(project, config, plan.folds)
+    start = time.perf_counter()
+    yield from score_project(project, version)
+    return version, (time.perf_counter() - start) / len(project.names)
+
+
+def _stack(project, version) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    names = project.names
+    probs = np.stack([project.load_probs(n, version) for n in names])
+    given = np.stack([project.mask(n) for n in names])
+    truth = np.stack([project.truth(n) for n in names])
+    return probs, given, truth
+
+
+def _detection(project, version, data: BenchData, out: Path, analysis_s: float, results: dict):
+    """Measure 1 on the stored probabilities; returns what the review simulation reuses."""
+    yield Progress("measure 1: detection", 0, 1, "cleanlab on the same probabilities")
+    probs, given, truth = _stack(project, version)
+    errors = given != truth
+    flags = data.corrupted()
+    corrupted = np.array([flags[n] for n in project.names])
+    types = {r["name"]: r["type"] for r in data.noise_log}
+    kinds = [types[n] for n in project.names]
+    peer = detection.cleanlab_scores(given, probs)
+    ours = detection.tool_scores(project, version, analysis_s * len(project.names))
+    for method, scores in (("noisyfix", ours), ("cleanlab", peer)):
+        results.update(detection.detection_results(method, scores, errors, corrupted, kinds))
+    results.update(detection.ratios(results))
+    curves = {m: detection.pr_curve(s, errors) for m, s in (("noisyfix", ours), ("cleanlab", peer))}
+    plots.plot_pr_curves(curves, float(errors.mean()), out / "plots" / "pixel_pr.png")
+    regions = review_sim.cleanlab_regions(project.names, peer.issues, probs, given, peer.image)
+    return {"cleanlab_regions": regions, "cleanlab_s": peer.seconds / len(project.names)}
+
+
+def _review(data: BenchData, out: Path, project, version: int, found: dict, seed: int, results):
+    """Measure 2: the simulated reviewer over the three orders, each on a fresh project."""
+    from ..quality.score import load_regions
+
+    ours = load_regions(project, version)
+    steps = review_sim.budgets(len(ours))
+    orders = {
+        "noisyfix": (ours, None),
+        "random": (ours, review_sim.random_order(ours, seed)),
+        "cleanlab": (found["cleanlab_regions"], [r.id for r in found["cleanlab_regions"]]),
+    }
+    curves = {}
+    for method, (regions, order) in orders.items():
+        work = build_project(data, out / f"review_{method}")
+        sim = yield from review_sim.simulate(work, regions, order, data.truth, steps, version)
+        results.update(review_sim.review_results(method, sim, sim["dice_before"]))
+        curves[method] = sim["dice"]
+    results["review.queue_length.noisyfix"] = len(ours)
+    results["review.queue_length.cleanlab"] = len(found["cleanlab_regions"])
+    results["review.dice_before"] = sim["dice_before"]
+    results["review.accepted_unedited"] = results["review.share.noisyfix.accept"]
+    plots.plot_review_curves(curves, sim["dice_before"], out / "plots" / "review_curves.png")
+
+
+def benchmark_command(args) -> int:
+    """``noisyfix benchmark DATA --noise --seed --budget --device --out``: run, print the table."""
+    from ..progress import drive
+
+    results = drive(
+        run_benchmark(args.data, args.out, args.noise, args.seed, args.budget, args.device)
+    )
+    print(markdown_table(results))
+    print(f"results written to {Path(args.out) / 'results.json'}")
+    return 0
