@@ -1,0 +1,138 @@
+"""Build a project from a folder of images and a folder of masks (``noisyfix import``)."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+from .._atomic import write_json
+from ..errors import NoisyFixError
+from ..project import CONFIG, Project
+from .formats import safe_name, stem
+from .pairs import ImagePair, read_folder_pairs
+
+
+def _aliases(pairs: list[ImagePair]) -> dict[str, list[str]]:
+    """Every way a table may name an image: its name, its source file name and stem."""
+    out: dict[str, list[str]] = {}
+    for p in pairs:
+        source = Path(p.source["source"])
+        keys = {p.name, source.name, stem(source), safe_name(stem(source))}
+        if p.source["slice"] is None:
+            keys |= {f"{p.name}{s}" for s in (".png", ".tif", ".tiff", ".jpg", ".dcm")}
+        for key in keys:
+            out.setdefault(key, []).append(p.name)
+    return out
+
+
+def _resolve(key: str, aliases: dict[str, list[str]], where: str) -> list[str]:
+    key = key.strip()
+    if key not in aliases:
+        raise NoisyFixError(f"{where}: {key!r} matches no imported image")
+    return aliases[key]
+
+
+def read_patient_table(path: str | os.PathLike, pairs: list[ImagePair]) -> dict[str, str]:
+    """Patient id per image name from a CSV with columns ``image`` and ``patient``.
+
+    Image names match with or without extension; a volume's file name assigns all its slices.
+    Images the table does not name keep their default patient.
+    """
+    path = Path(path)
+    aliases = _aliases(pairs)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.DictReader(fh))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise NoisyFixError(f"{path}: unreadable patient table ({exc})") from exc
+    if not rows or not {"image", "patient"} <= {c.strip().lower() for c in rows[0] if c}:
+        raise NoisyFixError(f"{path}: patient table needs a header with columns image,patient")
+    patients: dict[str, str] = {}
+    for i, row in enumerate(rows, start=2):
+        row = {(k or "").strip().lower(): (v or "").strip() for k, v in row.items()}
+        if not row["image"] or not row["patient"]:
+            raise NoisyFixError(f"{path}, line {i}: empty image or patient")
+        for name in _resolve(row["image"], aliases, f"{path}, line {i}"):
+            patients[name] = row["patient"]
+    return patients
+
+
+def resolve_clean(clean, pairs: list[ImagePair]) -> set[str]:
+    """Image names of a clean list given by names, file names or volume stems."""
+    aliases = _aliases(pairs)
+    return {n for key in clean or () for n in _resolve(str(key), aliases, "clean list")}
+
+
+def _check_channels(pairs: list[ImagePair]) -> None:
+    first = pairs[0]
+    for p in pairs[1:]:
+        if (p.image.ndim == 3) != (first.image.ndim == 3):
+            raise NoisyFixError(
+                f"{p.source['source']}: {'RGB' if p.image.ndim == 3 else 'gray'} image among "
+                f"{'RGB' if first.image.ndim == 3 else 'gray'} ones; import them as separate projects"
+            )
+
+
+def import_project(
+    images_dir: str | os.PathLike,
+    masks_dir: str | os.PathLike,
+    project_dir: str | os.PathLike,
+    patients_csv: str | os.PathLike | None = None,
+    clean=None,
+    force: bool = False,
+) -> Project:
+    """Create a project from images and masks paired by file name.
+
+    Parameters
+    ----------
+    images_dir, masks_dir : path
+        Folders of images and masks (PNG, JPEG, TIFF, NIfTI, DICOM files or series folders).
+    project_dir : path
+        Project folder to create; must not exist unless ``force``.
+    patients_csv : path, optional
+        CSV with columns ``image,patient``; without it each 2D image (or volume) is its own patient.
+    clean : iterable of str, optional
+        Names (with or without extension, or volume names) of images whose masks are trusted.
+    force : bool
+        Replace an existing project folder.
+
+    Returns
+    -------
+    Project
+        The new project. Everything is read and checked before anything is written, and
+        :meth:`Project.create` builds the folder in a temporary place, so a failure leaves nothing.
+    """
+    project_dir = Path(project_dir)
+    if project_dir.exists() and not force:
+        raise NoisyFixError(
+            f"{project_dir}: project path exists already (use --force to replace it)"
+        )
+    pairs = read_folder_pairs(images_dir, masks_dir)
+    _check_channels(pairs)
+    patients = {p.name: p.patient for p in pairs}
+    if patients_csv is not None:
+        patients.update(read_patient_table(patients_csv, pairs))
+    project = Project.create(
+        project_dir,
+        {p.name: p.image for p in pairs},
+        {p.name: p.mask for p in pairs},
+        patients=patients,
+        clean=resolve_clean(clean, pairs),
+        sources={p.name: p.source for p in pairs},
+        force=force,
+    )
+    _record_import(project, pairs, images_dir, masks_dir)
+    return project
+
+
+def _record_import(project: Project, pairs: list[ImagePair], images_dir, masks_dir) -> None:
+    """Keep what export needs to write masks back like the input: folders, mask files, scale."""
+    scales = {p.mask_scale for p in pairs}
+    project.config["import"] = {
+        "images_dir": str(Path(images_dir).resolve()),
+        "masks_dir": str(Path(masks_dir).resolve()),
+        "mask_scale": max(scales) if project.n_classes == 2 else 1,
+        "mask_sources": {p.name: p.mask_source for p in pairs},
+    }
+    write_json(project.root / CONFIG, project.config)

@@ -1,0 +1,161 @@
+"""Raw pixel loaders per format (Pillow, tifffile, nibabel, pydicom), with size checks first.
+
+Each loader returns a :class:`Raw`: the array as stored and whether it is a stack of slices
+(``(Z, H, W[, C])``) or one 2D image (``(H, W[, C])``). Conversions live in :mod:`.readers`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import NoisyFixError
+from .formats import check_pixels, detect_format, is_dicom_file
+
+
+@dataclass
+class Raw:
+    """Pixels as stored in a file or folder."""
+
+    array: np.ndarray
+    volume: bool
+    fmt: str
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def has_channels(self) -> bool:
+        """Whether the last axis holds colour channels."""
+        return self.array.ndim == (4 if self.volume else 3)
+
+
+def load_pil(path: Path, palette_indices: bool) -> np.ndarray:
+    """PNG or JPEG through Pillow; palette images give indices or RGB."""
+    from PIL import Image
+
+    with Image.open(path) as im:
+        check_pixels(path, (im.size[1], im.size[0], len(im.getbands())))
+        im.load()
+        if im.mode == "P" and not palette_indices:
+            return np.array(im.convert("RGBA" if "transparency" in im.info else "RGB"))
+        if im.mode in ("1", "L", "LA", "P", "RGB", "RGBA", "I", "F") or im.mode.startswith("I;16"):
+            return np.array(im)
+        return np.array(im.convert("RGB"))
+
+
+def load_tiff(path: Path) -> Raw:
+    """TIFF through tifffile: one page (2D, RGB) or a stack of pages."""
+    import tifffile
+
+    with tifffile.TiffFile(path) as tif:
+        series = tif.series[0]
+        check_pixels(path, series.shape)
+        arr, axes = series.asarray(), series.axes
+    if "S" in axes and axes[-1] != "S":
+        arr = np.moveaxis(arr, axes.index("S"), -1)
+        axes = axes.replace("S", "") + "S"
+    arr = np.squeeze(arr)
+    if arr.ndim == 2 or (arr.ndim == 3 and axes.endswith("S") and arr.shape[-1] in (3, 4)):
+        return Raw(arr, False, "tiff")
+    if arr.ndim in (3, 4):
+        return Raw(arr, True, "tiff")
+    raise NoisyFixError(f"{path}: TIFF with axes {axes} and shape {arr.shape} is not supported")
+
+
+def load_nifti(path: Path) -> Raw:
+    """NIfTI through nibabel: a 3D volume becomes its slices along the third axis."""
+    import nibabel as nib
+
+    img = nib.load(str(path))
+    shape = tuple(int(s) for s in img.shape)
+    check_pixels(path, shape)
+    while len(shape) > 3 and shape[-1] == 1:
+        shape = shape[:-1]
+    if len(shape) not in (2, 3):
+        raise NoisyFixError(f"{path}: NIfTI of shape {img.shape}: only 2D and 3D are supported")
+    arr = np.asanyarray(img.dataobj).reshape(shape)
+    if arr.dtype.names:
+        raise NoisyFixError(f"{path}: NIfTI with structured (RGB) voxels is not supported")
+    if arr.ndim == 2:
+        return Raw(np.asarray(arr), False, "nifti", {"n_slices": 1})
+    return Raw(np.moveaxis(np.asarray(arr), 2, 0), True, "nifti", {"n_slices": shape[2]})
+
+
+def _dicom_pixels(ds, path: Path) -> np.ndarray:
+    arr = ds.pixel_array
+    slope, intercept = (
+        float(ds.get("RescaleSlope", 1) or 1),
+        float(ds.get("RescaleIntercept", 0) or 0),
+    )
+    if slope != 1 or intercept != 0:
+        arr = arr.astype(np.float32) * slope + intercept
+    if str(ds.get("PhotometricInterpretation", "")).upper() == "MONOCHROME1":
+        arr = arr.max() + arr.min() - arr
+    return arr
+
+
+def _dicom_header(path: Path):
+    import pydicom
+
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    if "Rows" not in ds or "Columns" not in ds:
+        raise NoisyFixError(f"{path}: DICOM file holds no image (no Rows/Columns)")
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    check_pixels(path, (frames, ds.Rows, ds.Columns, int(ds.get("SamplesPerPixel", 1) or 1)))
+    return ds
+
+
+def load_dicom_file(path: Path) -> Raw:
+    """One DICOM file: a 2D image, or a multi-frame stack."""
+    import pydicom
+
+    header = _dicom_header(path)
+    arr = _dicom_pixels(pydicom.dcmread(path), path)
+    multi = int(header.get("NumberOfFrames", 1) or 1) > 1
+    return Raw(arr, multi, "dicom", {"patient_id": str(header.get("PatientID", "")) or None})
+
+
+def _slice_key(ds) -> tuple:
+    """Position along the slice normal when the geometry is there, else the instance number."""
+    ipp, iop = ds.get("ImagePositionPatient"), ds.get("ImageOrientationPatient")
+    if ipp is not None and iop is not None and len(ipp) == 3 and len(iop) == 6:
+        normal = np.cross(np.asarray(iop[:3], float), np.asarray(iop[3:], float))
+        return (0, float(np.dot(normal, np.asarray(ipp, float))), 0)
+    return (1, 0.0, int(ds.get("InstanceNumber", 0) or 0))
+
+
+def _series_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+
+
+def load_dicom_series(folder: Path, files: list[Path]) -> Raw:
+    """A folder of single-frame DICOM files, sorted by position (or instance number)."""
+    import pydicom
+
+    headers = [(_dicom_header(f), f) for f in files]
+    shapes = {(int(h.Rows), int(h.Columns)) for h, _ in headers}
+    if len(shapes) > 1:
+        raise NoisyFixError(f"{folder}: DICOM series mixes slice sizes {sorted(shapes)}")
+    check_pixels(folder, (len(files), *shapes.pop()))
+    headers.sort(key=lambda hf: (_slice_key(hf[0]), hf[1].name))
+    arrays = [_dicom_pixels(pydicom.dcmread(f), f) for _, f in headers]
+    pid = str(headers[0][0].get("PatientID", "")) or None
+    order = [f.name for _, f in headers]
+    return Raw(np.stack(arrays), True, "dicom", {"patient_id": pid, "files": order})
+
+
+def load_folder(folder: Path, load_2d) -> Raw:
+    """A folder: a DICOM series, or a stack of 2D files sorted by name."""
+    files = _series_files(folder)
+    dicoms = [f for f in files if is_dicom_file(f)]
+    if dicoms:
+        return load_dicom_series(folder, dicoms)
+    files = [f for f in files if detect_format(f) in ("png", "jpeg", "tiff")]
+    if not files:
+        raise NoisyFixError(f"{folder}: folder holds no DICOM or image files")
+    slices = [load_2d(f) for f in files]
+    shapes = {s.shape for s in slices}
+    if len(shapes) > 1:
+        raise NoisyFixError(f"{folder}: slices of different shapes {sorted(shapes)}")
+    return Raw(np.stack(slices), True, "folder", {"files": [f.name for f in files]})
