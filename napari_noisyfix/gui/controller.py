@@ -1,0 +1,202 @@
+"""Turns review events into session calls and session results into layers (no widgets here)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from ..errors import NoisyFixError
+from ..review import ReviewSession
+from ..review.jobs import retrain_job, score_job, train_job
+from .layers import ProjectLayers
+from .workers import JobRunner
+
+
+class ReviewController:
+    """Project, review session, layers and background jobs behind the NoisyFix widget.
+
+    Parameters
+    ----------
+    viewer : napari.Viewer
+        The viewer whose layers are managed.
+    on_change : callable
+        Called (no arguments) after anything the widget shows has changed.
+    on_status : callable
+        Called with a one-line message (job progress, errors, confirmations).
+    """
+
+    def __init__(self, viewer, on_change: Callable[[], None], on_status: Callable[[str], None]):
+        self.viewer = viewer
+        self.layers = ProjectLayers(viewer)
+        self.runner = JobRunner(on_status)
+        self.on_change, self.on_status = on_change, on_status
+        self.project = None
+        self.session: ReviewSession | None = None
+        self.refine_choice: Callable[[], tuple[str | None, dict]] = lambda: (None, {})
+        self.retrain_steps = 30
+        self.auto_retrain = 0
+        self.corrections = 0
+        self.train_config = None
+        self.refreshed_at: float | None = None
+
+    # ------------------------------------------------------------------ project
+    def open(self, project, reviewer: str) -> None:
+        """Show ``project`` and start reviewing as ``reviewer`` (remembered in the project)."""
+        if project.reviewer != reviewer:
+            project.set_reviewer(reviewer)
+        self.project, self.session, self.corrections = project, None, 0
+        self.layers.load_project(project)
+        self.load_scores(None)
+
+    def load_scores(self, version: int | None) -> None:
+        """(Re)load the regions, proposal and heatmaps of a scored version; masks stay as they are."""
+        previous = self.session
+        self.session = ReviewSession(self.project, self.project.reviewer, version)
+        if previous is not None:
+            self.session.history = previous.history
+        self.layers.load_scores(self.project, self.session.version, self._maps)
+        self.refreshed_at = time.perf_counter()
+        self._refresh(focus=True)
+
+    def _maps(self, name: str) -> dict:
+        from ..quality.score import load_maps
+
+        return load_maps(self.project, name, self.session.version)
+
+    def model_text(self) -> str:
+        """Model and score versions, for the state line."""
+        if self.project is None:
+            return "no project"
+        latest = self.project.latest_model_version()
+        scored = self.session.version if self.session else None
+        model = f"model v{latest}" if latest else "no model yet"
+        return model + (f" · scores v{scored}" if scored else " · not scored")
+
+    # ------------------------------------------------------------------ actions
+    def _run(self, call: Callable):
+        if self.session is None:
+            self.on_status("open a project first")
+            return None
+        try:
+            return call()
+        except NoisyFixError as exc:
+            self.on_status(str(exc))
+            return None
+
+    def accept(self) -> None:
+        """Accept the current region's proposal (refined with the chosen tool)."""
+        tool, params = self.refine_choice()
+        self._saved(self._run(lambda: self.session.accept(refine=tool, **params)))
+
+    def reject(self) -> None:
+        """The given mask was right for the current region."""
+        self._saved(self._run(lambda: self.session.reject()))
+
+    def commit_edit(self) -> None:
+        """Save the brush edits of the image on screen (and close the current region there)."""
+        name = self.layers.current_name()
+        if self.session is None or name is None:
+            return
+        region = self.session.current
+        rid = region.id if region is not None and region.image == name else None
+        new = self.layers.mask_of(name)
+        if rid is None and (new == self.project.mask(name)).all():
+            self.on_status(f"{name}: no edit to commit")
+            return
+        self._saved(self._run(lambda: self.session.commit_edit(name, new, region_id=rid)))
+
+    def skip(self) -> None:
+        """Leave the current region open and go to the next one."""
+        self._run(lambda: self.session.skip())
+        self._refresh(focus=True)
+
+    def next(self) -> None:
+        """Go to the next open region."""
+        self._run(lambda: self.session.next())
+        self._refresh(focus=True)
+
+    def previous(self) -> None:
+        """Go to the previous open region."""
+        self._run(lambda: self.session.previous())
+        self._refresh(focus=True)
+
+    def goto(self, region_id: str) -> None:
+        """Make a region current and zoom onto it."""
+        self._run(lambda: self.session.goto(region_id))
+        self._refresh(focus=True)
+
+    def undo(self) -> None:
+        """Undo the last saved action (layer and disk)."""
+        action = self._run(lambda: self.session.undo())
+        self._show(action, "after", "before")
+        self.on_status("nothing to undo" if action is None else f"undid {action.kind}")
+
+    def redo(self) -> None:
+        """Redo the last undone action."""
+        action = self._run(lambda: self.session.redo())
+        self._show(action, "before", "after")
+        self.on_status("nothing to redo" if action is None else f"redid {action.kind}")
+
+    def accept_all(self, threshold: float, preview: bool) -> dict | None:
+        """Counts of what accepting every open region scored >= ``threshold`` changes (or did)."""
+        counts = self._run(lambda: self.session.accept_all(threshold, preview=preview))
+        if counts and counts["regions"] and not preview:
+            self._saved(self.session.history.done[-1])
+        return counts
+
+    def preview_refinement(self) -> None:
+        """Show the current region's proposal, refined with the chosen tool, as contours."""
+        tool, params = self.refine_choice()
+        region = self.session.current if self.session else None
+        mask = self._run(lambda: self.session.preview(refine=tool, **params))
+        if region is not None and mask is not None:
+            self.layers.show_preview(region.image, mask)
+            self.on_status(f"{region.id}: preview with {tool or 'no refinement'}")
+
+    def _saved(self, action) -> None:
+        if action is None:
+            return
+        self._show(action, "before", "after")
+        self.on_status(f"{action.kind}: {action.pixels_changed} pixels saved")
+        self.corrections += 1
+        if self.auto_retrain and self.corrections >= self.auto_retrain and not self.runner.busy:
+            self.retrain()
+
+    def _show(self, action, old: str, new: str) -> None:
+        if action is not None:
+            for name, state in getattr(action, new).items():
+                before = getattr(action, old)[name].mask
+                self.layers.write_mask(name, state.mask, only=before != state.mask)
+        self._refresh(focus=True)
+
+    def _refresh(self, focus: bool) -> None:
+        if self.session is not None:
+            self.layers.show_preview(None, None)
+            self.layers.show_regions(list(self.session.queue), self.session.status)
+            if focus and self.session.current is not None:
+                self.layers.focus(self.session.current)
+        self.on_change()
+
+    # ------------------------------------------------------------------ jobs
+    def train(self, folds: int = 3) -> None:
+        """Train out-of-fold models from scratch and score (in a worker)."""
+        self._start("train", lambda: train_job(self.project, folds, self.train_config))
+
+    def score(self) -> None:
+        """Score the newest model (in a worker)."""
+        self._start("score", lambda: score_job(self.project))
+
+    def retrain(self) -> None:
+        """Update the model from the corrections and rescore (in a worker)."""
+        steps, project, config = self.retrain_steps, self.project, self.train_config
+        self.corrections = 0
+        self._start("retrain", lambda: retrain_job(project, steps, config))
+
+    def _start(self, name: str, make_job: Callable) -> None:
+        if self.project is None:
+            self.on_status("open a project first")
+            return
+        try:
+            self.runner.start(name, make_job, self.load_scores)
+        except NoisyFixError as exc:
+            self.on_status(str(exc))

@@ -1,0 +1,254 @@
+"""The project's napari layers: named, created once and then updated in place.
+
+2D images are shown as one stack (padded to the largest image) so napari's dims slider browses
+them; slice ``i`` is image ``names[i]``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+NAMES = {
+    "image": "image",
+    "mask": "working mask",
+    "proposal": "model proposal",
+    "uncertainty": "uncertainty",
+    "errors": "label-error map",
+    "flags": "flagged regions",
+    "outliers": "clustering outliers",
+    "preview": "refine preview",
+}
+KIND_COLORS = {
+    "missing": "#00e5ff",
+    "spurious": "#ff5252",
+    "too_wide": "#ffb300",
+    "too_narrow": "#69f0ae",
+    "shifted": "#e040fb",
+    "outlier": "#ffffff",
+}
+CLASS_COLORS = ("#ffd54f", "#4fc3f7", "#aed581", "#f06292", "#ba68c8", "#ff8a65")
+PROPOSAL_COLOR = "#00e5ff"
+PREVIEW_COLOR = "#76ff03"
+FOCUS_CONTEXT = 4.0
+MAX_FOCUS_ZOOM = 6.0
+
+
+def stack(arrays: list[np.ndarray], shape: tuple[int, int], dtype=None) -> np.ndarray:
+    """Stack 2D (or 2D + channels) arrays into one array padded with zeros to ``shape``."""
+    first = np.asarray(arrays[0])
+    out = np.zeros((len(arrays), *shape, *first.shape[2:]), dtype=dtype or first.dtype)
+    for i, a in enumerate(arrays):
+        out[i, : a.shape[0], : a.shape[1]] = a
+    return out
+
+
+def label_colormap(n_classes: int, color: str | None = None):
+    """Class colours for a Labels layer: one colour per class, or ``color`` for every class."""
+    from napari.utils.colormaps import DirectLabelColormap
+
+    colors = {None: "transparent", 0: "transparent"}
+    for cls in range(1, max(n_classes, 2)):
+        colors[cls] = color or CLASS_COLORS[(cls - 1) % len(CLASS_COLORS)]
+    return DirectLabelColormap(color_dict=colors)
+
+
+def bbox_rectangle(index: int, bbox) -> np.ndarray:
+    """Corners of a region's box on slice ``index`` (napari Shapes vertices, pixel edges)."""
+    r0, c0, r1, c1 = (float(v) for v in bbox)
+    r0, c0, r1, c1 = r0 - 0.5, c0 - 0.5, r1 - 0.5, c1 - 0.5
+    return np.array([[index, r0, c0], [index, r0, c1], [index, r1, c1], [index, r1, c0]])
+
+
+class ProjectLayers:
+    """Creates and updates the review layers of one project in a viewer."""
+
+    def __init__(self, viewer):
+        self.viewer = viewer
+        self.names: list[str] = []
+        self.shapes: dict[str, tuple[int, int]] = {}
+        self.base_zoom: float | None = None
+        self.n_classes = 2
+
+    # ------------------------------------------------------------------ helpers
+    def layer(self, key: str):
+        """The layer for ``key`` (see :data:`NAMES`), or None when it is not shown."""
+        name = NAMES[key]
+        return self.viewer.layers.get(name, None)
+
+    def _put(self, key: str, data, add, **kwargs):
+        layer = self.layer(key)
+        if layer is None:
+            return add(data, name=NAMES[key], **kwargs)
+        layer.data = data
+        return layer
+
+    @property
+    def canvas_shape(self) -> tuple[int, int]:
+        """Shape every image is padded to."""
+        return tuple(int(max(s[i] for s in self.shapes.values())) for i in (0, 1))
+
+    def index(self, name: str) -> int:
+        """Slice index of an image."""
+        return self.names.index(name)
+
+    def current_name(self) -> str | None:
+        """The image on the current slice."""
+        if not self.names:
+            return None
+        step = int(self.viewer.dims.current_step[0])
+        return self.names[min(max(step, 0), len(self.names) - 1)]
+
+    # ------------------------------------------------------------------ project data
+    def load_project(self, project) -> None:
+        """Show the images and working masks of ``project`` (replacing a previous project)."""
+        self.names = list(project.names)
+        self.shapes = {n: tuple(project.entry(n)["shape"]) for n in self.names}
+        images = [project.image(n) for n in self.names]
+        dtype = images[0].dtype if len({a.dtype for a in images}) == 1 else np.float32
+        rgb = images[0].ndim == 3
+        image = self._put(
+            "image", stack(images, self.canvas_shape, dtype), self.viewer.add_image, rgb=rgb
+        )
+        if not rgb:
+            image.reset_contrast_limits()
+        masks = stack([project.mask(n) for n in self.names], self.canvas_shape, np.uint8)
+        self.n_classes = project.n_classes
+        self._put("mask", masks, self.viewer.add_labels, opacity=0.4)
+        self.layer("mask").colormap = label_colormap(self.n_classes)
+        self.viewer.reset_view()
+        self.base_zoom = float(self.viewer.camera.zoom)
+
+    def load_scores(self, project, version: int | None, maps_of) -> None:
+        """Show the model proposal and the uncertainty / label-error heatmaps of a scored version.
+
+        ``maps_of(name) -> dict`` gives the quality maps of an image.
+        """
+        shape = self.canvas_shape
+        props, unc, err = [], [], []
+        for name in self.names:
+            probs = project.load_probs(name, version) if version else None
+            hw = self.shapes[name]
+            maps = maps_of(name) if probs is not None else {}
+            props.append(np.zeros(hw, np.uint8) if probs is None else probs.argmax(0))
+            unc.append(maps.get("entropy", np.zeros(hw, np.float32)))
+            err.append(maps.get("error_score", np.zeros(hw, np.float32)))
+        self._put("proposal", stack(props, shape, np.uint8), self.viewer.add_labels, opacity=0.9)
+        self._style_contours("proposal", PROPOSAL_COLOR, 1)
+        heat = {"contrast_limits": (0, 1), "blending": "additive"}
+        self._put(
+            "uncertainty",
+            stack(unc, shape, np.float32),
+            self.viewer.add_image,
+            colormap="inferno",
+            opacity=0.5,
+            visible=False,
+            **heat,
+        )
+        self._put(
+            "errors",
+            stack(err, shape, np.float32),
+            self.viewer.add_image,
+            colormap="red",
+            opacity=0.6,
+            **heat,
+        )
+        self.select_mask()
+
+    def show_regions(self, regions: list, status: dict[str, str]) -> None:
+        """Flagged regions as rectangles coloured by type; outliers as points."""
+        flagged = [r for r in regions if r.kind != "outlier"]
+        outliers = [r for r in regions if r.kind == "outlier"]
+        rects = [bbox_rectangle(self.index(r.image), r.bbox) for r in flagged]
+        features = {
+            "id": [r.id for r in flagged],
+            "kind": [r.kind for r in flagged],
+            "score": np.array([float(r.score) for r in flagged]),
+            "status": [status.get(r.id, "pending") for r in flagged],
+        }
+        self._shapes_layer(rects, features)
+        points = [
+            [self.index(r.image), (r.bbox[0] + r.bbox[2] - 1) / 2, (r.bbox[1] + r.bbox[3] - 1) / 2]
+            for r in outliers
+        ]
+        data = np.array(points, dtype=float).reshape(-1, 3)
+        feats = {"id": [r.id for r in outliers], "score": [float(r.score) for r in outliers]}
+        layer = self._put(
+            "outliers", data, self.viewer.add_points, symbol="x", size=9, face_color="#ffffff"
+        )
+        layer.features = feats
+        self.select_mask()
+
+    def _shapes_layer(self, rects, features) -> None:
+        layer = self.layer("flags")
+        colors = [KIND_COLORS[k] for k in features["kind"]]
+        if layer is None:
+            layer = self.viewer.add_shapes(
+                ndim=3,
+                name=NAMES["flags"],
+                face_color="transparent",
+                edge_width=1.5,
+                text={
+                    "string": "{kind} {score:.2f}",
+                    "color": "white",
+                    "size": 9,
+                    "anchor": "upper_left",
+                },
+            )
+        layer.data = []
+        if rects:
+            layer.add_rectangles(rects, edge_color=colors, face_color="transparent")
+        layer.features = features
+        layer.opacity = 0.9
+
+    # ------------------------------------------------------------------ masks
+    def mask_of(self, name: str) -> np.ndarray:
+        """The working-mask layer's pixels of image ``name`` (copy, unpadded)."""
+        h, w = self.shapes[name]
+        return np.array(self.layer("mask").data[self.index(name), :h, :w])
+
+    def write_mask(self, name: str, mask: np.ndarray, only: np.ndarray | None = None) -> int:
+        """Write a saved mask into the layer as one undo step; returns pixels changed.
+
+        With ``only`` (bool, image-shaped) just those pixels are written, so brush strokes not yet
+        committed elsewhere on the image stay in the layer.
+        """
+        layer = self.layer("mask")
+        differs = self.mask_of(name) != mask
+        rows, cols = np.nonzero(differs if only is None else differs & only)
+        if rows.size:
+            index = (np.full(rows.size, self.index(name)), rows, cols)
+            with layer.block_history():
+                layer.data_setitem(index, mask[rows, cols])
+        return int(rows.size)
+
+    def show_preview(self, name: str | None, mask: np.ndarray | None) -> None:
+        """Show a refined proposal (contours) on the image's slice; None clears it."""
+        data = np.zeros((len(self.names), *self.canvas_shape), np.uint8)
+        if name is not None and mask is not None:
+            h, w = self.shapes[name]
+            data[self.index(name), :h, :w] = mask
+        self._put("preview", data, self.viewer.add_labels, opacity=1.0)
+        self._style_contours("preview", PREVIEW_COLOR, 2)
+        self.select_mask()
+
+    def _style_contours(self, key: str, color: str, width: int) -> None:
+        layer = self.layer(key)
+        layer.contour = width
+        layer.colormap = label_colormap(self.n_classes, color)
+
+    def select_mask(self) -> None:
+        """Keep the working mask the active layer (brush, eraser and fill act on it)."""
+        layer = self.layer("mask")
+        if layer is not None:
+            self.viewer.layers.selection.active = layer
+
+    # ------------------------------------------------------------------ camera
+    def focus(self, region) -> None:
+        """Move the dims slider to the region's image and zoom the camera onto it."""
+        self.viewer.dims.set_current_step(0, self.index(region.image))
+        r0, c0, r1, c1 = region.bbox
+        self.viewer.camera.center = ((r0 + r1 - 1) / 2, (c0 + c1 - 1) / 2)
+        h, w = self.canvas_shape
+        span = FOCUS_CONTEXT * max(r1 - r0, c1 - c0, 8)
+        factor = min(max(min(h, w) / span, 1.0), MAX_FOCUS_ZOOM)
+        self.viewer.camera.zoom = (self.base_zoom or 1.0) * factor

@@ -1,0 +1,109 @@
+"""Run core generators in napari workers with a napari progress bar and a cooperative Cancel.
+
+The generator is created and driven inside the worker thread. Cancel sets a flag the worker checks
+between steps; the job is then closed in its own thread, so it cleans up its temporary files there
+before the worker finishes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from napari.qt.threading import create_worker
+from napari.utils import progress
+
+from ..errors import NoisyFixError
+from ..progress import Progress
+
+CANCELLED = object()
+
+
+def guarded(make_job: Callable, cancel: threading.Event):
+    """Drive ``make_job()`` step by step, stopping (and closing it) once ``cancel`` is set."""
+    job = make_job()
+    try:
+        while not cancel.is_set():
+            try:
+                step = next(job)
+            except StopIteration as stop:
+                return stop.value
+            yield step
+        return CANCELLED
+    finally:
+        job.close()
+
+
+class JobRunner:
+    """One background job at a time, shown as a napari progress bar.
+
+    Parameters
+    ----------
+    on_state : callable
+        Called with a one-line status text whenever the job starts, steps, ends or fails.
+    """
+
+    def __init__(self, on_state: Callable[[str], None]):
+        self.on_state = on_state
+        self.worker = None
+        self.name = ""
+        self._cancel = threading.Event()
+        self._bar = None
+        self._stage = None
+
+    @property
+    def busy(self) -> bool:
+        """Whether a job is running."""
+        return self.worker is not None
+
+    def start(self, name: str, make_job: Callable, on_done: Callable) -> None:
+        """Run ``make_job()`` in a worker; ``on_done(result)`` runs on the UI thread when it ends."""
+        if self.busy:
+            raise NoisyFixError(f"{self.name} is still running; cancel it or wait")
+        self.name, self._cancel = name, threading.Event()
+        worker = create_worker(guarded, make_job, self._cancel, _ignore_errors=True)
+        worker.yielded.connect(self._on_step)
+        worker.returned.connect(lambda result: self._on_returned(result, on_done))
+        worker.errored.connect(self._on_error)
+        worker.finished.connect(self._on_finished)
+        self.worker = worker
+        self.on_state(f"{name}: started")
+        worker.start()
+
+    def cancel(self) -> None:
+        """Ask the running job to stop at its next step."""
+        if self.busy:
+            self._cancel.set()
+            self.on_state(f"{self.name}: cancelling…")
+
+    def _on_step(self, step: Progress) -> None:
+        if self._bar is None or step.stage != self._stage:
+            self._close_bar()
+            self._stage = step.stage
+            self._bar = progress(total=step.total or 0, desc=f"{self.name}: {step.stage}")
+        self._bar.total = step.total or self._bar.total
+        self._bar.n = step.step
+        self._bar.refresh()
+        self.on_state(f"{self.name}: {step.stage} {step.step}/{step.total} {step.message}".strip())
+
+    def _on_returned(self, result, on_done: Callable) -> None:
+        if result is CANCELLED:
+            self.on_state(f"{self.name}: cancelled")
+            return
+        self.on_state(f"{self.name}: done")
+        on_done(result)
+
+    def _on_error(self, exc: BaseException) -> None:
+        from napari.utils.notifications import show_error
+
+        self.on_state(f"{self.name} failed: {exc}")
+        show_error(f"NoisyFix {self.name} failed: {exc}")
+
+    def _on_finished(self) -> None:
+        self._close_bar()
+        self.worker = None
+
+    def _close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+        self._bar, self._stage = None, None
