@@ -58,19 +58,18 @@ def _plan(project: Project, fmt: str) -> list[tuple[str, list[str], dict]]:
         entry = project.entry(name)
         is_slice = entry.get("slice") is not None
         target = _target(fmt, entry.get("source_format") or "npy", is_slice)
-        if is_slice and (target.startswith("volume-") or fmt == "nifti"):
-            kind = target.removeprefix("volume-")
+        stack = is_slice and (target.startswith("volume-") or fmt == "nifti")
+        kind = target.removeprefix("volume-")
+        if stack:
             base = stem(entry["source"]) + SUFFIXES[kind]
         else:
-            kind = target
-            base = stem(mask_sources.get(name, name)) if not is_slice else name
-            base += SUFFIXES[kind]
-        groups.setdefault(base, (kind, [], entry))[1].append(name)
-    return [(base, names, {**entry, "kind": kind}) for base, (kind, names, entry) in groups.items()]
+            base = (name if is_slice else stem(mask_sources.get(name, name))) + SUFFIXES[kind]
+        groups.setdefault(base, (stack, [], entry))[1].append(name)
+    return [(base, names, {**entry, "stack": st}) for base, (st, names, entry) in groups.items()]
 
 
-def _mask_array(project: Project, names: list[str]) -> np.ndarray:
-    if len(names) == 1 and project.entry(names[0]).get("slice") is None:
+def _mask_array(project: Project, names: list[str], stack: bool) -> np.ndarray:
+    if not stack:
         return project.mask(names[0])
     ordered = sorted(names, key=lambda n: project.entry(n)["slice"])
     return np.stack([project.mask(n) for n in ordered])
@@ -152,7 +151,12 @@ def export_project(
     total = len(plan) + 2
     try:
         for i, (base, names, entry) in enumerate(plan):
-            write_mask(tmp / "masks" / base, _mask_array(project, names), like=entry, scale=scale)
+            write_mask(
+                tmp / "masks" / base,
+                _mask_array(project, names, entry["stack"]),
+                like=entry,
+                scale=scale,
+            )
             yield Progress("export", i + 1, total, f"masks/{base}")
         atomic_write_text(tmp / "review_log.csv", review_log_csv(project))
         yield Progress("export", len(plan) + 1, total, "review_log.csv")

@@ -34,7 +34,11 @@ def load_pil(path: Path, palette_indices: bool) -> np.ndarray:
     """PNG or JPEG through Pillow; palette images give indices or RGB."""
     from PIL import Image
 
-    with Image.open(path) as im:
+    try:
+        im = Image.open(path)
+    except Image.DecompressionBombError as exc:
+        raise NoisyFixError(f"{path}: image size exceeds the limit of the reader ({exc})") from exc
+    with im:
         check_pixels(path, (im.size[1], im.size[0], len(im.getbands())))
         im.load()
         if im.mode == "P" and not palette_indices:
