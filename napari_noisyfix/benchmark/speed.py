@@ -6,7 +6,8 @@
   (maps, regions, outlier clustering, tables), per image;
 * ``speed.score_s_per_image``: forward + analysis, what scoring costs on an image without stored
   probabilities, and ``speed.score_to_forward`` its ratio to the forward pass (the floor);
-* ``speed.train_step_s``: median seconds of one training step over the measure-3 runs;
+* ``speed.train_step_s``: median seconds of one step of the robust out-of-fold training
+  (``speed.train_step_s.plain``: of the plain measure-3 runs);
 * ``memory.peak_rss_mb``: peak resident memory of the process (``resource.getrusage``).
 
 CPU figures are for comparing ratios; absolute times count only on a GPU.
@@ -35,6 +36,11 @@ def peak_rss_mb() -> float:
     return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
 
 
+def median(values: list[float]) -> float:
+    """Median of ``values`` (NaN when empty)."""
+    return float(np.median(values)) if values else float("nan")
+
+
 def speed_results(
     forward_s: float, analysis_s: float, step_times: list[float], cleanlab_s: float
 ) -> dict[str, float]:
@@ -47,6 +53,6 @@ def speed_results(
         "speed.score_to_forward": score_s / forward_s,
         "speed.cleanlab_s_per_image": cleanlab_s,
         "speed.cleanlab_to_forward": (forward_s + cleanlab_s) / forward_s,
-        "speed.train_step_s": float(np.median(step_times)) if step_times else float("nan"),
+        "speed.train_step_s": median(step_times),
         "memory.peak_rss_mb": peak_rss_mb(),
     }

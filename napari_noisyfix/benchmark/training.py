@@ -2,9 +2,12 @@
 plain cross-entropy on the noisy masks, the tool's noise-robust recipe on the noisy masks, and
 plain cross-entropy on the expert masks (the ceiling).
 
-All three train on the same patients (every fold but the first of the patient-level folds) with
-the same schedule and are tested on the first fold; the share of the noisy-to-ceiling gap the
-robust recipe recovers is ``(robust - plain) / (clean - plain)``.
+The test set is the first fold of the out-of-fold run; its robust predictions are the stored
+out-of-fold probabilities (that fold's model trained on the other folds with the robust recipe).
+The two plain models train on exactly those other folds with the same schedule, so all three are
+tested on the same held-out patients. The share of the noisy-to-ceiling gap the robust recipe
+recovers is ``(robust - plain) / (clean - plain)`` (undefined, reported as null, when the ceiling
+is not above plain training).
 """
 
 from __future__ import annotations
@@ -13,67 +16,73 @@ import time
 
 import numpy as np
 
-from ..evaluate import dice, make_folds, train_fold
+from .._atomic import read_json
+from ..evaluate import dice, train_fold
 from ..progress import Progress
 
 RUNS = ("ce_noisy", "robust_noisy", "ce_clean")
 
 
-def held_out_split(project, folds: int, seed: int) -> tuple[list[str], list[str]]:
-    """(train names, test names): the first patient-level fold is the test set."""
-    fold_names = make_folds(project, folds, "patient", seed)
-    test = fold_names[0]
-    return [n for n in project.names if n not in set(test)], test
+def held_out_split(project, version: int) -> tuple[list[str], list[str]]:
+    """(train names, test names): the test set is fold 0 of the out-of-fold run ``version``."""
+    fold_of = read_json(project.scores_dir(version) / "oof.json")["image_fold"]
+    test = [n for n in project.names if fold_of[n] == 0]
+    return [n for n in project.names if fold_of[n] != 0], test
 
 
 def timed_steps(job, times: list[float]):
     """Re-yield a training job, appending the seconds between consecutive training steps."""
-    last_step, last_time = None, None
+    last, last_time = None, None
     while True:
         try:
             p = next(job)
         except StopIteration as stop:
             return stop.value
         now = time.perf_counter()
-        if p.stage == "train" and last_step is not None and p.step == last_step + 1:
+        if last == (p.stage, p.step - 1):
             times.append(now - last_time)
-        if p.stage == "train":
-            last_step, last_time = p.step, now
+        last, last_time = (p.stage, p.step), now
         yield p
 
 
-def run_training(noisy_project, clean_project, configs: dict, folds: int, seed: int):
-    """Train the three runs and test them (a generator).
+def run_training(noisy_project, clean_project, config, version: int):
+    """Train the two plain runs, test them and the robust out-of-fold model (a generator).
 
     Parameters
     ----------
     noisy_project, clean_project : Project
         The same images with the noisy / the expert masks as labels (both hold the truth).
-    configs : dict
-        ``{"plain": TrainConfig, "robust": TrainConfig}``.
+    config : TrainConfig
+        The plain recipe with the budget's schedule.
+    version : int
+        The robust out-of-fold run of ``noisy_project``.
 
     Returns
     -------
     dict
-        Flat ``training.*`` keys and ``"step_times"``: seconds of every training step.
+        Flat ``training.*`` keys and ``"step_times"``: seconds of every plain training step.
     """
-    train_names, test_names = held_out_split(noisy_project, folds, seed)
-    plan = {
-        "ce_noisy": (noisy_project, configs["plain"]),
-        "robust_noisy": (noisy_project, configs["robust"]),
-        "ce_clean": (clean_project, configs["plain"]),
-    }
+    train_names, test_names = held_out_split(noisy_project, version)
+    truth = {n: noisy_project.truth(n) for n in test_names}
+    robust = {n: noisy_project.load_probs(n, version).argmax(0) for n in test_names}
     out, step_times = {"training.n_test": len(test_names)}, []
-    for i, (run, (project, config)) in enumerate(plan.items()):
-        yield Progress("measure 3: training", i, len(plan), run)
+    out.update(_test_dice("robust_noisy", robust, truth))
+    for i, (run, project) in enumerate((("ce_noisy", noisy_project), ("ce_clean", clean_project))):
+        yield Progress("measure 3: training", i, 2, run)
         job = train_fold(project, config, train_names, test_names)
         preds, history = yield from timed_steps(job, step_times)
-        scores = [dice(preds[n], noisy_project.truth(n)) for n in test_names]
-        out[f"training.test_dice.{run}"] = float(np.mean(scores))
-        out[f"training.test_dice_sd.{run}"] = float(np.std(scores))
+        out.update(_test_dice(run, preds, truth))
         out[f"training.best_epoch.{run}"] = history["best_epoch"]
-    plain, robust, clean = (out[f"training.test_dice.{r}"] for r in RUNS)
+    plain, robust_d, clean = (out[f"training.test_dice.{r}"] for r in RUNS)
     gap = clean - plain
-    out["training.gap_recovered"] = (robust - plain) / gap if gap > 0 else float("nan")
+    out["training.gap_recovered"] = (robust_d - plain) / gap if gap > 0 else float("nan")
     out["step_times"] = step_times
     return out
+
+
+def _test_dice(run: str, preds: dict, truth: dict) -> dict[str, float]:
+    scores = [dice(preds[n], truth[n]) for n in truth]
+    return {
+        f"training.test_dice.{run}": float(np.mean(scores)),
+        f"training.test_dice_sd.{run}": float(np.std(scores)),
+    }
