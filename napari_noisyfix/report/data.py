@@ -3,12 +3,12 @@ review events from the audit log, corrected regions, and label metrics against t
 
 from __future__ import annotations
 
-import csv
 from datetime import datetime
 
 import numpy as np
 
 from .._atomic import read_json
+from ..errors import NoisyFixError
 from ..evaluate import image_metrics
 
 REVIEW_ACTIONS = ("accept", "reject", "edit", "accept_all", "undo", "redo")
@@ -47,20 +47,15 @@ def model_history(project) -> dict[str, list[float]]:
     return history_series(read_json(path)) if path.exists() else {}
 
 
-def image_quality_scores(project) -> tuple[np.ndarray, str] | None:
-    """Image-level label-quality scores of the newest scoring, with the column name; None if none.
+def image_quality_scores(project) -> np.ndarray | None:
+    """Image label-quality scores (1 = label trusted) of the newest scoring; None before any."""
+    from ..quality.score import load_image_scores
 
-    Reads ``scores/vNNNN/image_scores.csv`` written by ``noisyfix score``.
-    """
-    found = sorted((project.root / "scores").glob("v[0-9][0-9][0-9][0-9]/image_scores.csv"))
-    if not found:
+    try:
+        rows = load_image_scores(project)
+    except NoisyFixError:
         return None
-    with found[-1].open(newline="", encoding="utf-8") as fh:
-        rows = list(csv.DictReader(fh))
-    for column in ("quality", "label_quality", "score"):
-        if rows and column in rows[0]:
-            return np.array([float(r[column]) for r in rows]), column
-    return None
+    return np.array([r["quality"] for r in rows], dtype=float)
 
 
 def review_events(project) -> list[dict]:

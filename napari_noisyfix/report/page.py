@@ -127,11 +127,10 @@ def _curves_section(project, cv: dict, out: Path) -> str:
 
 def _quality_section(project, out: Path) -> str:
     parts = []
-    found = data.image_quality_scores(project)
-    if found is not None:
-        values, column = found
+    values = data.image_quality_scores(project)
+    if values is not None:
         png = plots.plot_histogram(
-            values, out / "label_quality.png", f"image {column}", "Image label-quality scores"
+            values, out / "label_quality.png", "image label quality", "Image label-quality scores"
         )
         parts.append(_img(png, "label quality histogram"))
     else:
