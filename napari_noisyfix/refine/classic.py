@@ -123,7 +123,7 @@ _SEED = Param("seed", int, 0, 0, 2**31 - 1, "random seed")
 )
 def _mean_shift_tool(image, point, box, **kwargs):
     """Mean shift: cluster intensity/colour and position; the modes become segments."""
-    return pick_segments(mean_shift_labels(image, **kwargs), point, box)
+    return pick_segments(mean_shift_labels(image, **kwargs), point, box, image)
 
 
 @register(
@@ -137,7 +137,7 @@ def _mean_shift_tool(image, point, box, **kwargs):
 )
 def _felzenszwalb_tool(image, point, box, scale, sigma, min_size):
     """Felzenszwalb: efficient graph-based segmentation."""
-    return pick_segments(felzenszwalb_labels(image, scale, sigma, min_size), point, box)
+    return pick_segments(felzenszwalb_labels(image, scale, sigma, min_size), point, box, image)
 
 
 @register(
@@ -150,4 +150,4 @@ def _felzenszwalb_tool(image, point, box, scale, sigma, min_size):
 )
 def _watershed_tool(image, point, box, min_distance, sigma):
     """Watershed: bright objects split at their necks from distance-transform markers."""
-    return pick_segments(watershed_labels(image, min_distance, sigma), point, box)
+    return pick_segments(watershed_labels(image, min_distance, sigma), point, box, image)

@@ -86,13 +86,14 @@ def snap_edges(
 
 
 def _boundary_ridge(mask: np.ndarray, band: int) -> np.ndarray:
-    """1 on the mask's inner boundary, falling to 0 at ``band`` px from it.
+    """A ridge on the mask's boundary line, falling to 0 at ``band`` px from it.
 
-    The outside is raised by a hair so that, on a flat image, the inside flood of the watershed
-    reaches the ridge first and the boundary stays exactly where it was.
+    The boundary line runs between the inner and the outer boundary pixels; the outside is raised
+    by a hair so that, on an image without edges, every pixel is reached first by the flood of
+    its own side and the boundary stays exactly where it was.
     """
-    inner = 1.0 - (ndi.distance_transform_edt(mask) - 1.0) / band
-    outer = 1.0 - ndi.distance_transform_edt(~mask) / band + 1e-3
+    inner = 1.0 - (ndi.distance_transform_edt(mask) - 0.5) / band
+    outer = 1.0 - (ndi.distance_transform_edt(~mask) - 0.5) / band + 1e-3
     return np.clip(np.where(mask, inner, outer), 0.0, 1.0)
 
 

@@ -138,7 +138,7 @@ def _add_data_term(vals, fg, bg, weight, rows, cols, caps) -> None:
 )
 def _ncut_tool(image, point, box, **kwargs):
     """Normalized cut: split a superpixel adjacency graph where colours differ most."""
-    return pick_segments(ncut_labels(image, **kwargs), point, box)
+    return pick_segments(ncut_labels(image, **kwargs), point, box, image)
 
 
 @register(

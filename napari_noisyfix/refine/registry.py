@@ -164,6 +164,9 @@ def register(
             raise NoisyFixError(f"tool {name!r} is registered twice")
         text = doc or (func.__doc__ or name).strip().splitlines()[0]
         table = {p.name: p for p in params}
+        for p in params:
+            if not isinstance(p.default, p.type) or p.validate(p.default, name) != p.default:
+                raise NoisyFixError(f"tool {name!r}: default of {p.name!r} is not {p.allowed()}")
         TOOLS[name] = Tool(name, func, table, kind, text, multiclass, uses_probs)
         return func
 
