@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .evidence import evidence_mass, image_factor
 from .region import Region
 
 #: Temperature of the softmin over pixel label quality (as cleanlab's segmentation score).
@@ -17,27 +18,27 @@ def softmin_quality(p_given: np.ndarray, temperature: float = SOFTMIN_TEMPERATUR
     return float((p * w).sum() / w.sum())
 
 
-def region_evidence(regions: list[Region], shape: tuple[int, int]) -> float:
-    """Share of the image's pixels (or of its objects' scale) covered by confident error regions.
+def image_error_score(
+    regions: list[Region], given_mask: np.ndarray, model_mask: np.ndarray
+) -> float:
+    """Probability-like score (0..1) that the image's mask holds label errors.
 
-    Each region counts ``area * score * prob_correct``; the total is divided by the square root of
-    the image area so that a whole missing nucleus weighs as much in a large image as in a small one.
+    The error regions' mass (``area * score``, whole objects weighted double) relative to the
+    foreground area of the given mask or the model's, whichever is larger, mapped through
+    ``1 - exp(-k * mass)``: see :mod:`~napari_noisyfix.quality.evidence`.
     """
-    mass = sum(r.area * r.score * r.prob_correct for r in regions if r.kind != "outlier")
-    return float(mass / np.sqrt(float(shape[0] * shape[1])))
+    return image_factor(evidence_mass(regions, given_mask, model_mask))
 
 
-def image_error_score(maps: dict[str, np.ndarray], regions: list[Region]) -> float:
-    """Probability-like score (0..1) that the image's mask holds label errors."""
-    shape = maps["p_given"].shape
-    soft = 1.0 - softmin_quality(maps["p_given"])
-    evidence = region_evidence(regions, shape)
-    return float(1.0 - (1.0 - soft) * np.exp(-evidence))
-
-
-def image_row(name: str, maps: dict[str, np.ndarray], regions: list[Region]) -> dict:
+def image_row(
+    name: str,
+    maps: dict[str, np.ndarray],
+    regions: list[Region],
+    given_mask: np.ndarray,
+    model_mask: np.ndarray,
+) -> dict:
     """One row of ``image_scores.csv``."""
-    err = image_error_score(maps, regions)
+    err = image_error_score(regions, given_mask, model_mask)
     return {
         "image": name,
         "quality": round(1.0 - err, 6),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import NoisyFixError
 from .evidence import error_probability
 from .thresholds import check_probs, per_class_thresholds
 
@@ -16,6 +17,7 @@ def compute_maps(
     samples: np.ndarray | None = None,
     thresholds: np.ndarray | None = None,
     name: str = "image",
+    regions: list | None = None,
 ) -> dict[str, np.ndarray]:
     """Confidence, uncertainty and label-quality maps of one image (float32, H x W each).
 
@@ -31,6 +33,8 @@ def compute_maps(
         Per-class thresholds (C,); derived from this image when omitted.
     name : str
         Image name for error messages.
+    regions : list of Region, optional
+        The image's error regions when already found (they feed the error score's image evidence).
 
     Returns
     -------
@@ -38,7 +42,8 @@ def compute_maps(
         ``confidence`` (max probability), ``entropy`` (normalised to 0..1), ``margin`` (top-1 minus
         top-2), ``p_given`` (probability of the given label), ``label_quality`` (``p_given / t_given``
         clipped to 0..1: 1 means as sure as the model usually is about that class), ``error_score``
-        (probability that the given label is wrong, with spatial evidence), and with samples
+        (probability that the given label is wrong, with spatial evidence: see
+        :mod:`~napari_noisyfix.quality.evidence`), and with samples
         ``variance`` (mean over classes of the sample variance) and ``mutual_information``.
     """
     probs = np.asarray(probs, dtype=np.float32)
@@ -55,7 +60,7 @@ def compute_maps(
         "entropy": entropy(probs),
         "p_given": p_given,
         "label_quality": np.clip(p_given / thresholds[given_mask], 0.0, 1.0),
-        "error_score": error_probability(probs, given_mask, thresholds),
+        "error_score": error_probability(probs, given_mask, thresholds, regions),
     }
     if samples is not None:
         maps.update(sample_maps(np.asarray(samples, dtype=np.float32), probs.shape, name))
@@ -71,8 +76,6 @@ def entropy(probs: np.ndarray) -> np.ndarray:
 
 def sample_maps(samples: np.ndarray, shape: tuple, name: str = "image") -> dict[str, np.ndarray]:
     """``variance`` and ``mutual_information`` (BALD) from (S, C, H, W) probability samples."""
-    from ..errors import NoisyFixError
-
     if samples.ndim != 4 or samples.shape[1:] != tuple(shape) or samples.shape[0] < 1:
         raise NoisyFixError(f"{name}: samples of shape {samples.shape}, expected (S, *{shape})")
     mean = samples.mean(axis=0)

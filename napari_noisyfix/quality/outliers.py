@@ -180,19 +180,18 @@ def find_outliers(
     if len(X) < 5:
         return []
     Xs = np.nan_to_num(StandardScaler().fit_transform(X))
-    assign, centres, small = _cluster(Xs, method, n_clusters, tiny, seed)
-    dist = np.linalg.norm(Xs - centres[assign], axis=1)
-    z = _robust_z(dist)
-    flagged = np.flatnonzero((z > z_threshold) | small[assign])
-    columns = tables[0].columns
+    assign, centres, isolated = _cluster(Xs, method, n_clusters, tiny, seed)
+    assign = _nearest_regular(Xs, assign, centres, isolated)
+    z = _robust_z(np.linalg.norm(Xs - centres[assign], axis=1))
+    flagged = np.flatnonzero((z > z_threshold) | isolated)
     regions = [
         _outlier_region(
-            tables,
-            owners[i],
+            tables[owners[i][0]],
+            owners[i][1],
             Xs[i] - centres[assign[i]],
             z[i],
-            small[assign[i]],
-            columns,
+            isolated[i],
+            tables[0].columns,
             z_threshold,
         )
         for i in flagged
@@ -212,38 +211,45 @@ def _stack(tables: list[ObjectTable]) -> tuple[np.ndarray, list[tuple[int, int]]
 
 
 def _cluster(Xs, method, n_clusters, tiny, seed):
+    """Cluster assignment, centres, and per object whether it sits in a tiny cluster or in none."""
     n = len(Xs)
     if method == "kmeans":
         k = n_clusters or int(np.clip(round(np.sqrt(n / 10)), 1, 8))
         km = KMeans(n_clusters=min(k, n), n_init=4, random_state=seed).fit(Xs)
-        assign, centres = km.labels_, km.cluster_centers_
+        assign, centres, noise = km.labels_, km.cluster_centers_, np.zeros(n, bool)
     elif method == "dbscan":
-        assign, centres = _dbscan(Xs)
+        assign, centres, noise = _dbscan(Xs)
     else:
         raise NoisyFixError(f"unknown clustering method {method!r} (kmeans or dbscan)")
-    sizes = np.bincount(assign, minlength=len(centres))
+    sizes = np.bincount(assign[~noise], minlength=len(centres))
     small = sizes < max(tiny * n, 2 if n < 100 else 3)
-    if method == "dbscan":
-        small[-1] = True
-    return assign, centres, small
+    return assign, centres, small[assign] | noise
+
+
+def _nearest_regular(Xs, assign, centres, isolated) -> np.ndarray:
+    """Re-assign isolated objects to the nearest centre of a cluster of regular objects."""
+    regular = np.unique(assign[~isolated])
+    if regular.size == 0 or not isolated.any():
+        return assign
+    dist = np.linalg.norm(Xs[isolated][:, None] - centres[regular][None], axis=2)
+    out = assign.copy()
+    out[isolated] = regular[np.argmin(dist, axis=1)]
+    return out
 
 
 def _dbscan(Xs):
+    """DBSCAN with eps from the data (twice the median distance to the k-th neighbour)."""
     from sklearn.neighbors import NearestNeighbors
 
     k = min(5, len(Xs) - 1)
     dist, _ = NearestNeighbors(n_neighbors=k + 1).fit(Xs).kneighbors(Xs)
     eps = 2.0 * float(np.median(dist[:, -1])) + 1e-9
     labels = DBSCAN(eps=eps, min_samples=k).fit_predict(Xs)
-    n_clusters = int(labels.max()) + 1
-    assign = np.where(labels < 0, n_clusters, labels)
-    centres = np.stack(
-        [Xs[assign == c].mean(axis=0) for c in range(n_clusters + 1) if np.any(assign == c)]
-        or [Xs.mean(axis=0)]
-    )
-    if not np.any(labels < 0):
-        centres = np.concatenate([centres, Xs.mean(axis=0, keepdims=True)])
-    return assign, centres
+    noise = labels < 0
+    if noise.all():
+        return np.zeros(len(Xs), int), Xs.mean(axis=0, keepdims=True), noise
+    centres = np.stack([Xs[labels == c].mean(axis=0) for c in range(labels.max() + 1)])
+    return np.where(noise, 0, labels), centres, noise
 
 
 def _robust_z(d: np.ndarray) -> np.ndarray:
@@ -252,9 +258,7 @@ def _robust_z(d: np.ndarray) -> np.ndarray:
     return (d - med) / (mad if mad > 1e-12 else (d.std() + 1e-12))
 
 
-def _outlier_region(tables, owner, offset, z, tiny_cluster, columns, z_threshold) -> Region:
-    ti, k = owner
-    t = tables[ti]
+def _outlier_region(t, k, offset, z, tiny_cluster, columns, z_threshold) -> Region:
     sl = ndi.find_objects(t.labels, max_label=k + 1)[k]
     pixels = t.labels[sl] == k + 1
     proposal = t.proposal[sl].copy()
@@ -263,7 +267,7 @@ def _outlier_region(tables, owner, offset, z, tiny_cluster, columns, z_threshold
     strength = max(float(z), z_threshold if tiny_cluster else 0.0)
     score = strength / (strength + z_threshold)
     top = [columns[i] for i in np.argsort(-np.abs(offset))[:2]]
-    why = "in a tiny cluster" if tiny_cluster else "far from every cluster"
+    why = "in a tiny cluster or none" if tiny_cluster else "far from every cluster"
     return Region(
         id="",
         image=t.name,

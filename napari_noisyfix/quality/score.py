@@ -31,7 +31,7 @@ from .image_score import image_row
 from .maps import compute_maps
 from .outliers import ObjectTable, describe_objects, find_outliers, object_labels
 from .region import ROW_FIELDS, Region
-from .regions import find_regions
+from .regions import find_regions, model_labels
 from .storage import read_maps, read_npz, regions_arrays, regions_from_arrays, write_maps, write_npz
 from .thresholds import apply_override, check_probs, class_sums, thresholds_from_sums
 
@@ -136,8 +136,8 @@ def _cached(sdir: Path, name: str) -> bool:
 
 def _score_image(project, version, name, thr) -> dict:
     probs, mask, image = project.load_probs(name, version), project.mask(name), project.image(name)
-    maps = compute_maps(probs, mask, thresholds=thr, name=name)
     regions = find_regions(name, probs, mask, thresholds=thr, image=image)
+    maps = compute_maps(probs, mask, thresholds=thr, name=name, regions=regions)
     table = describe_objects(name, mask, image=image, probs=probs)
     sdir = project.scores_dir(version)
     write_maps(sdir / "maps" / f"{name}.npz", maps)
@@ -148,7 +148,7 @@ def _score_image(project, version, name, thr) -> dict:
         prediction=table.proposal,
     )
     write_npz(sdir / "regions" / f"{name}.npz", arrays)
-    return image_row(name, maps, regions)
+    return image_row(name, maps, regions, mask, model_labels(probs, thr) > 0)
 
 
 def _object_table(sdir: Path, name: str, mask: np.ndarray) -> ObjectTable:
