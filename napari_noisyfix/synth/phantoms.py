@@ -61,11 +61,16 @@ def _place_blobs(
             break
         radius = rng.uniform(*radius_range)
         centre = rng.uniform(radius, size - radius, size=2)
-        blob = blob_mask(labels.shape, tuple(centre), radius, rng)
-        if not blob.any() or (ndi.binary_dilation(blob, iterations=2) & (labels > 0)).any():
+        # the blob reaches at most 1.4 radius from its centre: draw it in a window around it
+        half = int(np.ceil(1.4 * radius)) + 3
+        r0, c0 = (max(0, int(c) - half) for c in centre)
+        window = (slice(r0, int(centre[0]) + half + 1), slice(c0, int(centre[1]) + half + 1))
+        local = labels[window]
+        blob = blob_mask(local.shape, (centre[0] - r0, centre[1] - c0), radius, rng)
+        if not blob.any() or (ndi.binary_dilation(blob, iterations=2) & (local > 0)).any():
             continue
         k += 1
-        labels[blob] = k
+        local[blob] = k
     return labels
 
 
