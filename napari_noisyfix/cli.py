@@ -11,12 +11,40 @@ from .errors import NoisyFixError
 
 def _cmd_demo(args) -> int:
     from .gui.launch import launch
+
+    project = prepare_demo(Path(args.project), n=args.n, size=args.size, seed=args.seed)
+    return launch(project.root, screenshot=args.screenshot, reviewer=args.reviewer)
+
+
+def prepare_demo(
+    path: Path,
+    n: int = 24,
+    size: int = 256,
+    seed: int = 0,
+    folds: int = 2,
+    epochs: int = 6,
+    steps: int = 10,
+):
+    """The demo's main job: make the sample project, train out-of-fold and score, each only once."""
+    from .model.config import TrainConfig
+    from .model.oof import train_out_of_fold
+    from .progress import drive
+    from .project import Project
+    from .quality.score import score_project, scored_version
     from .synth.sample import make_sample_project
 
-    project = Path(args.project)
-    if not (project / "project.json").exists():
-        make_sample_project(project, n=args.n, size=args.size, seed=args.seed)
-    return launch(project, screenshot=args.screenshot, reviewer=args.reviewer)
+    if (path / "project.json").exists():
+        project = Project.open(path)
+    else:
+        project = make_sample_project(path, n=n, size=size, seed=seed)
+    if project.latest_model_version() is None:
+        config = TrainConfig.robust(epochs=epochs, steps_per_epoch=steps, image_size=128, seed=seed)
+        drive(train_out_of_fold(project, config, folds=folds), desc="demo: training")
+    try:
+        scored_version(project)
+    except NoisyFixError:
+        print(drive(score_project(project), desc="demo: scoring"))
+    return project
 
 
 def _cmd_sample(args) -> int:

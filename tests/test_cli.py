@@ -1,0 +1,112 @@
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from skimage.io import imread, imsave
+
+from napari_noisyfix.cli import build_parser, main, prepare_demo
+from napari_noisyfix.project import Project
+
+COMMANDS = [
+    "demo",
+    "sample",
+    "import",
+    "train",
+    "update",
+    "score",
+    "review",
+    "evaluate",
+    "export",
+    "benchmark",
+]
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    for cmd in COMMANDS:
+        assert f"    {cmd}" in out
+
+
+def _pngs(folder, names, shape=(16, 16), value=255):
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in names:
+        img = np.zeros(shape, np.uint8)
+        img[4:10, 4:10] = value
+        imsave(folder / f"{n}.png", img, check_contrast=False)
+
+
+def test_import_prints_summary_and_errors_are_one_line(tmp_path, capsys):
+    _pngs(tmp_path / "img", ["a", "b"])
+    _pngs(tmp_path / "msk", ["a", "b"])
+    (tmp_path / "patients.csv").write_text("image,patient\na.png,P1\nb.png,P1\n")
+    code = main(
+        [
+            "import",
+            str(tmp_path / "img"),
+            str(tmp_path / "msk"),
+            str(tmp_path / "p"),
+            "--patients",
+            str(tmp_path / "patients.csv"),
+            "--clean",
+            "a",
+        ]
+    )
+    assert code == 0
+    assert "imported 2 images (1 patients, 1 clean, 2 classes)" in capsys.readouterr().out
+    proj = Project.open(tmp_path / "p")
+    assert proj.patients() == {"a": "P1", "b": "P1"} and proj.clean_names() == ["a"]
+
+    code = main(["import", str(tmp_path / "img"), str(tmp_path / "msk"), str(tmp_path / "p")])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1
+    assert err[0].startswith("noisyfix: error: ") and "exists already" in err[0]
+
+    os.remove(tmp_path / "msk" / "b.png")
+    code = main(["import", str(tmp_path / "img"), str(tmp_path / "msk"), str(tmp_path / "q")])
+    err = capsys.readouterr().err
+    assert code == 2 and "b" in err and "without" in err
+    assert not (tmp_path / "q").exists()
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return prepare_demo(tmp_path_factory.mktemp("d") / "demo", n=4, size=48, epochs=1, steps=1)
+
+
+def test_prepare_demo_trains_and_scores_once(demo):
+    assert demo.latest_model_version() == 1
+    assert (demo.root / "scores" / "v0001" / "regions.csv").is_file()
+    again = prepare_demo(demo.root, n=4, size=48, epochs=1, steps=1)
+    assert again.latest_model_version() == 1
+
+
+def test_review_screenshot_renders_the_window(demo, tmp_path):
+    proj = demo
+    png = tmp_path / "shot.png"
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "napari_noisyfix.cli",
+            "review",
+            str(proj.root),
+            "--screenshot",
+            str(png),
+            "--reviewer",
+            "tester",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    shot = imread(png)
+    assert shot.shape[0] >= 400 and shot.shape[1] >= 600
+    assert shot[..., :3].std() > 10
+    assert Project.open(proj.root).reviewer == "tester"
