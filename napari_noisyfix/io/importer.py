@@ -18,10 +18,7 @@ def _aliases(pairs: list[ImagePair]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for p in pairs:
         source = Path(p.source["source"])
-        keys = {p.name, source.name, stem(source), safe_name(stem(source))}
-        if p.source["slice"] is None:
-            keys |= {f"{p.name}{s}" for s in (".png", ".tif", ".tiff", ".jpg", ".dcm")}
-        for key in keys:
+        for key in {p.name, source.name, stem(source), safe_name(stem(source))}:
             out.setdefault(key, []).append(p.name)
     return out
 

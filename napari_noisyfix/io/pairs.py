@@ -49,9 +49,13 @@ def folder_entries(folder: str | os.PathLike, what: str) -> dict[str, Path]:
 
 
 def _check_matching(images: dict[str, Path], masks: dict[str, Path], masks_dir, images_dir):
-    for key in sorted(set(masks) - set(images)):
+    orphans = sorted(set(masks) - set(images))
+    if orphans:
+        key = orphans[0]
         raise NoisyFixError(f"{masks[key]}: mask without an image (no '{key}.*' in {images_dir})")
-    for key in sorted(set(images) - set(masks)):
+    unlabelled = sorted(set(images) - set(masks))
+    if unlabelled:
+        key = unlabelled[0]
         raise NoisyFixError(f"{images[key]}: image without a mask (no '{key}.*' in {masks_dir})")
 
 
