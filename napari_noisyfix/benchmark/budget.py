@@ -56,7 +56,7 @@ BUDGETS = {
         "tiny", size=64, folds=2, epochs=1, steps_per_epoch=2, batch_size=2, speed_images=2
     ),
     "fast": Budget(
-        "fast", size=128, folds=2, epochs=8, steps_per_epoch=10, batch_size=8, speed_images=20
+        "fast", size=128, folds=2, epochs=10, steps_per_epoch=8, batch_size=8, speed_images=20
     ),
     "full": Budget(
         "full", size=256, folds=5, epochs=30, steps_per_epoch=50, batch_size=16, speed_images=50

@@ -97,7 +97,7 @@ def read_results(path: Path) -> dict:
     return data
 
 
-def _fmt(value) -> str:
+def fmt(value) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     if isinstance(value, float):
@@ -111,7 +111,7 @@ def markdown_table(results: dict) -> str:
     lines = [
         (
             f"**{r('dataset')}**: {r('n_images')} images, noise {r('noise.fraction')} "
-            f"(seed {r('noise.seed')}), mean noisy-label Dice {_fmt(r('noise.mean_noisy_dice'))}, "
+            f"(seed {r('noise.seed')}), mean noisy-label Dice {fmt(r('noise.mean_noisy_dice'))}, "
             f"budget {r('budget')}, device {r('device')}"
         ),
         "",
@@ -120,29 +120,29 @@ def markdown_table(results: dict) -> str:
     ]
     for metric in ("pixel_ap", "image_auroc"):
         lines.append(
-            f"| {metric} | {_fmt(r(f'detection.{metric}.noisyfix'))} | "
-            f"{_fmt(r(f'detection.{metric}.cleanlab'))} | {_fmt(r(f'detection.{metric}_ratio'))} |"
+            f"| {metric} | {fmt(r(f'detection.{metric}.noisyfix'))} | "
+            f"{fmt(r(f'detection.{metric}.cleanlab'))} | {fmt(r(f'detection.{metric}_ratio'))} |"
         )
     for metric in ("precision", "recall", "f1"):
         lines.append(
-            f"| issues {metric} | {_fmt(r(f'detection.issues_{metric}.noisyfix'))} | "
-            f"{_fmt(r(f'detection.issues_{metric}.cleanlab'))} | |"
+            f"| issues {metric} | {fmt(r(f'detection.issues_{metric}.noisyfix'))} | "
+            f"{fmt(r(f'detection.issues_{metric}.cleanlab'))} | |"
         )
     lines += ["", "| label Dice after reviewing | " + " | ".join(FRACTION_KEYS) + " |"]
     lines.append("|---" * (len(FRACTION_KEYS) + 1) + "|")
     for method in ("noisyfix", "random", "cleanlab"):
-        cells = " | ".join(_fmt(r(f"review.dice_after.{method}.{f}")) for f in FRACTION_KEYS)
+        cells = " | ".join(fmt(r(f"review.dice_after.{method}.{f}")) for f in FRACTION_KEYS)
         lines.append(f"| {method} | {cells} |")
-    gaps = " | ".join(_fmt(r(f"review.gap_recovered.noisyfix.{f}")) for f in FRACTION_KEYS)
+    gaps = " | ".join(fmt(r(f"review.gap_recovered.noisyfix.{f}")) for f in FRACTION_KEYS)
     lines.append(f"| noisyfix gap recovered | {gaps} |")
-    lines.append(f"\naccepted unedited (noisyfix): {_fmt(r('review.accepted_unedited'))}\n")
+    lines.append(f"\naccepted unedited (noisyfix): {fmt(r('review.accepted_unedited'))}\n")
     lines += ["| training (test Dice) | ce_noisy | robust_noisy | ce_clean | gap recovered |"]
     lines.append("|---|---|---|---|---|")
     cells = " | ".join(
-        _fmt(r(f"training.test_dice.{k}")) for k in ("ce_noisy", "robust_noisy", "ce_clean")
+        fmt(r(f"training.test_dice.{k}")) for k in ("ce_noisy", "robust_noisy", "ce_clean")
     )
-    lines.append(f"| held-out patients | {cells} | {_fmt(r('training.gap_recovered'))} |")
+    lines.append(f"| held-out patients | {cells} | {fmt(r('training.gap_recovered'))} |")
     lines += ["", "| speed | value |", "|---|---|"]
     for key in REQUIRED[-5:] + ("speed.analysis_s_per_image", "speed.cleanlab_s_per_image"):
-        lines.append(f"| {key} | {_fmt(r(key))} |")
+        lines.append(f"| {key} | {fmt(r(key))} |")
     return "\n".join(lines) + "\n"
