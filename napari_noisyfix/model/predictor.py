@@ -51,15 +51,29 @@ class Predictor:
         "auto", "cpu", "cuda"...
     uncertainty : {"mutual_information", "variance"}
         How samples are summarised into the uncertainty map.
+    tile : int or None, optional
+        Tile side for images larger than it (default: the training ``image_size``; None: never
+        tile, run whole images).
+    overlap : float
+        Share of a tile's side that neighbouring tiles overlap.
     """
 
-    def __init__(self, model, config, device="auto", uncertainty: str = "mutual_information"):
+    def __init__(
+        self,
+        model,
+        config,
+        device="auto",
+        uncertainty: str = "mutual_information",
+        tile: int | None | str = "train",
+        overlap: float = 0.25,
+    ):
         if uncertainty not in UNCERTAINTY:
             raise NoisyFixError(f"uncertainty {uncertainty!r} not in {UNCERTAINTY}")
         self.device = resolve_device(device)
         self.model = model.to(self.device).eval()
         self.config = config
-        self.tile = config.image_size
+        self.tile = config.image_size if tile == "train" else tile
+        self.overlap = overlap
         self.uncertainty = uncertainty
         self.amp = bool(config.amp and self.device.type == "cuda")
         self.in_channels = next(
@@ -139,7 +153,7 @@ class Predictor:
                 return (probs,)
             return probs, F.interpolate(feats.float(), size=t.shape[-2:], mode="bilinear")
 
-        outs = sliding_window(forward, dihedral(x, k, flip), self.tile)
+        outs = sliding_window(forward, dihedral(x, k, flip), self.tile, self.overlap)
         outs = [undo_dihedral(o, k, flip) for o in outs]
         return outs[0], (outs[1] if features else None)
 
