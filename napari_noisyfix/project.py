@@ -94,6 +94,7 @@ class Project:
         sources: dict[str, dict] | None = None,
         class_names: list[str] | None = None,
         name: str | None = None,
+        extra: dict | None = None,
         force: bool = False,
     ) -> Project:
         """Build a project folder from arrays; nothing is left behind when it fails.
@@ -112,6 +113,8 @@ class Project:
             True masks (synthetic data and benchmarks only).
         sources : dict, optional
             Per image: ``{"source": path, "source_format": fmt, "slice": int | None}``.
+        extra : dict, optional
+            More top-level config entries (e.g. the importer's record of the input folders).
         """
         root = Path(root)
         _check_inputs(images, masks, patients, clean)
@@ -132,6 +135,7 @@ class Project:
                 "in_channels": _channels(next(iter(images.values()))),
                 "images": entries,
                 "reviewer": None,
+                **(extra or {}),
             }
             write_json(tmp / CONFIG, config)
             AuditLog(tmp / "log.sqlite").record(

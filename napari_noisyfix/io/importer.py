@@ -6,9 +6,8 @@ import csv
 import os
 from pathlib import Path
 
-from .._atomic import write_json
 from ..errors import NoisyFixError
-from ..project import CONFIG, Project
+from ..project import Project
 from .formats import safe_name, stem
 from .pairs import ImagePair, read_folder_pairs
 
@@ -117,19 +116,18 @@ def import_project(
         patients=patients,
         clean=resolve_clean(clean, pairs),
         sources={p.name: p.source for p in pairs},
+        extra={"import": _import_record(pairs, images_dir, masks_dir)},
         force=force,
     )
-    _record_import(project, pairs, images_dir, masks_dir)
     return project
 
 
-def _record_import(project: Project, pairs: list[ImagePair], images_dir, masks_dir) -> None:
-    """Keep what export needs to write masks back like the input: folders, mask files, scale."""
-    scales = {p.mask_scale for p in pairs}
-    project.config["import"] = {
+def _import_record(pairs: list[ImagePair], images_dir, masks_dir) -> dict:
+    """What export needs to write masks back like the input: folders, mask files, scale."""
+    binary = all(int(p.mask.max(initial=0)) <= 1 for p in pairs)
+    return {
         "images_dir": str(Path(images_dir).resolve()),
         "masks_dir": str(Path(masks_dir).resolve()),
-        "mask_scale": max(scales) if project.n_classes == 2 else 1,
+        "mask_scale": max(p.mask_scale for p in pairs) if binary else 1,
         "mask_sources": {p.name: p.mask_source for p in pairs},
     }
-    write_json(project.root / CONFIG, project.config)
