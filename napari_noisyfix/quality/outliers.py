@@ -22,6 +22,8 @@ from .region import Region
 SHAPE_COLUMNS = ("log_area", "eccentricity", "solidity", "extent", "log_axis_ratio")
 #: Robust z-score (median / MAD) of the distance to the nearest centre above which an object is an outlier.
 Z_THRESHOLD = 3.5
+#: Smallest spread of distances, as a share of their median, used by the robust z-score.
+MIN_SPREAD = 0.2
 #: Clusters holding fewer than this share of all objects are "tiny".
 TINY_CLUSTER = 0.02
 
@@ -253,9 +255,11 @@ def _dbscan(Xs):
 
 
 def _robust_z(d: np.ndarray) -> np.ndarray:
-    med = np.median(d)
-    mad = 1.4826 * np.median(np.abs(d - med))
-    return (d - med) / (mad if mad > 1e-12 else (d.std() + 1e-12))
+    """Robust z-score (median / scaled MAD); the scale is at least ``MIN_SPREAD`` of the median, so
+    that near-identical objects do not turn tiny differences into outliers."""
+    med = float(np.median(d))
+    mad = 1.4826 * float(np.median(np.abs(d - med)))
+    return (d - med) / max(mad, MIN_SPREAD * med, 1e-12)
 
 
 def _outlier_region(t, k, offset, z, tiny_cluster, columns, z_threshold) -> Region:

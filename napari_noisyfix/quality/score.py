@@ -11,7 +11,7 @@ Files under ``scores/vNNNN/``::
     quality_manifest.json  per image a hash of probabilities + mask, and the thresholds used
 
 Rescoring redoes only images whose probabilities or mask changed (or all when the class thresholds
-moved); the outlier clustering and the tables are rebuilt each time from the cached descriptors.
+moved by more than ``THRESHOLD_DRIFT``); the outlier clustering and the tables are rebuilt each time from the cached descriptors.
 """
 
 from __future__ import annotations
@@ -36,6 +36,8 @@ from .storage import read_maps, read_npz, regions_arrays, regions_from_arrays, w
 from .thresholds import apply_override, check_probs, class_sums, thresholds_from_sums
 
 MANIFEST = "quality_manifest.json"
+#: Class thresholds may drift this much before every image is rescored.
+THRESHOLD_DRIFT = 0.02
 IMAGE_FIELDS = ("image", "quality", "error_score", "softmin", "n_regions", "error_pixels")
 
 
@@ -70,8 +72,7 @@ def score_project(
     hashes, sums = yield from _collect(project, version, tta)
     thr = apply_override(thresholds_from_sums(*sums), thresholds)
     manifest = {} if force else _read_manifest(sdir)
-    thr_key = [round(float(t), 2) for t in thr]
-    stale = manifest.get("thresholds") != thr_key
+    thr, stale = _settle_thresholds(thr, manifest.get("thresholds"))
     done = manifest.get("images", {})
     rows, tables, redone = {}, [], 0
     for i, name in enumerate(project.names):
@@ -85,8 +86,21 @@ def score_project(
     outliers = _number_outliers(find_outliers(tables), sdir)
     write_npz(sdir / "outliers.npz", regions_arrays(outliers))
     _write_tables(project, sdir, rows, outliers)
-    write_json(sdir / MANIFEST, _manifest(hashes, rows, thr_key))
+    write_json(sdir / MANIFEST, _manifest(hashes, rows, [float(t) for t in thr]))
     return f"v{version:04d}: rescored {redone} of {len(rows)} images, {len(outliers)} outliers"
+
+
+def _settle_thresholds(new: np.ndarray, old) -> tuple[np.ndarray, bool]:
+    """Keep the previous thresholds unless one moved by more than ``THRESHOLD_DRIFT``.
+
+    Returns the thresholds to use and whether every image must be rescored.
+    """
+    if old is None or len(old) != len(new):
+        return new, True
+    old = np.asarray(old, dtype=np.float32)
+    if np.max(np.abs(old - new)) > THRESHOLD_DRIFT:
+        return new, True
+    return old, False
 
 
 def _model_version(project, version):
@@ -177,9 +191,9 @@ def _read_manifest(sdir: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _manifest(hashes: dict, rows: dict, thr_key: list) -> dict:
+def _manifest(hashes: dict, rows: dict, thresholds: list) -> dict:
     return {
-        "thresholds": thr_key,
+        "thresholds": thresholds,
         "images": {n: {"hash": hashes[n], "row": rows[n]} for n in hashes},
     }
 

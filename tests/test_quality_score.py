@@ -1,0 +1,101 @@
+"""Scoring a project: files, caching, rescoring only what changed, readers."""
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from napari_noisyfix.errors import NoisyFixError
+from napari_noisyfix.progress import Progress
+from napari_noisyfix.project import Project
+from napari_noisyfix.quality.region import Region
+from napari_noisyfix.quality.score import load_image_scores, load_maps, load_regions, score_project
+from napari_noisyfix.quality.synthetic import disk_mask, probs_from_mask
+
+GRID = [(r, c) for r in (8, 24, 40) for c in (8, 24, 40)]
+
+
+def _truth(seed):
+    rng = np.random.default_rng(seed)
+    return disk_mask((48, 48), GRID, rng.integers(4, 6, len(GRID)))
+
+
+@pytest.fixture
+def project(tmp_path):
+    truths = {f"im{i}": _truth(i) for i in range(4)}
+    masks = {k: v.copy() for k, v in truths.items()}
+    masks["im1"] = ndi.binary_dilation(masks["im1"], iterations=2).astype(np.uint8)
+    masks["im2"][disk_mask((48, 48), GRID[:3], [6, 6, 6]) > 0] = 0
+    images = {k: (v * 200 + 20).astype(np.uint8) for k, v in truths.items()}
+    proj = Project.create(tmp_path / "p", images, masks, truth=truths)
+    version, _ = proj.new_model_dir()
+    for name, truth in truths.items():
+        proj.save_probs(version, name, probs_from_mask(truth, noise=0.01, seed=1))
+    return proj
+
+
+def _run(job):
+    steps = []
+    while True:
+        try:
+            steps.append(next(job))
+        except StopIteration as stop:
+            return stop.value, steps
+
+
+def test_score_writes_tables_and_flags_the_corrupted_images(project):
+    summary, steps = _run(score_project(project))
+    assert all(isinstance(s, Progress) for s in steps) and steps[-1].step == steps[-1].total == 4
+    assert summary.startswith("v0001: rescored 4 of 4")
+    sdir = project.root / "scores" / "v0001"
+    for path in ("regions.csv", "image_scores.csv", "outliers.npz", "quality_manifest.json"):
+        assert (sdir / path).is_file()
+    rows = {r["image"]: r for r in load_image_scores(project)}
+    clean = max(rows["im0"]["error_score"], rows["im3"]["error_score"])
+    assert min(rows["im1"]["error_score"], rows["im2"]["error_score"]) > clean + 0.3
+    regions = load_regions(project)
+    assert all(isinstance(r, Region) for r in regions)
+    kinds = {(r.image, r.kind) for r in regions}
+    assert ("im1", "too_wide") in kinds and ("im2", "missing") in kinds
+    assert len({r.id for r in regions}) == len(regions)
+    csv_lines = (sdir / "regions.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("id,image,kind,cls,score") and len(csv_lines) == len(regions) + 1
+
+
+def test_maps_are_cached_as_float16_and_read_back(project):
+    _run(score_project(project))
+    with np.load(project.root / "scores" / "v0001" / "maps" / "im2.npz") as raw:
+        assert raw["error_score"].dtype == np.float16
+    maps = load_maps(project, "im2")
+    assert maps["error_score"].dtype == np.float32 and maps["error_score"].shape == (48, 48)
+    wrong = project.mask("im2") != project.truth("im2")
+    assert maps["error_score"][wrong].mean() > 5 * maps["error_score"][~wrong].mean()
+
+
+def test_rescoring_skips_unchanged_images(project):
+    _run(score_project(project))
+    maps_dir = project.root / "scores" / "v0001" / "maps"
+    before = {p.name: p.stat().st_mtime_ns for p in maps_dir.iterdir()}
+    summary, _ = _run(score_project(project))
+    assert "rescored 0 of 4" in summary
+    assert {p.name: p.stat().st_mtime_ns for p in maps_dir.iterdir()} == before
+    project.save_mask("im2", project.truth("im2"))
+    summary, _ = _run(score_project(project))
+    assert "rescored 1 of 4" in summary
+    assert not [r for r in load_regions(project) if r.image == "im2" and r.kind == "missing"]
+    assert "rescored 4 of 4" in _run(score_project(project, force=True))[0]
+
+
+def test_threshold_override_and_errors(project, tmp_path):
+    _run(score_project(project, thresholds={1: 0.99}))
+    manifest = (project.root / "scores" / "v0001" / "quality_manifest.json").read_text()
+    assert "0.99" in manifest
+    with pytest.raises(NoisyFixError, match="was not scored"):
+        load_regions(project, version=7)
+    bare = Project.create(tmp_path / "bare", {"a": np.zeros((8, 8), np.uint8)}, {"a": np.zeros((8, 8), np.uint8)})
+    with pytest.raises(NoisyFixError, match="no model yet"):
+        _run(score_project(bare))
+    with pytest.raises(NoisyFixError, match="nothing scored"):
+        load_regions(bare)
+    bare.new_model_dir()
+    with pytest.raises(NoisyFixError, match="checkpoint|model"):
+        _run(score_project(bare))
