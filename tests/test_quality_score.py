@@ -91,7 +91,9 @@ def test_threshold_override_and_errors(project, tmp_path):
     assert "0.99" in manifest
     with pytest.raises(NoisyFixError, match="was not scored"):
         load_regions(project, version=7)
-    bare = Project.create(tmp_path / "bare", {"a": np.zeros((8, 8), np.uint8)}, {"a": np.zeros((8, 8), np.uint8)})
+    bare = Project.create(
+        tmp_path / "bare", {"a": np.zeros((8, 8), np.uint8)}, {"a": np.zeros((8, 8), np.uint8)}
+    )
     with pytest.raises(NoisyFixError, match="no model yet"):
         _run(score_project(bare))
     with pytest.raises(NoisyFixError, match="nothing scored"):
