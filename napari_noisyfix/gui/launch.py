@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import warnings
 from pathlib import Path
 
 from ..errors import NoisyFixError
@@ -53,6 +54,8 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
     """
     import napari
 
+    # The app pins PyQt5 on purpose (see DESIGN.md); napari's notice about it is for developers.
+    warnings.filterwarnings("ignore", message=".*PyQt5 backend is deprecated")
     project = Project.open(project_path)
     if screenshot is not None and not (reviewer or project.reviewer):
         reviewer = getpass.getuser() or "reviewer"

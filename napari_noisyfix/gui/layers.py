@@ -73,7 +73,7 @@ class ProjectLayers:
     def layer(self, key: str):
         """The layer for ``key`` (see :data:`NAMES`), or None when it is not shown."""
         name = NAMES[key]
-        return self.viewer.layers.get(name, None)
+        return self.viewer.layers[name] if name in self.viewer.layers else None  # noqa: SIM401
 
     def _put(self, key: str, data, add, **kwargs):
         layer = self.layer(key)
@@ -185,6 +185,7 @@ class ProjectLayers:
             layer = self.viewer.add_shapes(
                 ndim=3,
                 name=NAMES["flags"],
+                features={k: [] for k in features},
                 face_color="transparent",
                 edge_width=1.5,
                 text={

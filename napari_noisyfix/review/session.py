@@ -23,10 +23,14 @@ DONE = {"accept": "accepted", "reject": "rejected", "edit": "edited", "accept_al
 REFINE_MARGIN = 6
 
 
-def scored_version(project) -> int | None:
-    """The newest model version whose regions have been scored, or None."""
-    found = sorted((project.root / "scores").glob("v[0-9][0-9][0-9][0-9]/regions.csv"))
-    return int(found[-1].parent.name[1:]) if found else None
+def latest_scored_version(project) -> int | None:
+    """The newest scored model version, or None before anything was scored."""
+    from ..quality.score import scored_version
+
+    try:
+        return scored_version(project)
+    except NoisyFixError:
+        return None
 
 
 def order_regions(regions: Iterable) -> list:
@@ -54,7 +58,7 @@ class ReviewSession:
             raise NoisyFixError(f"{project.root}: a reviewer name is required to review")
         self.project = project
         self.reviewer = str(reviewer).strip()
-        self.version = version if version is not None else scored_version(project)
+        self.version = version if version is not None else latest_scored_version(project)
         if regions is None:
             regions = self._stored_regions()
         self.regions = order_regions(regions)

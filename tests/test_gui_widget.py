@@ -1,0 +1,199 @@
+"""The NoisyFix dock widget driven in a real viewer (Xvfb): layers, queue, actions, keys, undo."""
+
+import shutil
+
+import numpy as np
+import pytest
+from qtpy.QtCore import Qt
+from scipy import ndimage
+
+from napari.utils.key_bindings import coerce_keybinding
+
+from napari_noisyfix.gui.layers import NAMES
+from napari_noisyfix.gui.widget import NoisyFixWidget
+from napari_noisyfix.progress import drive
+from napari_noisyfix.project import Project
+from napari_noisyfix.quality.score import score_project
+from napari_noisyfix.synth.sample import make_sample_project
+
+
+def scored_sample(root, n=6, size=64):
+    """A tiny sample project scored from probabilities that lean towards the true masks."""
+    project = make_sample_project(root, n=n, size=size, seed=0, noise=1.0)
+    version, _ = project.new_model_dir()
+    for name in project.names:
+        fg = ndimage.gaussian_filter(project.truth(name).astype(np.float32), 1.0) * 0.9 + 0.05
+        project.save_probs(version, name, np.stack([1 - fg, fg]))
+    drive(score_project(project, version=version), quiet=True)
+    return project
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return scored_sample(tmp_path_factory.mktemp("tpl") / "sample").root
+
+
+@pytest.fixture
+def widget(make_napari_viewer, template, tmp_path):
+    root = shutil.copytree(template, tmp_path / "proj")
+    viewer = make_napari_viewer()
+    w = NoisyFixWidget(viewer)
+    viewer.window.add_dock_widget(w, name="NoisyFix review")
+    assert w.open_project(root, reviewer="dr-gui")
+    yield w
+    w.close()
+
+
+def press(viewer, key):
+    """What napari does on a key press that no layer handles: call the viewer's binding."""
+    func = viewer.keymap.get(coerce_keybinding(key))
+    if func is None:
+        return False
+    func(viewer)
+    return True
+
+
+def layer_mask(w, name):
+    return w.controller.layers.mask_of(name)
+
+
+def check_every_layer_and_the_queue(widget):
+    viewer, session = widget.viewer, widget.controller.session
+    assert set(NAMES.values()) <= {layer.name for layer in viewer.layers}
+    assert len(viewer.layers) == len(NAMES)
+    flagged = [r for r in session.queue if r.kind != "outlier"]
+    assert len(viewer.layers[NAMES["flags"]].data) == len(flagged) > 0
+    assert list(viewer.layers[NAMES["flags"]].features["id"]) == [r.id for r in flagged]
+    assert viewer.layers[NAMES["mask"]].data.shape == (6, 64, 64)
+    assert viewer.layers[NAMES["uncertainty"]].colormap.name == "inferno"
+    assert widget.queue_panel.table.rowCount() == len(session.regions)
+    assert widget.queue_panel.visible_ids() == [r.id for r in session.regions]
+    assert f"regions 0/{len(session.regions)}" in widget.progress_line.text()
+    assert "model v1" in widget.state.text()
+    assert Project.open(session.project.root).reviewer == "dr-gui"
+    assert viewer.layers.selection.active.name == NAMES["mask"]
+    assert session.project.log.rows("review") == []
+
+
+def check_navigation_moves_camera_and_slider(widget):
+    c, viewer = widget.controller, widget.viewer
+    seen = []
+    for _ in range(3):
+        region = c.session.current
+        index = c.layers.index(region.image)
+        r0, c0, r1, c1 = region.bbox
+        assert viewer.dims.current_step[0] == index
+        assert viewer.camera.center[1:] == pytest.approx(((r0 + r1 - 1) / 2, (c0 + c1 - 1) / 2))
+        assert widget.queue_panel.selected_id() == region.id
+        seen.append(region.id)
+        press(viewer, "N")
+    assert len(set(seen)) == 3
+    last = widget.queue_panel.visible_ids()[-1]
+    row = widget.queue_panel.table.rowCount() - 1
+    widget.queue_panel.table.selectRow(row)
+    assert c.session.current.id == last
+    press(viewer, "Shift-N")
+    assert c.session.current.id != last
+
+
+def check_accept_reject_edit_undo(widget):
+    c, viewer = widget.controller, widget.viewer
+    project = c.project
+    region = c.session.current
+    press(viewer, "A")
+    saved = project.mask(region.image)
+    assert np.array_equal(saved, region.apply(project.original_mask(region.image)))
+    assert np.array_equal(layer_mask(widget, region.image), saved)
+    assert c.session.status[region.id] == "accepted"
+    second = c.session.current
+    press(viewer, "R")
+    assert c.session.status[second.id] == "rejected"
+    name = c.layers.current_name()
+    layer = viewer.layers[NAMES["mask"]]
+    before = project.mask(name)
+    rows, cols = np.nonzero(before == 0)
+    index = (np.full(5, c.layers.index(name)), rows[:5], cols[:5])
+    with layer.block_history():
+        layer.data_setitem(index, np.ones(5, np.uint8))
+    press(viewer, "C")
+    edited = project.mask(name)
+    assert int((edited != before).sum()) == 5
+    assert np.array_equal(layer_mask(widget, name), edited)
+    actions = [(r["action"], r["reviewer"]) for r in project.log.rows("review")]
+    assert actions == [("accept", "dr-gui"), ("reject", "dr-gui"), ("edit", "dr-gui")]
+    press(viewer, "U")
+    assert np.array_equal(project.mask(name), before)
+    assert np.array_equal(layer_mask(widget, name), before)
+    press(viewer, "Shift-U")
+    assert np.array_equal(layer_mask(widget, name), edited)
+    assert (
+        "regions 2/" in widget.progress_line.text() or "regions 3/" in widget.progress_line.text()
+    )
+
+
+def check_accept_all_preview_then_apply(widget):
+    c = widget.controller
+    widget.threshold.setValue(0.0)
+    widget.accept_all(preview=True)
+    open_regions = len(c.session.queue)
+    assert widget.bulk.text().startswith(f"{open_regions} regions")
+    n_rows = len(c.project.log.rows("review"))
+    widget.accept_all(preview=False)
+    rows = c.project.log.rows("review")[n_rows:]
+    assert [r["action"] for r in rows] == ["accept_all"]
+    assert len(rows[0]["details"]["regions"]) == open_regions
+    assert len(c.session.queue) == 0 and c.session.current is None
+    for name in c.project.names:
+        assert np.array_equal(layer_mask(widget, name), c.project.mask(name))
+
+
+def check_refinement_preview_layer(widget):
+    c = widget.controller
+    panel = widget.refine_panel
+    panel.combo.setCurrentText("closing")
+    assert "radius" in panel.editors
+    c.preview_refinement()
+    region = c.session.current
+    shown = widget.viewer.layers[NAMES["preview"]].data[c.layers.index(region.image)]
+    h, w = c.layers.shapes[region.image]
+    assert np.array_equal(shown[:h, :w], c.session.preview(refine="closing", radius=2))
+
+
+def check_table_filters(widget):
+    panel = widget.queue_panel
+    kinds = {r.kind for r in widget.controller.session.regions}
+    kind = sorted(kinds)[0]
+    panel.kind.setCurrentText(kind)
+    ids = panel.visible_ids()
+    assert ids and all(widget.controller.session.region(i).kind == kind for i in ids)
+    panel.kind.setCurrentIndex(0)
+    panel.min_score.setValue(0.9)
+    assert all(widget.controller.session.region(i).score >= 0.9 for i in panel.visible_ids())
+    panel.table.sortByColumn(3, Qt.DescendingOrder)
+    scores = [float(panel.table.item(i, 3).text()) for i in range(panel.table.rowCount())]
+    assert scores == sorted(scores, reverse=True)
+    panel.min_score.setValue(0.0)
+
+
+def check_close_unbinds_keys(widget):
+    viewer = widget.viewer
+    assert widget.keys.bound
+    widget.close()
+    assert not widget.keys.bound
+    log_before = len(widget.controller.project.log.rows("review"))
+    assert press(viewer, "A") is False
+    assert len(widget.controller.project.log.rows("review")) == log_before
+
+
+# One viewer per test keeps the module fast: napari's layer creation dominates the run time.
+def test_open_browse_filter_and_preview(widget):
+    check_every_layer_and_the_queue(widget)
+    check_navigation_moves_camera_and_slider(widget)
+    check_table_filters(widget)
+    check_refinement_preview_layer(widget)
+
+
+def test_review_actions_then_close(widget):
+    check_accept_reject_edit_undo(widget)
+    check_accept_all_preview_then_apply(widget)
+    check_close_unbinds_keys(widget)
