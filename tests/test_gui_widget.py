@@ -4,10 +4,9 @@ import shutil
 
 import numpy as np
 import pytest
+from napari.utils.key_bindings import coerce_keybinding
 from qtpy.QtCore import Qt
 from scipy import ndimage
-
-from napari.utils.key_bindings import coerce_keybinding
 
 from napari_noisyfix.gui.layers import NAMES
 from napari_noisyfix.gui.widget import NoisyFixWidget
