@@ -28,7 +28,7 @@ def pick_segments(
     box : (r0, c0, r1, c1)
         Without a point: the segments with at least ``min_inside`` of their area inside the box
         that do not touch the box's border (see :func:`_segments_in_box`); given the image, only
-        those that stand out from the border's mean colour by at least half as much as the most
+        those that stand out from the border's mean colour by at least a quarter as much as the most
         distinct one (background fragments inside the box are dropped).
     """
     inside = np.zeros(labels.shape, dtype=bool)
@@ -43,12 +43,12 @@ def pick_segments(
 
 
 def _distinct(labels, ids, inside, image) -> np.ndarray:
-    """Segments whose mean colour is far from the box border's (>= half the largest distance)."""
+    """Segments whose mean colour is far from the box border's (>= a quarter of the largest)."""
     vals = image.reshape(*labels.shape, -1)
     ring = inside & ~_shrink(inside)
     background = vals[ring].mean(axis=0)
     dist = np.array([np.linalg.norm(vals[labels == i].mean(axis=0) - background) for i in ids])
-    return ids[dist >= 0.5 * dist.max()]
+    return ids[dist >= 0.25 * dist.max()]
 
 
 def _segments_in_box(labels: np.ndarray, inside: np.ndarray, min_inside: float) -> np.ndarray:
