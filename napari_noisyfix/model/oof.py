@@ -92,7 +92,7 @@ def _commit(project, config, final: TrainResult, probs, summaries, fold_lists) -
     meta = {
         "kind": "train",
         "folds": len(fold_lists),
-        "oof": True,
+        "val_names": final.val_names,
         "train_names": final.train_names,
     }
     details = {

@@ -1,0 +1,84 @@
+"""Incremental update: reviewed pixels trusted, replay of every image, a new recorded version."""
+
+import numpy as np
+import pytest
+
+from napari_noisyfix.errors import NoisyFixError
+from napari_noisyfix.model.checkpoints import load_checkpoint, save_checkpoint
+from napari_noisyfix.model.config import TrainConfig
+from napari_noisyfix.model.networks import build_model
+from napari_noisyfix.model.update import (
+    NOISY_WEIGHT,
+    TRUSTED_WEIGHT,
+    corrections_used,
+    update,
+    update_config,
+    update_maps,
+)
+from napari_noisyfix.progress import drive
+from napari_noisyfix.synth.sample import make_sample_project
+
+CONFIG = TrainConfig.robust(
+    encoder="mobilenet_v2", epochs=3, steps_per_epoch=2, batch_size=2, image_size=64, device="cpu"
+)
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory):
+    proj = make_sample_project(tmp_path_factory.mktemp("p") / "proj", n=6, size=64, seed=3)
+    version, path = 1, proj.model_dir(1)
+    save_checkpoint(
+        path, build_model(CONFIG, 1, 2).state_dict(), CONFIG, 1, 2, [], {"kind": "train"}
+    )
+    assert proj.latest_model_version() == version
+    noisy = next(n for n in proj.names if not proj.is_clean(n))
+    region = np.zeros((64, 64), bool)
+    region[10:30, 10:30] = True
+    proj.mark_reviewed(noisy, region)
+    mask = proj.mask(noisy).copy()
+    mask[10:30, 10:30] = 1
+    proj.save_mask(noisy, mask)
+    return proj
+
+
+def test_reviewed_pixels_weigh_more_than_unreviewed(project):
+    weights, trusted = update_maps(project, project.names)
+    for name in project.names:
+        reviewed = project.reviewed(name)
+        if project.is_clean(name):
+            assert trusted[name].all() and (weights[name] >= 1).all()
+        else:
+            assert np.array_equal(trusted[name], reviewed)
+            assert (weights[name][~reviewed] == NOISY_WEIGHT).all()
+            assert (weights[name][reviewed] == TRUSTED_WEIGHT).all()
+    assert TRUSTED_WEIGHT > NOISY_WEIGHT
+
+
+def test_update_config_keeps_the_network_and_counts_steps():
+    other = TrainConfig.plain(encoder="resnet34", lr=1e-4)
+    cfg = update_config(CONFIG, other, 7)
+    assert cfg.encoder == "mobilenet_v2" and cfg.lr == 1e-4 and cfg.loss == "ce"
+    assert (cfg.epochs, cfg.steps_per_epoch, cfg.filter_warmup, cfg.curriculum) == (1, 7, 0, False)
+    with pytest.raises(NoisyFixError, match="at least 1 step"):
+        update_config(CONFIG, None, 0)
+
+
+def test_update_writes_a_new_recorded_version(project):
+    used = corrections_used(project, project.names)
+    assert len(used) == 1 and used[0]["reviewed_pixels"] == 400 and used[0]["corrected"]
+    version = drive(update(project, steps=2), quiet=True)
+    assert version == 2 and project.model_versions() == [1, 2]
+    ckpt = load_checkpoint(project.model_dir(2))
+    assert ckpt.meta["parent_version"] == 1 and ckpt.meta["corrections"] == used
+    parent = load_checkpoint(project.model_dir(1))
+    assert any(not np.array_equal(parent.state[k], ckpt.state[k]) for k in parent.state)
+    for name in project.names:
+        assert project.load_probs(name, 2).shape == (2, 64, 64)
+    row = project.log.rows("update")[-1]
+    assert row["model_version"] == 2 and row["details"]["corrections"] == used
+
+
+def test_update_needs_a_model(tmp_path):
+    proj = make_sample_project(tmp_path / "empty", n=2, size=32, seed=0)
+    with pytest.raises(NoisyFixError, match="no model yet"):
+        drive(update(proj, steps=1), quiet=True)
