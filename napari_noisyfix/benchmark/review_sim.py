@@ -78,7 +78,9 @@ def simulate(
     regions : list of Region
         The regions the session knows.
     order : list of str or None
-        Region ids in review order; None walks the session's own queue.
+        Region ids in review order; None walks the session's queue (its order when the session
+        opens; regions whose pixels an earlier action confirmed are skipped, as the queue drops
+        them).
     truth : dict
         Expert masks by name.
     steps : dict
@@ -96,7 +98,7 @@ def simulate(
     session = ReviewSession(project, REVIEWER, version=version, regions=regions)
     tracker = _Tracker(project, truth)
     out = {"dice_before": tracker.mean, "dice": {}, "actions": Counter()}
-    todo = iter(order) if order is not None else None
+    todo = iter(order if order is not None else [r.id for r in session.queue])
     last = max(steps.values(), default=0)
     start, done = time.perf_counter(), 0
     while done < last:
@@ -118,8 +120,6 @@ def simulate(
 
 
 def _next_region(session, todo):
-    if todo is None:
-        return session.current
     for rid in todo:
         region = session.region(rid)
         if not session.is_done(region):
