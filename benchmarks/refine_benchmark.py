@@ -11,6 +11,10 @@ milliseconds per 256x256 image.
 Proposals can also come from existing probabilities: ``--probs DIR`` (``<name>.npy`` of shape
 (C, H, W) for image ``<name>``) or ``--project PATH`` (the newest scores of a project with truth).
 
+The defaults (30 images, 2 folds + final model, 40 steps of 4 crops of 64 px each) keep a run
+within minutes on 2 CPU cores; the model is then weak, so give ``--epochs``/``--n`` (or a GPU) for
+proposals closer to a trained model's.
+
 Example::
 
     OMP_NUM_THREADS=2 .venv/bin/python benchmarks/refine_benchmark.py
@@ -41,20 +45,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     """Command-line options (see the module docstring)."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("data", nargs="?", default=DEFAULT_DATA, help="folder with images/ and masks/")
-    p.add_argument("--n", type=int, default=60, help="images used (first n by name)")
+    p.add_argument("--n", type=int, default=30, help="images used (first n by name)")
     p.add_argument("--noise", type=float, default=0.5, help="fraction of masks corrupted")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--probs", type=Path, help="folder of <name>.npy (C, H, W) probabilities")
     p.add_argument("--project", type=Path, help="project whose newest scores hold probs")
-    p.add_argument("--epochs", type=int, default=6)
-    p.add_argument("--steps-per-epoch", type=int, default=15)
-    p.add_argument("--batch-size", type=int, default=8)
-    p.add_argument("--image-size", type=int, default=128, help="training crop size")
+    p.add_argument("--epochs", type=int, default=4)
+    p.add_argument("--steps-per-epoch", type=int, default=10)
+    p.add_argument("--batch-size", type=int, default=4)
+    p.add_argument("--image-size", type=int, default=64, help="training crop size")
     p.add_argument("--folds", type=int, default=2)
     p.add_argument("--device", default="auto")
     p.add_argument("--threads", type=int, default=2, help="torch CPU threads")
     p.add_argument("--tools", default=",".join(tool_names("refine")), help="comma-separated")
     p.add_argument("--work", type=Path, help="where the temporary project goes")
+    p.add_argument("--save-probs", type=Path, help="keep the trained probabilities here")
     return p.parse_args(argv)
 
 
@@ -149,6 +154,10 @@ def gather(args) -> tuple[dict, dict, dict, float | None]:
         return images, truth, probs_from_folder(args.probs, list(images)), None
     with tempfile.TemporaryDirectory(dir=args.work) as tmp:
         probs, noisy_dice = train_proposals(args, images, truth, Path(tmp))
+    if args.save_probs:
+        args.save_probs.mkdir(parents=True, exist_ok=True)
+        for name, p in probs.items():
+            np.save(args.save_probs / f"{name}.npy", p)
     return images, truth, probs, noisy_dice
 
 
