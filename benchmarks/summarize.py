@@ -13,6 +13,7 @@ from napari_noisyfix.benchmark.summary import (
     collect,
     detection_table,
     run_facts,
+    targets_table,
 )
 
 
@@ -24,6 +25,7 @@ def main() -> None:
     print("## Runs\n\n" + run_facts(runs))
     print("## Measure 1: finding errors\n\n" + detection_table(runs))
     print("Image AUROC by noise type (ours / cleanlab):\n\n" + auroc_by_type_table(runs))
+    print("## Protocol targets at noise 0.5\n\n" + targets_table(runs))
     for r in runs:
         if all(k in r for k in REQUIRED):
             print(f"## Full protocol: {r['dataset']}, noise {r['noise.fraction']}\n")

@@ -43,3 +43,19 @@ def test_summary_tables_read_every_run(tmp_path):
     assert str(tmp_path / "run0.3") in run_facts(runs)
     with pytest.raises(NoisyFixError, match="no results.json"):
         collect([tmp_path / "nothing"])
+
+
+def test_targets_table_says_met_or_missed_by_how_much():
+    from napari_noisyfix.benchmark.summary import targets_table
+
+    r = dict.fromkeys(REQUIRED, 0.5) | {"dataset": "cells", "noise.fraction": 0.5}
+    r |= {"detection.pixel_ap.cleanlab": 0.76, "detection.pixel_ap.noisyfix": 0.86}
+    r |= {"speed.score_to_forward": 1.2, "training.gap_recovered": None}
+    lines = targets_table([r, r | {"noise.fraction": 0.3}]).splitlines()
+    assert len(lines) == 2 + 8  # noise 0.3 runs are not held to the targets
+    assert (
+        "| pixel AP >= 1.25x cleanlab (or half its shortfall to 1) | cells | >= 0.880 | 0.860 | missed by 0.020 |"
+        in lines
+    )
+    assert "| scoring <= 1.3x the forward pass | cells | <= 1.300 | 1.200 | met |" in lines
+    assert lines[-2].endswith("| n/a | undefined |")

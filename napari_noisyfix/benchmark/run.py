@@ -46,6 +46,24 @@ def describe_device(device: str) -> str:
     return f"cpu ({torch.get_num_threads()} threads, {os.cpu_count()} cores, {platform.machine()})"
 
 
+def code_version() -> dict:
+    """``git_commit`` of the package's checkout and ``git_dirty`` (uncommitted changes under
+    napari_noisyfix/), so every figure can be traced to the code that made it."""
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=root, capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD") or "unknown"
+    return {
+        "git_commit": commit,
+        "git_dirty": bool(git("status", "--porcelain", "napari_noisyfix")),
+    }
+
+
 def run_benchmark(
     data_dir,
     out,
@@ -115,6 +133,7 @@ def _header(data: BenchData, noise: float, seed: int, plan: Budget, device: str)
         "n_images": len(data.names),
         "image_shape": list(next(iter(data.images.values())).shape[:2]),
         "device": describe_device(device),
+        **code_version(),
         "budget": plan.name,
         "noise.fraction": float(noise),
         "noise.seed": int(seed),

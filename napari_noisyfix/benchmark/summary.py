@@ -68,3 +68,60 @@ def run_facts(runs: list[dict]) -> str:
         cells = [r["dataset"], fmt(r["noise.fraction"]), str(r.get("budget")), str(r.get("device"))]
         lines.append(_row([*cells, fmt(r.get("seconds_total")), f"`{r['path']}`"]))
     return "\n".join(lines) + "\n"
+
+
+def _pixel_ap_target(r: dict) -> float:
+    peer = r["detection.pixel_ap.cleanlab"]
+    return min(1.25 * peer, peer + (1.0 - peer) / 2)
+
+
+#: The protocol's targets at noise 0.5: (name, measured key, required value or function, sense).
+TARGETS = (
+    (
+        "pixel AP >= 1.25x cleanlab (or half its shortfall to 1)",
+        "detection.pixel_ap.noisyfix",
+        _pixel_ap_target,
+        ">=",
+    ),
+    ("image AUROC >= 0.95", "detection.image_auroc.noisyfix", lambda r: 0.95, ">="),
+    (
+        "image AUROC above cleanlab",
+        "detection.image_auroc.noisyfix",
+        lambda r: r["detection.image_auroc.cleanlab"],
+        ">",
+    ),
+    (
+        "gap recovered after 10% of the queue >= 60%",
+        "review.gap_recovered.noisyfix.0.10",
+        lambda r: 0.60,
+        ">=",
+    ),
+    (
+        "gap recovered after 25% of the queue >= 85%",
+        "review.gap_recovered.noisyfix.0.25",
+        lambda r: 0.85,
+        ">=",
+    ),
+    ("proposals accepted unedited >= 60%", "review.accepted_unedited", lambda r: 0.60, ">="),
+    ("robust training recovers >= 75% of the gap", "training.gap_recovered", lambda r: 0.75, ">="),
+    ("scoring <= 1.3x the forward pass", "speed.score_to_forward", lambda r: 1.3, "<="),
+)
+
+
+def targets_table(runs: list[dict]) -> str:
+    """Each protocol target for each run at noise 0.5: required, measured, met or missed and by
+    how much."""
+    lines = [_row(["target", "dataset", "required", "measured", "verdict"]), _row(["---"] * 5)]
+    for name, key, required, sense in TARGETS:
+        for r in (r for r in runs if r.get("noise.fraction") == 0.5):
+            try:
+                need, got = required(r), r[key]
+            except (KeyError, TypeError):
+                continue
+            if got is None:
+                verdict = "undefined"
+            else:
+                met = {">=": got >= need, ">": got > need, "<=": got <= need}[sense]
+                verdict = "met" if met else f"missed by {fmt(abs(need - got))}"
+            lines.append(_row([name, r["dataset"], f"{sense} {fmt(need)}", fmt(got), verdict]))
+    return "\n".join(lines) + "\n"
