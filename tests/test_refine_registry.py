@@ -55,7 +55,7 @@ def test_seed_point_alias_matches_point():
         ({"radius": 99}, ["opening", "radius", "[0, 50]"]),
         ({"radius": 1.5}, ["radius", "int"]),
         ({"radius": True}, ["radius", "int"]),
-        ({"radius": "2"}, ["radius", "int"]),
+        ({"radius": "2"}, ["radius", "'2' (str)", "int"]),
         ({"diameter": 2}, ["unknown", "diameter", "radius"]),
     ],
 )

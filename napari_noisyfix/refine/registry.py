@@ -60,11 +60,11 @@ class Param:
 
     def validate(self, value: Any, tool: str) -> Any:
         """Return ``value`` converted to the parameter's type, or raise NoisyFixError."""
-        value = _coerce(value, self.type)
+        given, value = value, _coerce(value, self.type)
         if value is None:
             raise NoisyFixError(
-                f"tool {tool!r}: parameter {self.name!r} got {type(value).__name__}; "
-                f"expected {self.allowed()}"
+                f"tool {tool!r}: parameter {self.name!r} got {given!r} "
+                f"({type(given).__name__}); expected {self.allowed()}"
             )
         if self.choices is not None and value not in self.choices:
             raise NoisyFixError(
