@@ -155,7 +155,8 @@ def image_metrics(
 
 
 def summarize(rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
-    """Mean and (population) standard deviation of every numeric key over ``rows``.
+    """Mean and (population) standard deviation of every numeric key over ``rows`` (except the
+    identifying ``fold``).
 
     Returns
     -------
@@ -164,7 +165,7 @@ def summarize(rows: list[dict[str, float]]) -> dict[str, dict[str, float]]:
     """
     keys: list[str] = []
     for row in rows:
-        keys += [k for k, v in row.items() if k not in keys and _is_number(v)]
+        keys += [k for k, v in row.items() if k not in keys and k != "fold" and _is_number(v)]
     out = {}
     for key in keys:
         values = np.array([row[key] for row in rows if _is_number(row.get(key))], dtype=float)
@@ -304,12 +305,15 @@ def _restage(job, stage: str):
     """Re-yield a sub-job's Progress under another stage name; return its result."""
     from .progress import Progress
 
-    while True:
-        try:
-            p = next(job)
-        except StopIteration as stop:
-            return stop.value
-        yield Progress(stage, p.step, p.total, p.message or p.stage, p.metrics)
+    try:
+        while True:
+            try:
+                p = next(job)
+            except StopIteration as stop:
+                return stop.value
+            yield Progress(stage, p.step, p.total, p.message or p.stage, p.metrics)
+    finally:
+        job.close()
 
 
 def _score_fold(project, predictions: dict, val: list[str], against: str, fold: int) -> list[dict]:

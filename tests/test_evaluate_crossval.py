@@ -56,6 +56,7 @@ def test_patient_folds_never_share_a_patient(tmp_path):
     assert result["split"] == "patient" and result["against"] == "truth" and result["k"] == 3
     assert result["summary"]["dice"] == {"mean": 1.0, "sd": 0.0, "n": 3}
     assert len(result["per_image"]) == len(project.names)
+    assert "fold" not in result["summary"] and "fold" not in result["folds"][0]["summary"]
 
 
 def test_against_masks_scores_the_working_masks(tmp_path):
@@ -81,6 +82,24 @@ def test_image_split_puts_images_not_patients_in_folds(tmp_path):
     folds = ev.make_folds(project, 3, "image")
     assert sorted(n for f in folds for n in f) == project.names
     assert [len(f) for f in folds] == [2, 2, 2]
+
+
+def test_closing_cross_validation_closes_the_fold_trainer(tmp_path):
+    project = _project(tmp_path)
+    closed = []
+
+    def slow(project, config, train_names, val_names):
+        try:
+            for step in range(10):
+                yield Progress("train", step, 10)
+        finally:
+            closed.append(True)
+        return {}, {}
+
+    job = ev.cross_validate(project, 2, trainer=slow)
+    next(job), next(job)
+    job.close()
+    assert closed == [True]
 
 
 def test_missing_prediction_is_an_error(tmp_path):
