@@ -43,7 +43,8 @@ class Region:
     score : float
         How sure the tool is that the given label is wrong here (0..1).
     prob_correct : float
-        Probability that the proposal is right (mean model probability of the proposed labels).
+        Probability that the proposal is right: mean model probability of the proposed labels,
+        times the image's error evidence.
     gain : float
         Expected pixels fixed: pixels the proposal changes times ``prob_correct``.
     area : int

@@ -19,6 +19,7 @@ from scipy import ndimage as ndi
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from .evidence import evidence_mass, image_factor
 from .region import Region, renumber
 from .thresholds import check_probs, per_class_thresholds
 
@@ -89,8 +90,22 @@ def find_regions(
     regions = []
     for cls in range(1, probs.shape[0]):
         regions.extend(_class_regions(ctx, cls, min_area))
+    _weigh_by_image_evidence(regions, given_mask, pred > 0)
     regions.sort(key=lambda r: (-r.gain, -r.score))
     return renumber(regions, name)
+
+
+def _weigh_by_image_evidence(regions: list[Region], given_mask, model_mask) -> None:
+    """Scale each region's ``prob_correct`` (and gain) by the image's error evidence.
+
+    A model with a systematic bias (outlines a little tight, say) disagrees with every image in
+    the same way; where an image shows no coherent error evidence, its proposals are less likely to
+    be right. Measured on real nuclei (BENCHMARKS.md), this ordering fixes more per review.
+    """
+    factor = image_factor(evidence_mass(regions, given_mask, model_mask))
+    for reg in regions:
+        reg.prob_correct *= factor
+        reg.gain = reg.area * reg.prob_correct
 
 
 class _Context:
