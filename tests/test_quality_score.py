@@ -101,3 +101,37 @@ def test_threshold_override_and_errors(project, tmp_path):
     bare.new_model_dir()
     with pytest.raises(NoisyFixError, match="checkpoint|model"):
         _run(score_project(bare))
+
+
+class _FakePredictor:
+    """Stands in for model.Predictor: probabilities from the true mask, features, two samples."""
+
+    def __init__(self, project):
+        self.project, self.calls = project, []
+
+    def predict(self, image, tta=False, mc_samples=0, return_features=False):
+        from types import SimpleNamespace
+
+        name = next(n for n in self.project.names if np.array_equal(self.project.image(n), image))
+        self.calls.append((name, tta, return_features))
+        probs = probs_from_mask(self.project.truth(name), noise=0.01, seed=1)
+        samples = np.stack([probs, probs[::-1]]) if tta else None
+        feats = np.stack([image / 255.0, np.ones(image.shape)]) if return_features else None
+        return SimpleNamespace(probs=probs, samples=samples, features=feats)
+
+
+def test_missing_probs_and_features_come_from_the_predictor(project, monkeypatch):
+    from napari_noisyfix.quality import score
+
+    fake = _FakePredictor(project)
+    monkeypatch.setattr(score._LazyPredictor, "get", lambda self: fake)
+    (project.root / "scores" / "v0001" / "probs" / "im3.npy").unlink()
+    summary, _ = _run(score_project(project, tta=True, features=True))
+    assert "rescored 4 of 4" in summary
+    assert ("im3", True, False) in fake.calls and project.load_probs("im3") is not None
+    assert sum(1 for c in fake.calls if c[2]) == 4
+    maps = load_maps(project, "im0")
+    assert {"variance", "mutual_information"} <= set(maps)
+    with np.load(project.root / "scores" / "v0001" / "regions" / "im0.npz") as raw:
+        assert list(raw["object_columns"][-2:]) == ["feature_0", "feature_1"]
+    assert "rescored 4 of 4" in _run(score_project(project))[0]  # features off: all stale

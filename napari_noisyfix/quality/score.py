@@ -47,6 +47,7 @@ def score_project(
     tta: bool = False,
     force: bool = False,
     thresholds: dict[int, float] | None = None,
+    features: bool = False,
 ) -> Generator[Progress, None, str]:
     """Score every image of ``project`` with a model version (newest by default).
 
@@ -66,18 +67,24 @@ def score_project(
         Rescore every image even if nothing changed.
     thresholds : dict, optional
         ``{class: threshold}`` overriding the data-derived confident-learning thresholds.
+    features : bool
+        Also run the predictor on every rescored image for its decoder features (pooled into the
+        outlier descriptors) and its TTA / MC samples (variance and mutual-information maps).
     """
     version = _model_version(project, version)
     sdir = project.scores_dir(version)
-    hashes, sums = yield from _collect(project, version, tta)
+    predictor = _LazyPredictor(project, version)
+    hashes, sums = yield from _collect(project, version, tta, predictor)
     thr = apply_override(thresholds_from_sums(*sums), thresholds)
     manifest = {} if force else _read_manifest(sdir)
     thr, stale = _settle_thresholds(thr, manifest.get("thresholds"))
+    stale = stale or bool(manifest.get("features")) != features
+    extra = (predictor, tta) if features else None
     done = manifest.get("images", {})
     rows, tables, redone = {}, [], 0
     for i, name in enumerate(project.names):
         if stale or done.get(name, {}).get("hash") != hashes[name] or not _cached(sdir, name):
-            rows[name] = _score_image(project, version, name, thr)
+            rows[name] = _score_image(project, version, name, thr, extra)
             redone += 1
         else:
             rows[name] = done[name]["row"]
@@ -86,7 +93,7 @@ def score_project(
     outliers = _number_outliers(find_outliers(tables), sdir)
     write_npz(sdir / "outliers.npz", regions_arrays(outliers))
     _write_tables(project, sdir, rows, outliers)
-    write_json(sdir / MANIFEST, _manifest(hashes, rows, [float(t) for t in thr]))
+    write_json(sdir / MANIFEST, _manifest(hashes, rows, [float(t) for t in thr], features))
     return f"v{version:04d}: rescored {redone} of {len(rows)} images, {len(outliers)} outliers"
 
 
@@ -110,15 +117,15 @@ def _model_version(project, version):
     return int(version)
 
 
-def _collect(project, version, tta):
+def _collect(project, version, tta, predictor):
     """Probabilities of every image (predicting missing ones): hashes and class sums."""
-    predictor, hashes, sums, counts = None, {}, 0.0, 0.0
+    hashes, sums, counts = {}, 0.0, 0.0
     names = project.names
     for i, name in enumerate(names):
         probs = project.load_probs(name, version)
         if probs is None:
-            predictor = predictor or _load_predictor(project, version)
-            project.save_probs(version, name, predictor.predict(project.image(name), tta=tta).probs)
+            pred = predictor.get().predict(project.image(name), tta=tta)
+            project.save_probs(version, name, pred.probs)
             probs = project.load_probs(name, version)
         mask = project.mask(name)
         check_probs(probs, mask, f"{project.root}: {name}")
@@ -129,13 +136,23 @@ def _collect(project, version, tta):
     return hashes, (np.asarray(sums), np.asarray(counts))
 
 
-def _load_predictor(project, version):
-    model_dir = project.model_dir(version)
-    if not model_dir.is_dir():
-        raise NoisyFixError(f"{model_dir}: no stored probabilities and no model to compute them")
-    from ..model import Predictor
+class _LazyPredictor:
+    """Loads the model of a version the first time it is needed."""
 
-    return Predictor.load(model_dir)
+    def __init__(self, project, version: int):
+        self.model_dir = project.model_dir(version)
+        self._predictor = None
+
+    def get(self):
+        if self._predictor is None:
+            if not self.model_dir.is_dir():
+                raise NoisyFixError(
+                    f"{self.model_dir}: no stored probabilities and no model to compute them"
+                )
+            from ..model import Predictor
+
+            self._predictor = Predictor.load(self.model_dir)
+        return self._predictor
 
 
 def _digest(probs: np.ndarray, mask: np.ndarray) -> str:
@@ -148,11 +165,15 @@ def _cached(sdir: Path, name: str) -> bool:
     return (sdir / "maps" / f"{name}.npz").exists() and (sdir / "regions" / f"{name}.npz").exists()
 
 
-def _score_image(project, version, name, thr) -> dict:
+def _score_image(project, version, name, thr, extra) -> dict:
     probs, mask, image = project.load_probs(name, version), project.mask(name), project.image(name)
+    samples = feats = None
+    if extra is not None:
+        pred = extra[0].get().predict(image, tta=extra[1], return_features=True)
+        samples, feats = pred.samples, pred.features
     regions = find_regions(name, probs, mask, thresholds=thr, image=image)
-    maps = compute_maps(probs, mask, thresholds=thr, name=name, regions=regions)
-    table = describe_objects(name, mask, image=image, probs=probs)
+    maps = compute_maps(probs, mask, samples, thresholds=thr, name=name, regions=regions)
+    table = describe_objects(name, mask, image=image, probs=probs, features=feats)
     sdir = project.scores_dir(version)
     write_maps(sdir / "maps" / f"{name}.npz", maps)
     arrays = regions_arrays(regions)
@@ -191,9 +212,10 @@ def _read_manifest(sdir: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _manifest(hashes: dict, rows: dict, thresholds: list) -> dict:
+def _manifest(hashes: dict, rows: dict, thresholds: list, features: bool) -> dict:
     return {
         "thresholds": thresholds,
+        "features": features,
         "images": {n: {"hash": hashes[n], "row": rows[n]} for n in hashes},
     }
 
