@@ -6,7 +6,7 @@ import numpy as np
 
 from napari_noisyfix.progress import drive
 from napari_noisyfix.project import Project
-from napari_noisyfix.report import latest_cv, write_report
+from napari_noisyfix.report import latest_cv, latest_report, write_report
 from napari_noisyfix.report.data import history_series, review_events
 
 
@@ -41,7 +41,9 @@ def _scored_project(tmp_path):
 
 def test_report_holds_quality_review_and_correction_plots(tmp_path):
     project = _scored_project(tmp_path)
+    assert latest_report(project) is None
     index = write_report(project)
+    assert latest_report(project) == index
     assert index.name == "index.html" and index.parent.parent == project.root / "reports"
     html = index.read_text()
     for png in (

@@ -1,5 +1,5 @@
 """The evaluation report: an HTML page with PNG plots in ``PROJECT/reports/<timestamp>/``."""
 
-from .page import latest_cv, write_report
+from .page import latest_cv, latest_report, write_report
 
-__all__ = ["latest_cv", "write_report"]
+__all__ = ["latest_cv", "latest_report", "write_report"]

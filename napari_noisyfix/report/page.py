@@ -19,6 +19,12 @@ text-align:right}th{background:#f0f0f0}img{max-width:100%;border:1px solid #ddd}
 p.note{color:#666}"""
 
 
+def latest_report(project) -> Path | None:
+    """``index.html`` of the newest report of the project (None before the first)."""
+    found = sorted((project.root / "reports").glob("[0-9]*/index.html"))
+    return found[-1] if found else None
+
+
 def latest_cv(project) -> dict:
     """Cross-validation results of the newest report that has them (``{}`` when none)."""
     for folder in sorted((project.root / "reports").glob("[0-9]*"), reverse=True):
