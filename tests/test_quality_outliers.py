@@ -50,6 +50,16 @@ def test_descriptor_columns_and_features():
     assert "p_given_mean" in t.columns and "intensity_mean" in t.columns
 
 
+def test_shape_descriptors_match_geometry():
+    mask = disk_mask((64, 64), [(16, 16)], [6])
+    mask[50:53, 5:40] = 1
+    t = describe_objects("g", mask)
+    ecc, extent = t.columns.index("eccentricity"), t.columns.index("extent")
+    assert t.X[0, ecc] < 0.05 and t.X[1, ecc] > 0.99
+    assert t.X[1, extent] == 1.0 and 0.6 < t.X[0, extent] < 0.8
+    assert np.exp(t.X[:, 0]) == pytest.approx([113, 105])
+
+
 def test_mismatched_inputs_raise():
     mask, image = _image(0)
     with pytest.raises(NoisyFixError, match="a: image"):

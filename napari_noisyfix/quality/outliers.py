@@ -12,14 +12,13 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.measure import regionprops
 from sklearn.cluster import DBSCAN, KMeans
 from sklearn.preprocessing import StandardScaler
 
 from ..errors import NoisyFixError
 from .region import Region
 
-SHAPE_COLUMNS = ("log_area", "eccentricity", "solidity", "extent", "log_axis_ratio")
+SHAPE_COLUMNS = ("log_area", "eccentricity", "compactness", "extent", "log_axis_ratio")
 #: Robust z-score (median / MAD) of the distance to the nearest centre above which an object is an outlier.
 Z_THRESHOLD = 3.5
 #: Smallest spread of distances, as a share of their median, used by the robust z-score.
@@ -69,14 +68,13 @@ def describe_objects(
     """
     given_mask = np.asarray(given_mask)
     labels, classes = object_labels(given_mask)
-    props = regionprops(labels)
-    cols, blocks = list(SHAPE_COLUMNS), [_shape_block(props)]
+    cols, blocks = list(SHAPE_COLUMNS), [_shape_block(labels, len(classes))]
     for extra, fn in ((image, _intensity_block), (probs, _prob_block), (features, _feature_block)):
         if extra is not None:
             block, names = fn(name, np.asarray(extra), labels, classes, given_mask.shape)
             blocks.append(block)
             cols.extend(names)
-    X = np.concatenate(blocks, axis=1) if props else np.zeros((0, len(cols)))
+    X = np.concatenate(blocks, axis=1) if len(classes) else np.zeros((0, len(cols)))
     proposal = (
         np.argmax(probs, axis=0).astype(np.uint8)
         if probs is not None
@@ -96,18 +94,41 @@ def object_labels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return labels, np.asarray(classes, dtype=np.int64)
 
 
-def _shape_block(props) -> np.ndarray:
-    rows = [
-        (
-            np.log(p.area),
-            p.eccentricity,
-            p.solidity,
-            p.extent,
-            np.log((p.axis_major_length + 1) / (p.axis_minor_length + 1)),
-        )
-        for p in props
-    ]
-    return np.asarray(rows, dtype=np.float64).reshape(len(props), len(SHAPE_COLUMNS))
+def _shape_block(labels: np.ndarray, n: int) -> np.ndarray:
+    """Shape descriptors of objects 1..n from pixel moments, vectorised over all objects.
+
+    Log area, eccentricity and log axis ratio of the equivalent ellipse (second moments),
+    compactness ``4 pi area / perimeter^2`` (inner boundary pixels) and extent (area / bbox area).
+    """
+    if n == 0:
+        return np.zeros((0, len(SHAPE_COLUMNS)))
+    flat = labels.ravel()
+    rows, cols = np.indices(labels.shape).reshape(2, -1).astype(np.float64)
+
+    def total(weights=None):
+        return np.bincount(flat, weights=weights, minlength=n + 1)[1:]
+
+    area = total()
+    mr, mc = total(rows) / area, total(cols) / area
+    vrr = total(rows * rows) / area - mr**2 + 1 / 12
+    vcc = total(cols * cols) / area - mc**2 + 1 / 12
+    vrc = total(rows * cols) / area - mr * mc
+    half, root = (vrr + vcc) / 2, np.sqrt(((vrr - vcc) / 2) ** 2 + vrc**2)
+    big, small = half + root, np.maximum(half - root, 0)
+    inner = (labels > 0) & ~ndi.binary_erosion(labels > 0)
+    perimeter = np.maximum(np.bincount(labels[inner], minlength=n + 1)[1:], 1)
+    boxes = ndi.find_objects(labels, max_label=n)
+    box_area = np.array([(s[0].stop - s[0].start) * (s[1].stop - s[1].start) for s in boxes])
+    return np.stack(
+        [
+            np.log(area),
+            np.sqrt(1 - small / big),
+            np.clip(4 * np.pi * area / perimeter**2, 0, 2),
+            area / box_area,
+            np.log((np.sqrt(big) + 0.5) / (np.sqrt(small) + 0.5)),
+        ],
+        axis=1,
+    )
 
 
 def _pooled(values: np.ndarray, labels: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
