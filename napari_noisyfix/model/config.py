@@ -100,7 +100,6 @@ class TrainConfig:
     augment_flips: bool = True
     augment_rot90: bool = True
     augment_intensity: float = 0.1
-    num_workers: int = 0
 
     def __post_init__(self) -> None:
         if self.strategy not in RECIPES:
@@ -157,18 +156,45 @@ class TrainConfig:
     @classmethod
     def cli_fields(cls) -> list[str]:
         """Names of the fields exposed as command-line options."""
-        return [f.name for f in fields(cls) if f.name != "num_workers"]
+        return [f.name for f in fields(cls)]
 
 
 _HELP = {
     "arch": "network architecture",
     "encoder": "encoder backbone",
     "encoder_weights": "local file with encoder weights (nothing is downloaded)",
+    "dropout": "decoder dropout probability (also used for MC-dropout uncertainty)",
     "strategy": "training recipe: 'robust' (noise-robust, default) or 'plain' (cross-entropy)",
-    "loss": "loss: ce, bce, dice, ce_dice, bce_dice, gce, sce",
+    "loss": "loss function (bce = ce for two classes)",
+    "gce_q": "GCE exponent q in (0, 1]",
+    "sce_alpha": "SCE weight of the cross-entropy term",
+    "sce_beta": "SCE weight of the reverse cross-entropy term",
+    "epochs": "training epochs",
+    "steps_per_epoch": "optimiser steps per epoch",
+    "batch_size": "crops per step",
     "image_size": "training crop side in pixels (multiple of 32); 0 = whole images",
+    "lr": "learning rate (AdamW, cosine decay)",
+    "weight_decay": "AdamW weight decay",
     "device": "auto, cpu, cuda or cuda:N",
+    "amp": "mixed precision on CUDA",
+    "seed": "random seed (CPU runs repeat exactly)",
+    "val_fraction": "share of patients held out for early stopping",
+    "patience": "epochs without a better validation Dice before stopping",
+    "clean_pretrain_epochs": "epochs on the clean subset before the noisy images",
+    "filter_threshold": "down-weight pixels where the model gives another class more than this (0 = off)",
+    "filter_warmup": "epochs before filtering and pseudo-labels start",
     "filter_mode": "what confidence filtering does: downweight or ignore",
+    "filter_weight": "weight kept by a filtered pixel in downweight mode",
+    "pseudo_threshold": "blend the model's class into the target where it is this sure (0 = off)",
+    "pseudo_weight": "share of the model's class in a pseudo-labelled target",
+    "consistency_weight": "weight of the agreement loss between two augmented views (0 = off)",
+    "mixup_alpha": "MixUp Beta(alpha, alpha) parameter (0 = off)",
+    "mixup_prob": "share of steps that use MixUp",
+    "curriculum": "easy (clean, low-loss) images first, widening to all",
+    "curriculum_start": "share of images in the first curriculum epoch",
+    "augment_flips": "random flips",
+    "augment_rot90": "random quarter turns",
+    "augment_intensity": "amplitude of random contrast/brightness jitter",
 }
 
 
@@ -189,7 +215,7 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     for name in TrainConfig.cli_fields():
         flag = "--" + name.replace("_", "-")
         kind = types[name]
-        kwargs = {"dest": name, "default": None, "help": _HELP.get(name, name.replace("_", " "))}
+        kwargs = {"dest": name, "default": None, "help": _HELP[name]}
         if "bool" in kind:
             kwargs["action"] = argparse.BooleanOptionalAction
         else:

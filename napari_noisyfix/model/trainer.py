@@ -150,7 +150,8 @@ class _EpochLoop:
             self.history.append(record)
             improved = self._keep_best(epoch, record)
             wait = 0 if improved else wait + 1
-            yield Progress("train", self.step, self.total, _describe(record), record)
+            metrics = {k: v for k, v in record.items() if v is not None}
+            yield Progress("train", self.step, self.total, _describe(record), metrics)
             if self.val_samples and wait >= self.config.patience:
                 break
 
