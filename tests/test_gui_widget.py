@@ -60,7 +60,7 @@ def check_every_layer_and_the_queue(widget):
     viewer, session = widget.viewer, widget.controller.session
     assert set(NAMES.values()) <= {layer.name for layer in viewer.layers}
     assert len(viewer.layers) == len(NAMES)
-    flagged = [r for r in session.queue if r.kind != "outlier"]
+    flagged = [r for r in session.regions if r.kind != "outlier"]
     assert len(viewer.layers[NAMES["flags"]].data) == len(flagged) > 0
     assert list(viewer.layers[NAMES["flags"]].features["id"]) == [r.id for r in flagged]
     assert viewer.layers[NAMES["mask"]].data.shape == (6, 64, 64)

@@ -9,6 +9,7 @@ from ..errors import NoisyFixError
 from ..review import ReviewSession
 from ..review.jobs import retrain_job, score_job, train_job
 from .layers import ProjectLayers
+from .scores import ScoreView, prepare_scores
 from .workers import JobRunner
 
 
@@ -38,6 +39,7 @@ class ReviewController:
         self.corrections = 0
         self.train_config = None
         self.refreshed_at: float | None = None
+        self._touched: set[str] = set()
 
     # ------------------------------------------------------------------ project
     def open(self, project, reviewer: str) -> None:
@@ -50,18 +52,24 @@ class ReviewController:
 
     def load_scores(self, version: int | None) -> None:
         """(Re)load the regions, proposal and heatmaps of a scored version; masks stay as they are."""
-        previous = self.session
-        self.session = ReviewSession(self.project, self.project.reviewer, version)
-        if previous is not None:
-            self.session.history = previous.history
-        self.layers.load_scores(self.project, self.session.version, self._maps)
+        self.show_scores(self._prepare(version)(), focus=True)
+
+    def _prepare(self, version: int | None) -> Callable[[], ScoreView]:
+        """A function (safe to run in a worker) that builds the ScoreView of ``version``."""
+        project, reviewer, layers = self.project, self.project.reviewer, self.layers
+        names, shapes, canvas = list(layers.names), dict(layers.shapes), layers.canvas_shape
+        return lambda: prepare_scores(project, reviewer, names, shapes, canvas, version)
+
+    def show_scores(self, view: ScoreView, focus: bool = False) -> None:
+        """Swap in a prepared session and its overlays (on the UI thread; masks untouched)."""
+        view.session.forget(self._touched)
+        self._touched = set()
+        if self.session is not None:
+            view.session.history = self.session.history
+        self.session = view.session
+        self.layers.show_scores(view)
+        self._refresh(focus=focus, rebuild=True)
         self.refreshed_at = time.perf_counter()
-        self._refresh(focus=True)
-
-    def _maps(self, name: str) -> dict:
-        from ..quality.score import load_maps
-
-        return load_maps(self.project, name, self.session.version)
 
     def model_text(self) -> str:
         """Model and score versions, for the state line."""
@@ -164,15 +172,19 @@ class ReviewController:
 
     def _show(self, action, old: str, new: str) -> None:
         if action is not None:
+            self._touched.update(action.after)
             for name, state in getattr(action, new).items():
                 before = getattr(action, old)[name].mask
                 self.layers.write_mask(name, state.mask, only=before != state.mask)
         self._refresh(focus=True)
 
-    def _refresh(self, focus: bool) -> None:
+    def _refresh(self, focus: bool, rebuild: bool = False) -> None:
         if self.session is not None:
             self.layers.show_preview(None, None)
-            self.layers.show_regions(list(self.session.queue), self.session.status)
+            if rebuild:
+                self.layers.show_regions(self.session.regions, self.session.status)
+            else:
+                self.layers.update_status(self.session.status)
             if focus and self.session.current is not None:
                 self.layers.focus(self.session.current)
         self.on_change()
@@ -196,7 +208,14 @@ class ReviewController:
         if self.project is None:
             self.on_status("open a project first")
             return
+        prepare_latest = self._prepare(None)
+
+        def job():
+            yield from make_job()
+            return prepare_latest()
+
+        self._touched = set()
         try:
-            self.runner.start(name, make_job, self.load_scores)
+            self.runner.start(name, job, self.show_scores)
         except NoisyFixError as exc:
             self.on_status(str(exc))

@@ -26,6 +26,9 @@ KIND_COLORS = {
     "shifted": "#e040fb",
     "outlier": "#ffffff",
 }
+DONE_COLOR = "#757575"
+OPEN = ("pending", "skipped")
+FLAG_FEATURES = ("id", "kind", "score", "status", "label")
 CLASS_COLORS = ("#ffd54f", "#4fc3f7", "#aed581", "#f06292", "#ba68c8", "#ff8a65")
 PROPOSAL_COLOR = "#00e5ff"
 PREVIEW_COLOR = "#76ff03"
@@ -68,6 +71,8 @@ class ProjectLayers:
         self.shapes: dict[str, tuple[int, int]] = {}
         self.base_zoom: float | None = None
         self.n_classes = 2
+        self._flagged: list = []
+        self._preview_on = False
 
     # ------------------------------------------------------------------ helpers
     def layer(self, key: str):
@@ -118,26 +123,15 @@ class ProjectLayers:
         self.viewer.reset_view()
         self.base_zoom = float(self.viewer.camera.zoom)
 
-    def load_scores(self, project, version: int | None, maps_of) -> None:
-        """Show the model proposal and the uncertainty / label-error heatmaps of a scored version.
-
-        ``maps_of(name) -> dict`` gives the quality maps of an image.
-        """
-        shape = self.canvas_shape
-        props, unc, err = [], [], []
-        for name in self.names:
-            probs = project.load_probs(name, version) if version else None
-            hw = self.shapes[name]
-            maps = maps_of(name) if probs is not None else {}
-            props.append(np.zeros(hw, np.uint8) if probs is None else probs.argmax(0))
-            unc.append(maps.get("entropy", np.zeros(hw, np.float32)))
-            err.append(maps.get("error_score", np.zeros(hw, np.float32)))
-        self._put("proposal", stack(props, shape, np.uint8), self.viewer.add_labels, opacity=0.9)
+    def show_scores(self, view) -> None:
+        """Show the model proposal and the uncertainty / label-error heatmaps of a ScoreView."""
+        props, unc, err = view.proposal, view.uncertainty, view.errors
+        self._put("proposal", props, self.viewer.add_labels, opacity=0.9)
         self._style_contours("proposal", PROPOSAL_COLOR, 1)
         heat = {"contrast_limits": (0, 1), "blending": "additive"}
         self._put(
             "uncertainty",
-            stack(unc, shape, np.float32),
+            unc,
             self.viewer.add_image,
             colormap="inferno",
             opacity=0.5,
@@ -146,7 +140,7 @@ class ProjectLayers:
         )
         self._put(
             "errors",
-            stack(err, shape, np.float32),
+            err,
             self.viewer.add_image,
             colormap="red",
             opacity=0.6,
@@ -155,17 +149,28 @@ class ProjectLayers:
         self.select_mask()
 
     def show_regions(self, regions: list, status: dict[str, str]) -> None:
-        """Flagged regions as rectangles coloured by type; outliers as points."""
+        """Flagged regions as rectangles coloured by type (grey once reviewed); outliers as points."""
         flagged = [r for r in regions if r.kind != "outlier"]
         outliers = [r for r in regions if r.kind == "outlier"]
+        self._flagged = flagged
         rects = [bbox_rectangle(self.index(r.image), r.bbox) for r in flagged]
-        features = {
-            "id": [r.id for r in flagged],
-            "kind": [r.kind for r in flagged],
-            "score": np.array([float(r.score) for r in flagged]),
-            "status": [status.get(r.id, "pending") for r in flagged],
-        }
-        self._shapes_layer(rects, features)
+        layer = self.layer("flags")
+        if layer is None:
+            layer = self.viewer.add_shapes(
+                ndim=3,
+                name=NAMES["flags"],
+                features={k: [] for k in FLAG_FEATURES},
+                face_color="transparent",
+                edge_width=1.5,
+                opacity=0.9,
+                text={"string": "{label}", "color": "white", "size": 9, "anchor": "upper_left"},
+            )
+        layer.data = []
+        if rects:
+            layer.add_rectangles(
+                rects, edge_color=self._flag_colors(status), face_color="transparent"
+            )
+        self.update_status(status)
         points = [
             [self.index(r.image), (r.bbox[0] + r.bbox[2] - 1) / 2, (r.bbox[1] + r.bbox[3] - 1) / 2]
             for r in outliers
@@ -178,28 +183,28 @@ class ProjectLayers:
         layer.features = feats
         self.select_mask()
 
-    def _shapes_layer(self, rects, features) -> None:
-        layer = self.layer("flags")
-        colors = [KIND_COLORS[k] for k in features["kind"]]
-        if layer is None:
-            layer = self.viewer.add_shapes(
-                ndim=3,
-                name=NAMES["flags"],
-                features={k: [] for k in features},
-                face_color="transparent",
-                edge_width=1.5,
-                text={
-                    "string": "{kind} {score:.2f}",
-                    "color": "white",
-                    "size": 9,
-                    "anchor": "upper_left",
-                },
-            )
-        layer.data = []
-        if rects:
-            layer.add_rectangles(rects, edge_color=colors, face_color="transparent")
-        layer.features = features
-        layer.opacity = 0.9
+    def update_status(self, status: dict[str, str]) -> None:
+        """Recolour and relabel the flagged rectangles after review actions (no rebuild)."""
+        layer, flagged = self.layer("flags"), self._flagged
+        states = [status.get(r.id, "pending") for r in flagged]
+        layer.features = {
+            "id": [r.id for r in flagged],
+            "kind": [r.kind for r in flagged],
+            "score": np.array([float(r.score) for r in flagged]),
+            "status": states,
+            "label": [
+                f"{r.kind} {r.score:.2f}" if s in OPEN else s
+                for r, s in zip(flagged, states, strict=True)
+            ],
+        }
+        if flagged:
+            layer.edge_color = self._flag_colors(status)
+
+    def _flag_colors(self, status: dict[str, str]) -> list[str]:
+        return [
+            KIND_COLORS[r.kind] if status.get(r.id, "pending") in OPEN else DONE_COLOR
+            for r in self._flagged
+        ]
 
     # ------------------------------------------------------------------ masks
     def mask_of(self, name: str) -> np.ndarray:
@@ -224,6 +229,9 @@ class ProjectLayers:
 
     def show_preview(self, name: str | None, mask: np.ndarray | None) -> None:
         """Show a refined proposal (contours) on the image's slice; None clears it."""
+        if name is None and not self._preview_on and self.layer("preview") is not None:
+            return
+        self._preview_on = name is not None
         data = np.zeros((len(self.names), *self.canvas_shape), np.uint8)
         if name is not None and mask is not None:
             h, w = self.shapes[name]

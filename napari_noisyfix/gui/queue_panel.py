@@ -20,6 +20,8 @@ from ..quality.region import KINDS
 
 COLUMNS = ("#", "image", "type", "score", "status")
 ALL = "all types"
+OPEN = ("pending", "skipped")
+STATUS = COLUMNS.index("status")
 
 
 class QueuePanel(QWidget):
@@ -31,6 +33,7 @@ class QueuePanel(QWidget):
         super().__init__(parent)
         self._regions: list = []
         self._status: dict[str, str] = {}
+        self._by_id: dict = {}
         self.kind = QComboBox()
         self.kind.addItems([ALL, *KINDS])
         self.min_score = QDoubleSpinBox()
@@ -47,7 +50,7 @@ class QueuePanel(QWidget):
             self.min_score.valueChanged,
             self.open_only.toggled,
         ):
-            signal.connect(self._refill)
+            signal.connect(self._refilter)
         self.table.itemSelectionChanged.connect(self._on_selection)
 
     def _make_table(self) -> QTableWidget:
@@ -59,9 +62,7 @@ class QueuePanel(QWidget):
         table.setEditTriggers(QTableWidget.NoEditTriggers)
         table.setSortingEnabled(True)
         table.verticalHeader().setVisible(False)
-        header = table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.Stretch)
+        table.horizontalHeader().setSectionResizeMode(1, QHeaderView.Stretch)
         table.setMinimumHeight(180)
         return table
 
@@ -77,36 +78,59 @@ class QueuePanel(QWidget):
 
     # ------------------------------------------------------------------ content
     def set_regions(self, regions: list, status: dict[str, str]) -> None:
-        """Show ``regions`` (queue order) with their review status."""
+        """Fill the table with ``regions`` (queue order) and their review status."""
         self._regions, self._status = list(regions), dict(status)
-        self._refill()
+        self._by_id = {r.id: r for r in self._regions}
+        table = self.table
+        table.blockSignals(True)
+        table.setUpdatesEnabled(False)
+        table.setSortingEnabled(False)
+        table.setRowCount(len(self._regions))
+        for row, region in enumerate(self._regions):
+            self._fill_row(row, row + 1, region)
+        table.setSortingEnabled(True)
+        table.resizeColumnsToContents()
+        table.setUpdatesEnabled(True)
+        table.blockSignals(False)
+        self._refilter()
+
+    def update_status(self, status: dict[str, str]) -> None:
+        """Show new review statuses (and re-apply the filters) without rebuilding the rows."""
+        self._status = dict(status)
+        self.table.setSortingEnabled(False)
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, STATUS)
+            value = self._status.get(item.data(Qt.UserRole), "pending")
+            if item.text() != value:
+                item.setData(Qt.DisplayRole, value)
+        self.table.setSortingEnabled(True)
+        self._refilter()
 
     def visible_ids(self) -> list[str]:
         """Region ids of the rows shown, top to bottom."""
-        return [self.table.item(i, 0).data(Qt.UserRole) for i in range(self.table.rowCount())]
+        rows = range(self.table.rowCount())
+        return [self._row_id(i) for i in rows if not self.table.isRowHidden(i)]
 
-    def _keep(self, region) -> bool:
+    def _row_id(self, row: int) -> str:
+        return self.table.item(row, 0).data(Qt.UserRole)
+
+    def _keep(self, region_id: str) -> bool:
+        region = self._by_id[region_id]
         kind = self.kind.currentText()
         status = self._status.get(region.id, "pending")
         return (
             (kind == ALL or region.kind == kind)
             and region.score >= self.min_score.value()
-            and not (self.open_only.isChecked() and status not in ("pending", "skipped"))
+            and not (self.open_only.isChecked() and status not in OPEN)
         )
 
-    def _refill(self) -> None:
-        selected = self.selected_id()
-        shown = [(i + 1, r) for i, r in enumerate(self._regions) if self._keep(r)]
-        self.table.blockSignals(True)
-        self.table.setSortingEnabled(False)
-        self.table.setRowCount(len(shown))
-        for row, (rank, r) in enumerate(shown):
-            self._fill_row(row, rank, r)
-        self.table.setSortingEnabled(True)
-        self.table.blockSignals(False)
-        self.count.setText(f"{len(shown)} of {len(self._regions)} regions shown")
-        if selected:
-            self.select(selected)
+    def _refilter(self) -> None:
+        shown = 0
+        for row in range(self.table.rowCount()):
+            keep = self._keep(self._row_id(row))
+            self.table.setRowHidden(row, not keep)
+            shown += keep
+        self.count.setText(f"{shown} of {len(self._regions)} regions shown")
 
     def _fill_row(self, row: int, rank: int, region) -> None:
         values = (rank, region.image, region.kind, round(float(region.score), 3))
@@ -127,7 +151,7 @@ class QueuePanel(QWidget):
         self.table.blockSignals(True)
         self.table.clearSelection()
         for i in range(self.table.rowCount()):
-            if self.table.item(i, 0).data(Qt.UserRole) == region_id:
+            if self._row_id(i) == region_id and not self.table.isRowHidden(i):
                 self.table.selectRow(i)
                 self.table.scrollToItem(self.table.item(i, 0))
                 break

@@ -62,6 +62,7 @@ class NoisyFixWidget(QWidget):
         self.queue_panel = QueuePanel()
         self.refine_panel = RefinePanel()
         self.controller.refine_choice = self.refine_panel.selection
+        self._shown_session = None
         self.queue_panel.region_selected.connect(self.controller.goto)
         self._build()
         self.keys.bind(self.controller)
@@ -197,7 +198,11 @@ class NoisyFixWidget(QWidget):
         s = c.session
         self.state.setText(f"{c.project.root.name} · reviewer {s.reviewer} · {c.model_text()}")
         self.progress_line.setText(s.progress().text())
-        self.queue_panel.set_regions(s.regions, s.status)
+        if s is not self._shown_session:
+            self.queue_panel.set_regions(s.regions, s.status)
+            self._shown_session = s
+        else:
+            self.queue_panel.update_status(s.status)
         self.queue_panel.select(s.current.id if s.current else None)
 
     def show_status(self, text: str) -> None:

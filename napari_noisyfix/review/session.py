@@ -122,6 +122,18 @@ class ReviewSession:
         """Whether the region counts as reviewed (the queue's rule on its confirmed pixels)."""
         return ReviewQueue([], {region.image: self.reviewed_map(region.image)}).is_reviewed(region)
 
+    def forget(self, names) -> None:
+        """Re-read the reviewed pixels of ``names`` (changed elsewhere) and redo their regions' status."""
+        names = set(names)
+        for name in names:
+            self._reviewed.pop(name, None)
+            self._terms.pop(name, None)
+        for region in self.regions:
+            if region.image in names:
+                self.status[region.id] = "reviewed" if self.is_done(region) else "pending"
+        if self.current is not None and self.is_done(self.current):
+            self.next()
+
     @property
     def queue(self) -> ReviewQueue:
         """Regions still open, in review order."""
