@@ -4,7 +4,8 @@ Steps (``../shared/BENCHMARK_PROTOCOL.md``): read and corrupt the masks, build a
 ``OUT/project``, train out-of-fold with the noise-robust recipe, score, run cleanlab on the same
 probabilities (measure 1), simulate a reviewer over three queue orders (measure 2), train plain /
 robust / clean models and test them on held-out patients (measure 3), time everything (measure 4).
-Writes ``OUT/results.json``, ``OUT/results.md``, ``OUT/noise_log.json`` and ``OUT/plots/*.png``.
+Writes ``OUT/results.json`` (also after measures 1 and 2, so that a run stopped later keeps
+them), ``OUT/results.md``, ``OUT/noise_log.json`` and ``OUT/plots/*.png``.
 """
 
 from __future__ import annotations
@@ -108,8 +109,10 @@ def run_benchmark(
         project, configs["robust"], plan, robust_steps
     )
     found = yield from _detection(project, version, data, out, analysis_s, results)
+    write_results(out / "results.json", results, require=False)  # kept if a later step fails
     if "review" in measures:
         yield from _review(data, out, project, version, found, seed, results)
+        write_results(out / "results.json", results, require=False)
     plain_steps: list[float] = []
     if "training" in measures:
         clean = build_project(data, out / "clean_labels", truth_as_labels=True)
