@@ -14,8 +14,8 @@ REVIEWED_SHARE = 0.5
 
 
 def expected_gain(region: Region) -> float:
-    """Pixels the proposal changes times the probability that it is right."""
-    return float(region.area) * float(region.prob_correct)
+    """Pixels the proposal changes times the probability that it is right (``region.gain``)."""
+    return float(region.gain)
 
 
 class ReviewQueue:

@@ -90,7 +90,7 @@ def score_project(
             rows[name] = done[name]["row"]
         tables.append(_object_table(sdir, name, project.mask(name)))
         yield Progress("score: regions", i + 1, len(project.names), name)
-    outliers = _number_outliers(find_outliers(tables), sdir)
+    outliers = _finish_outliers(find_outliers(tables), sdir, rows)
     write_npz(sdir / "outliers.npz", regions_arrays(outliers))
     _write_tables(project, sdir, rows, outliers)
     write_json(sdir / MANIFEST, _manifest(hashes, rows, [float(t) for t in thr], features))
@@ -193,9 +193,12 @@ def _object_table(sdir: Path, name: str, mask: np.ndarray) -> ObjectTable:
     return ObjectTable(name, labels, classes, arrays["object_X"], columns, arrays["prediction"])
 
 
-def _number_outliers(outliers: list[Region], sdir: Path) -> list[Region]:
+def _finish_outliers(outliers: list[Region], sdir: Path, rows: dict) -> list[Region]:
+    """Number outliers after their image's error regions; weigh them by the image's evidence."""
     counts: dict[str, int] = {}
     for reg in outliers:
+        reg.prob_correct *= float(rows[reg.image]["error_score"])
+        reg.gain *= float(rows[reg.image]["error_score"])
         if reg.image not in counts:
             meta = read_npz(sdir / "regions" / f"{reg.image}.npz")
             counts[reg.image] = len(regions_from_arrays(meta, reg.image))
