@@ -1,0 +1,31 @@
+"""Image-level scores: softmin quality and the error score from region evidence."""
+
+import numpy as np
+import pytest
+
+from napari_noisyfix.quality.image_score import image_error_score, image_row, softmin_quality
+from napari_noisyfix.quality.maps import compute_maps
+from napari_noisyfix.quality.regions import find_regions
+from napari_noisyfix.quality.synthetic import disk_mask, probs_from_mask
+
+
+def test_softmin_follows_the_worst_pixels():
+    p = np.full((8, 8), 0.99)
+    assert softmin_quality(p) == pytest.approx(0.99)
+    p[0, :4] = 0.01
+    assert softmin_quality(p) < 0.5 < p.mean()
+
+
+def test_corrupted_image_scores_above_clean_one():
+    truth = disk_mask((48, 48), [(12, 12), (12, 36), (36, 12), (36, 36)], [6, 5, 6, 5])
+    probs = probs_from_mask(truth, noise=0.02)
+    dropped = truth.copy()
+    dropped[disk_mask((48, 48), [(12, 12), (36, 36)], [6, 5]) > 0] = 0
+    scores = {}
+    for name, given in (("clean", truth), ("dropped", dropped)):
+        regions = find_regions(name, probs, given)
+        scores[name] = image_error_score(regions, given, probs.argmax(0) > 0)
+        row = image_row(name, compute_maps(probs, given), regions, given, probs.argmax(0) > 0)
+        assert row["quality"] == pytest.approx(1 - row["error_score"], abs=1e-5)
+        assert row["n_regions"] == len(regions)
+    assert scores["clean"] < 0.05 and scores["dropped"] > 0.5
