@@ -1,7 +1,8 @@
 """Per-pixel probability that the given label is wrong, sharpened by spatial evidence.
 
-Three steps, each measured on out-of-fold probabilities of real nuclei images with protocol noise
-(``BENCHMARKS.md``):
+Three steps, each kept because it raised the pixel average precision on out-of-fold probabilities of
+dsb2018 fluorescence nuclei with the protocol's label noise at alpha = 0.5 (p(given) alone, which is
+cleanlab's pixel score for two classes: 0.53; step 1: 0.64; steps 1-3: 0.77):
 
 1. **Class calibration** (confident learning): ``q_c = (p_c / t_c) / sum_k (p_k / t_k)`` with the
    per-class thresholds ``t``; the pixel score is ``1 - q_given``. A model that is timid on the

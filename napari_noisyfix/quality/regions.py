@@ -100,7 +100,7 @@ def _weigh_by_image_evidence(regions: list[Region], given_mask, model_mask) -> N
 
     A model with a systematic bias (outlines a little tight, say) disagrees with every image in
     the same way; where an image shows no coherent error evidence, its proposals are less likely to
-    be right. Measured on real nuclei (BENCHMARKS.md), this ordering fixes more per review.
+    be right. On out-of-fold probabilities of dsb2018 nuclei this ordering fixed more per region reviewed.
     """
     factor = image_factor(evidence_mass(regions, given_mask, model_mask))
     for reg in regions:
