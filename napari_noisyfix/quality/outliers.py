@@ -8,6 +8,7 @@ its distance to the nearest centre has a robust z-score above a threshold or its
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,17 +32,28 @@ TINY_CLUSTER = 0.02
 class ObjectTable:
     """Descriptors of the given objects of one image.
 
-    ``labels`` is the (H, W) object label map (0 = none), ``classes`` the class of each object,
-    ``X`` one row of descriptors per object (columns named in ``columns``), ``proposal`` the labels
-    an outlier fix would write (the model's prediction, or background without one).
+    ``classes`` is the class of each object, ``X`` one row of descriptors per object (columns named
+    in ``columns``). ``labels`` is the (H, W) object label map (0 = none) and ``proposal`` the labels
+    an outlier fix would write (the model's prediction, or background without one); both may be left
+    out and supplied by ``loader`` when an object of the image is flagged, so that clustering a
+    large project holds only the descriptors in memory.
     """
 
     name: str
-    labels: np.ndarray
     classes: np.ndarray
     X: np.ndarray
     columns: list[str]
-    proposal: np.ndarray
+    labels: np.ndarray | None = None
+    proposal: np.ndarray | None = None
+    loader: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The object label map and the proposal, loaded on first use."""
+        if self.labels is None or self.proposal is None:
+            if self.loader is None:
+                raise NoisyFixError(f"{self.name}: object table without label map or loader")
+            self.labels, self.proposal = self.loader()
+        return self.labels, self.proposal
 
 
 def describe_objects(
@@ -80,7 +92,7 @@ def describe_objects(
         if probs is not None
         else np.zeros_like(given_mask, dtype=np.uint8)
     )
-    return ObjectTable(name, labels, classes, X.astype(np.float64), cols, proposal)
+    return ObjectTable(name, classes, X.astype(np.float64), cols, labels, proposal)
 
 
 def object_labels(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -284,9 +296,10 @@ def _robust_z(d: np.ndarray) -> np.ndarray:
 
 
 def _outlier_region(t, k, offset, z, tiny_cluster, columns, z_threshold) -> Region:
-    sl = ndi.find_objects(t.labels, max_label=k + 1)[k]
-    pixels = t.labels[sl] == k + 1
-    proposal = t.proposal[sl].copy()
+    labels, full_proposal = t.arrays()
+    sl = ndi.find_objects(labels, max_label=k + 1)[k]
+    pixels = labels[sl] == k + 1
+    proposal = full_proposal[sl].copy()
     given_cls = int(t.classes[k])
     changed = int(np.count_nonzero(pixels & (proposal != given_cls)))
     strength = max(float(z), z_threshold if tiny_cluster else 0.0)

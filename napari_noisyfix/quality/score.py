@@ -88,7 +88,7 @@ def score_project(
             redone += 1
         else:
             rows[name] = done[name]["row"]
-        tables.append(_object_table(sdir, name, project.mask(name)))
+        tables.append(_object_table(project, sdir, name))
         yield Progress("score: regions", i + 1, len(project.names), name)
     outliers = _finish_outliers(find_outliers(tables), sdir, rows)
     write_npz(sdir / "outliers.npz", regions_arrays(outliers))
@@ -179,6 +179,7 @@ def _score_image(project, version, name, thr, extra) -> dict:
     arrays = regions_arrays(regions)
     arrays.update(
         object_X=table.X,
+        object_classes=table.classes,
         object_columns=np.array(table.columns),
         prediction=table.proposal,
     )
@@ -186,11 +187,18 @@ def _score_image(project, version, name, thr, extra) -> dict:
     return image_row(name, maps, regions, mask, model_labels(probs, thr) > 0)
 
 
-def _object_table(sdir: Path, name: str, mask: np.ndarray) -> ObjectTable:
-    arrays = read_npz(sdir / "regions" / f"{name}.npz")
-    labels, classes = object_labels(mask)
+def _object_table(project, sdir: Path, name: str) -> ObjectTable:
+    """Cached descriptors of one image; label map and prediction load only if an object is flagged."""
+    path = sdir / "regions" / f"{name}.npz"
+    arrays = read_npz(path)
+    if "object_classes" not in arrays:
+        raise NoisyFixError(f"{path}: written by an older version; rescore with --force")
     columns = [str(c) for c in arrays["object_columns"]]
-    return ObjectTable(name, labels, classes, arrays["object_X"], columns, arrays["prediction"])
+
+    def load():
+        return object_labels(project.mask(name))[0], read_npz(path)["prediction"]
+
+    return ObjectTable(name, arrays["object_classes"], arrays["object_X"], columns, loader=load)
 
 
 def _finish_outliers(outliers: list[Region], sdir: Path, rows: dict) -> list[Region]:
