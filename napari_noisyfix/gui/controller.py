@@ -10,7 +10,7 @@ from ..review import ReviewSession
 from ..review.jobs import retrain_job, score_job, train_job
 from .layers import ProjectLayers
 from .scores import ScoreView, prepare_scores
-from .workers import JobRunner
+from .workers import JobRunner, run_in_turns
 
 
 class ReviewController:
@@ -40,6 +40,7 @@ class ReviewController:
         self.train_config = None
         self.refreshed_at: float | None = None
         self._touched: set[str] = set()
+        self.closed = False
 
     # ------------------------------------------------------------------ project
     def open(self, project, reviewer: str) -> None:
@@ -60,15 +61,33 @@ class ReviewController:
         names, shapes, canvas = list(layers.names), dict(layers.shapes), layers.canvas_shape
         return lambda: prepare_scores(project, reviewer, names, shapes, canvas, version)
 
-    def show_scores(self, view: ScoreView, focus: bool = False) -> None:
-        """Swap in a prepared session and its overlays (on the UI thread; masks untouched)."""
-        view.session.forget(self._touched)
+    def show_scores(self, view: ScoreView, focus: bool = False, staged: bool = False) -> None:
+        """Swap in a prepared session and its overlays (on the UI thread; masks untouched).
+
+        ``staged`` spreads the layer updates over several event-loop turns, so that a refresh
+        arriving from a worker never holds the interface for the whole update.
+        """
+        steps = [
+            lambda: self._swap_session(view.session),
+            *self.layers.score_steps(view),
+            lambda: self.layers.show_regions(self.session.regions, self.session.status),
+            lambda: self._refreshed(focus),
+        ]
+        if staged:
+            run_in_turns(steps, alive=lambda: not self.closed)
+        else:
+            for step in steps:
+                step()
+
+    def _swap_session(self, session: ReviewSession) -> None:
+        session.forget(self._touched)
         self._touched = set()
         if self.session is not None:
-            view.session.history = self.session.history
-        self.session = view.session
-        self.layers.show_scores(view)
-        self._refresh(focus=focus, rebuild=True)
+            session.history = self.session.history
+        self.session = session
+
+    def _refreshed(self, focus: bool) -> None:
+        self._refresh(focus=focus)
         self.refreshed_at = time.perf_counter()
 
     def model_text(self) -> str:
@@ -178,16 +197,18 @@ class ReviewController:
                 self.layers.write_mask(name, state.mask, only=before != state.mask)
         self._refresh(focus=True)
 
-    def _refresh(self, focus: bool, rebuild: bool = False) -> None:
+    def _refresh(self, focus: bool) -> None:
         if self.session is not None:
             self.layers.show_preview(None, None)
-            if rebuild:
-                self.layers.show_regions(self.session.regions, self.session.status)
-            else:
-                self.layers.update_status(self.session.status)
+            self.layers.update_status(self.session.status)
             if focus and self.session.current is not None:
                 self.layers.focus(self.session.current)
         self.on_change()
+
+    def close(self) -> None:
+        """Stop background work: cancel the job and drop refresh steps still queued."""
+        self.closed = True
+        self.runner.cancel()
 
     # ------------------------------------------------------------------ jobs
     def train(self, folds: int = 3) -> None:
@@ -216,6 +237,6 @@ class ReviewController:
 
         self._touched = set()
         try:
-            self.runner.start(name, job, self.show_scores)
+            self.runner.start(name, job, lambda view: self.show_scores(view, staged=True))
         except NoisyFixError as exc:
             self.on_status(str(exc))

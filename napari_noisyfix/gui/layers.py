@@ -123,30 +123,30 @@ class ProjectLayers:
         self.viewer.reset_view()
         self.base_zoom = float(self.viewer.camera.zoom)
 
-    def show_scores(self, view) -> None:
-        """Show the model proposal and the uncertainty / label-error heatmaps of a ScoreView."""
-        props, unc, err = view.proposal, view.uncertainty, view.errors
-        self._put("proposal", props, self.viewer.add_labels, opacity=0.9)
-        self._style_contours("proposal", PROPOSAL_COLOR, 1)
+    def score_steps(self, view) -> list:
+        """Updates of the proposal, uncertainty and label-error layers from a ScoreView, one each."""
         heat = {"contrast_limits": (0, 1), "blending": "additive"}
-        self._put(
-            "uncertainty",
-            unc,
-            self.viewer.add_image,
-            colormap="inferno",
-            opacity=0.5,
-            visible=False,
-            **heat,
-        )
-        self._put(
-            "errors",
-            err,
-            self.viewer.add_image,
-            colormap="red",
-            opacity=0.6,
-            **heat,
-        )
-        self.select_mask()
+        add_image = self.viewer.add_image
+        return [
+            lambda: self._proposal(view.proposal),
+            lambda: self._put(
+                "uncertainty",
+                view.uncertainty,
+                add_image,
+                colormap="inferno",
+                opacity=0.5,
+                visible=False,
+                **heat,
+            ),
+            lambda: self._put(
+                "errors", view.errors, add_image, colormap="red", opacity=0.6, **heat
+            ),
+            self.select_mask,
+        ]
+
+    def _proposal(self, data: np.ndarray) -> None:
+        self._put("proposal", data, self.viewer.add_labels, opacity=0.9)
+        self._style_contours("proposal", PROPOSAL_COLOR, 1)
 
     def show_regions(self, regions: list, status: dict[str, str]) -> None:
         """Flagged regions as rectangles coloured by type (grey once reviewed); outliers as points."""

@@ -212,5 +212,5 @@ class NoisyFixWidget(QWidget):
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         """Unbind the review keys and cancel a running job when the widget closes."""
         self.keys.unbind()
-        self.controller.runner.cancel()
+        self.controller.close()
         super().closeEvent(event)

@@ -34,6 +34,26 @@ def guarded(make_job: Callable, cancel: threading.Event):
         job.close()
 
 
+def run_in_turns(steps: list[Callable], alive: Callable[[], bool] = lambda: True) -> None:
+    """Run ``steps`` one per event-loop turn, so input and paint events get through in between.
+
+    The remaining steps are dropped once ``alive()`` is false (the widget was closed).
+    """
+    from qtpy.QtCore import QTimer
+
+    pending = list(steps)
+
+    def run_next():
+        if not alive():
+            return
+        pending.pop(0)()
+        if pending:
+            QTimer.singleShot(0, run_next)
+
+    if pending:
+        QTimer.singleShot(0, run_next)
+
+
 class JobRunner:
     """One background job at a time, shown as a napari progress bar.
 
