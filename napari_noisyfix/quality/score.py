@@ -36,6 +36,8 @@ from .storage import read_maps, read_npz, regions_arrays, regions_from_arrays, w
 from .thresholds import apply_override, check_probs, class_sums, thresholds_from_sums
 
 MANIFEST = "quality_manifest.json"
+#: Version of the cached files' layout; caches of another version are rebuilt.
+CACHE_FORMAT = 2
 #: Class thresholds may drift this much before every image is rescored.
 THRESHOLD_DRIFT = 0.02
 IMAGE_FIELDS = ("image", "quality", "error_score", "softmin", "n_regions", "error_pixels")
@@ -79,6 +81,7 @@ def score_project(
     manifest = {} if force else _read_manifest(sdir)
     thr, stale = _settle_thresholds(thr, manifest.get("thresholds"))
     stale = stale or bool(manifest.get("features")) != features
+    stale = stale or manifest.get("format") != CACHE_FORMAT
     extra = (predictor, tta) if features else None
     done = manifest.get("images", {})
     rows, tables, redone = {}, [], 0
@@ -225,6 +228,7 @@ def _read_manifest(sdir: Path) -> dict:
 
 def _manifest(hashes: dict, rows: dict, thresholds: list, features: bool) -> dict:
     return {
+        "format": CACHE_FORMAT,
         "thresholds": thresholds,
         "features": features,
         "images": {n: {"hash": hashes[n], "row": rows[n]} for n in hashes},
