@@ -123,9 +123,34 @@ def _cmd_score(args) -> int:
     from .quality.score import score_project
 
     proj = Project.open(args.project)
-    summary = drive(score_project(proj, version=args.version, tta=args.tta, force=args.force))
+    summary = drive(
+        score_project(
+            proj,
+            version=args.version,
+            tta=args.tta,
+            force=args.force,
+            thresholds=_thresholds(args.threshold),
+            features=args.features,
+        )
+    )
     print(summary)
     return 0
+
+
+def _thresholds(items: list[str] | None) -> dict[int, float] | None:
+    """Parse repeated ``CLASS=VALUE`` threshold overrides."""
+    if not items:
+        return None
+    out = {}
+    for item in items:
+        cls, sep, value = item.partition("=")
+        try:
+            out[int(cls)] = float(value)
+        except ValueError as exc:
+            raise NoisyFixError(f"--threshold {item!r}: expected CLASS=VALUE, e.g. 1=0.6") from exc
+        if not sep or not 0.0 < out[int(cls)] < 1.0:
+            raise NoisyFixError(f"--threshold {item!r}: expected CLASS=VALUE with 0 < VALUE < 1")
+    return out
 
 
 def _cmd_review(args) -> int:
@@ -217,6 +242,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", type=int, default=None, help="model version (default: newest)")
     p.add_argument("--tta", action="store_true", help="add flip test-time augmentation")
     p.add_argument("--force", action="store_true", help="rescore every image")
+    p.add_argument(
+        "--features",
+        action="store_true",
+        help="run the model for decoder features (outliers) and TTA maps",
+    )
+    p.add_argument(
+        "--threshold",
+        action="append",
+        metavar="CLASS=VALUE",
+        help="override the data-derived confidence threshold of a class (repeatable)",
+    )
     p.set_defaults(func=_cmd_score)
 
     p = sub.add_parser("review", help="open a project in napari for review")

@@ -110,3 +110,14 @@ def test_review_screenshot_renders_the_window(demo, tmp_path):
     assert shot.shape[0] >= 400 and shot.shape[1] >= 600
     assert shot[..., :3].std() > 10
     assert Project.open(proj.root).reviewer == "tester"
+
+
+def test_threshold_overrides_are_parsed_and_checked():
+    from napari_noisyfix.cli import _thresholds
+    from napari_noisyfix.errors import NoisyFixError
+
+    assert _thresholds(["1=0.6", "2=0.25"]) == {1: 0.6, 2: 0.25}
+    assert _thresholds(None) is None
+    for bad in (["x=0.5"], ["1"], ["1=1.5"]):
+        with pytest.raises(NoisyFixError, match="--threshold"):
+            _thresholds(bad)
