@@ -232,3 +232,14 @@ def test_killed_session_loses_nothing_confirmed(project):
     assert project.mask("img0")[2:8, 2:8].all()
     logged = {r["region"] for r in project.log.rows("review")}
     assert set(confirmed) <= logged
+
+
+def test_redo_while_elsewhere_keeps_position(project):
+    s = open_session(project)
+    s.accept()
+    s.undo()
+    assert s.current.id == "img0#0"
+    s.goto("img2#0")
+    s.redo()
+    assert s.current.id == "img2#0" and s.status["img0#0"] == "accepted"
+    assert project.mask("img0")[2:8, 2:8].all()

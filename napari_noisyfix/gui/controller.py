@@ -70,7 +70,8 @@ class ReviewController:
         steps = [
             lambda: self._swap_session(view.session),
             *self.layers.score_steps(view),
-            lambda: self.layers.show_regions(self.session.regions, self.session.status),
+            lambda: self.layers.show_flags(self.session.regions, self.session.status),
+            lambda: self.layers.show_outliers(self.session.regions),
             lambda: self._refreshed(focus),
         ]
         if staged:

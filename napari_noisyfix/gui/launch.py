@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import getpass
 import os
-import warnings
 from pathlib import Path
 
 from ..errors import NoisyFixError
 from ..project import Project
 
 WINDOW_SIZE = (1600, 1000)
-SETTLE_ROUNDS = 20
+#: Seconds to let the window settle before a screenshot (napari's start-up toasts fade after 4 s).
+SETTLE_SECONDS = 4.5
 
 
 def dock(viewer):
@@ -29,7 +29,8 @@ def _settle() -> None:
 
     from qtpy.QtWidgets import QApplication
 
-    for _ in range(SETTLE_ROUNDS):
+    end = time.monotonic() + SETTLE_SECONDS
+    while time.monotonic() < end:
         QApplication.processEvents()
         time.sleep(0.02)
 
@@ -54,8 +55,6 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
     """
     import napari
 
-    # The app pins PyQt5 on purpose (see DESIGN.md); napari's notice about it is for developers.
-    warnings.filterwarnings("ignore", message=".*PyQt5 backend is deprecated")
     project = Project.open(project_path)
     if screenshot is not None and not (reviewer or project.reviewer):
         reviewer = getpass.getuser() or "reviewer"

@@ -69,7 +69,6 @@ class ProjectLayers:
         self.viewer = viewer
         self.names: list[str] = []
         self.shapes: dict[str, tuple[int, int]] = {}
-        self.base_zoom: float | None = None
         self.n_classes = 2
         self._flagged: list = []
         self._preview_on = False
@@ -121,7 +120,6 @@ class ProjectLayers:
         self._put("mask", masks, self.viewer.add_labels, opacity=0.4)
         self.layer("mask").colormap = label_colormap(self.n_classes)
         self.viewer.reset_view()
-        self.base_zoom = float(self.viewer.camera.zoom)
 
     def score_steps(self, view) -> list:
         """Updates of the proposal, uncertainty and label-error layers from a ScoreView, one each."""
@@ -148,39 +146,42 @@ class ProjectLayers:
         self._put("proposal", data, self.viewer.add_labels, opacity=0.9)
         self._style_contours("proposal", PROPOSAL_COLOR, 1)
 
-    def show_regions(self, regions: list, status: dict[str, str]) -> None:
-        """Flagged regions as rectangles coloured by type (grey once reviewed); outliers as points."""
-        flagged = [r for r in regions if r.kind != "outlier"]
-        outliers = [r for r in regions if r.kind == "outlier"]
-        self._flagged = flagged
-        rects = [bbox_rectangle(self.index(r.image), r.bbox) for r in flagged]
+    def show_flags(self, regions: list, status: dict[str, str]) -> None:
+        """Rectangles of the flagged (non-outlier) regions, text with type and score."""
+        self._flagged = [r for r in regions if r.kind != "outlier"]
+        rects = [bbox_rectangle(self.index(r.image), r.bbox) for r in self._flagged]
         layer = self.layer("flags")
         if layer is None:
             layer = self.viewer.add_shapes(
                 ndim=3,
                 name=NAMES["flags"],
                 features={k: [] for k in FLAG_FEATURES},
-                face_color="transparent",
-                edge_width=1.5,
                 opacity=0.9,
                 text={"string": "{label}", "color": "white", "size": 9, "anchor": "upper_left"},
             )
-        layer.data = []
+        layer.data = [(rect, "rectangle") for rect in rects]
         if rects:
-            layer.add_rectangles(
-                rects, edge_color=self._flag_colors(status), face_color="transparent"
-            )
+            layer.face_color = "transparent"
+            layer.edge_width = 1.5
         self.update_status(status)
+        self.select_mask()
+
+    def show_outliers(self, regions: list) -> None:
+        """Clustering outliers as crosses at their region centres."""
+        outliers = [r for r in regions if r.kind == "outlier"]
         points = [
             [self.index(r.image), (r.bbox[0] + r.bbox[2] - 1) / 2, (r.bbox[1] + r.bbox[3] - 1) / 2]
             for r in outliers
         ]
         data = np.array(points, dtype=float).reshape(-1, 3)
-        feats = {"id": [r.id for r in outliers], "score": [float(r.score) for r in outliers]}
+        size = max(3.0, min(self.canvas_shape) / 30)
         layer = self._put(
-            "outliers", data, self.viewer.add_points, symbol="x", size=9, face_color="#ffffff"
+            "outliers", data, self.viewer.add_points, symbol="x", size=size, face_color="#ffffff"
         )
-        layer.features = feats
+        layer.features = {
+            "id": [r.id for r in outliers],
+            "score": [float(r.score) for r in outliers],
+        }
         self.select_mask()
 
     def update_status(self, status: dict[str, str]) -> None:
@@ -255,9 +256,10 @@ class ProjectLayers:
     def focus(self, region) -> None:
         """Move the dims slider to the region's image and zoom the camera onto it."""
         self.viewer.dims.set_current_step(0, self.index(region.image))
+        self.viewer.reset_view()
+        whole = float(self.viewer.camera.zoom)
         r0, c0, r1, c1 = region.bbox
-        self.viewer.camera.center = ((r0 + r1 - 1) / 2, (c0 + c1 - 1) / 2)
         h, w = self.canvas_shape
         span = FOCUS_CONTEXT * max(r1 - r0, c1 - c0, 8)
-        factor = min(max(min(h, w) / span, 1.0), MAX_FOCUS_ZOOM)
-        self.viewer.camera.zoom = (self.base_zoom or 1.0) * factor
+        self.viewer.camera.zoom = whole * min(max(min(h, w) / span, 1.0), MAX_FOCUS_ZOOM)
+        self.viewer.camera.center = ((r0 + r1 - 1) / 2, (c0 + c1 - 1) / 2)

@@ -72,16 +72,15 @@ class History:
 
     def pop_undo(self) -> Action | None:
         """The last action to undo (moved to the redo stack), or None."""
-        if not self.done:
-            return None
-        action = self.done.pop()
-        self.undone.append(action)
-        return action
+        return _move(self.done, self.undone)
 
     def pop_redo(self) -> Action | None:
         """The last undone action to redo (moved back to the undo stack), or None."""
-        if not self.undone:
-            return None
-        action = self.undone.pop()
-        self.done.append(action)
-        return action
+        return _move(self.undone, self.done)
+
+
+def _move(source: list[Action], target: list[Action]) -> Action | None:
+    if not source:
+        return None
+    target.append(source.pop())
+    return target[-1]

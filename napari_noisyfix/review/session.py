@@ -315,9 +315,9 @@ class ReviewSession:
         self._log(how, regions, image, action.pixels_changed, extra)
         for r in regions:
             self.status[r.id] = "pending" if how == "undo" else DONE[action.kind]
-        if regions:
-            self.current = regions[0] if how == "undo" else self.current
-        if self.current is None or (how == "redo" and self.current in regions):
+        if regions and how == "undo":
+            self.current = regions[0]
+        elif self.current is None or self.current.id in action.region_ids:
             self.next()
         return action
 
