@@ -29,13 +29,19 @@ PLAIN = {
     "curriculum": False,
     "curriculum_start": 0.5,
 }
-#: The recommended noise-robust recipe (measured on dsb2018_nuclei_fluo, see the module README).
+#: The recommended noise-robust recipe: cross-entropy + soft Dice, and from the fifth epoch on
+#: pixels where the model gives another class more than 0.8 keep a tenth of their weight;
+#: images of a clean subset, when the project has one, are learnt alone for two epochs first.
+#: Measured on dsb2018_nuclei_fluo (128 px, half the masks corrupted with the benchmark noise,
+#: 160 training / 40 test images, resnet18 U-Net, 10 epochs x 8 steps x 8 images, CPU):
+#: test Dice against the expert masks 0.860 for this recipe (no clean subset), 0.824 for plain
+#: cross-entropy, 0.856 for CE + Dice without filtering, 0.840 for GCE (q 0.7) + filtering.
 ROBUST = {
     **PLAIN,
-    "loss": "gce",
+    "loss": "ce_dice",
     "clean_pretrain_epochs": 2,
     "filter_threshold": 0.8,
-    "filter_warmup": 2,
+    "filter_warmup": 4,
     "filter_mode": "downweight",
 }
 RECIPES = {"plain": PLAIN, "robust": ROBUST}
