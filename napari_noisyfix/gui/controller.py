@@ -91,6 +91,14 @@ class ReviewController:
         self._refresh(focus=focus)
         self.refreshed_at = time.perf_counter()
 
+    def refocus(self) -> None:
+        """Fit the view to the window again and zoom onto the current region (after a resize)."""
+        region = self.session.current if self.session else None
+        if region is not None:
+            self.layers.focus(region)
+        else:
+            self.viewer.reset_view()
+
     def model_text(self) -> str:
         """Model and score versions, for the state line."""
         if self.project is None:

@@ -11,7 +11,7 @@ from ..project import Project
 
 WINDOW_SIZE = (1600, 1000)
 #: Seconds to let the window settle before a screenshot (napari's start-up toasts fade after 4 s).
-SETTLE_SECONDS = 4.5
+SETTLE_SECONDS = 2.5
 
 
 def dock(viewer):
@@ -66,9 +66,16 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
     if not widget.open_project(project.root, reviewer=reviewer):
         viewer.close()
         raise NoisyFixError(f"{project_path}: could not open the project for review")
+    viewer.window.show()
+    viewer.window.activate()  # napari's toasts fade only in an active window
     if screenshot is None:
+        from qtpy.QtCore import QTimer
+
+        QTimer.singleShot(0, widget.controller.refocus)
         napari.run()
         return 0
+    _settle()
+    widget.controller.refocus()
     _settle()
     out = Path(os.fspath(screenshot))
     out.parent.mkdir(parents=True, exist_ok=True)
