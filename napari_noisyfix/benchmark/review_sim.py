@@ -1,6 +1,6 @@
 """Measure 2, fixing errors fast: a simulated reviewer walks a queue of flagged regions through
 the real :class:`~napari_noisyfix.review.session.ReviewSession` (so every step is the tool's own
-accept / edit / reject logic, saved to disk and logged).
+accept / edit / reject logic, saved to disk and logged; one session per image).
 
 For each region: if the working mask already equals the expert mask on the region's pixels, the
 reviewer rejects the flag (the label was right); else it accepts the proposal when that lowers the
@@ -66,21 +66,53 @@ class _Tracker:
         return float(np.mean(list(self.dice.values())))
 
 
+class _Sessions:
+    """One :class:`ReviewSession` per image, each knowing only that image's regions.
+
+    The actions are the session's own; splitting by image keeps the session's per-action queue
+    refresh proportional to one image's regions rather than to the whole queue.
+    """
+
+    def __init__(self, project, regions: list, version):
+        self.project, self.version = project, version
+        self.by_image: dict[str, list] = {}
+        for r in regions:
+            self.by_image.setdefault(r.image, []).append(r)
+        self.by_id = {r.id: r for r in regions}
+        self.open: dict = {}
+
+    def of(self, image: str):
+        from ..review.session import ReviewSession
+
+        if image not in self.open:
+            regions = self.by_image[image]
+            self.open[image] = ReviewSession(self.project, REVIEWER, self.version, regions)
+        return self.open[image]
+
+    def next_open(self, todo):
+        """The next region of ``todo`` (an iterator of ids) that is not reviewed yet, or None."""
+        for rid in todo:
+            region = self.by_id[rid]
+            if not self.of(region.image).is_done(region):
+                return region
+        return None
+
+
 def simulate(
     project, regions: list, order: list[str] | None, truth: dict, steps: dict, version=None
 ):
-    """Walk ``regions`` with a fresh session on ``project`` (a generator).
+    """Walk ``regions`` on ``project`` with the review session's actions (a generator).
 
     Parameters
     ----------
     project : Project
         A project holding the noisy masks (its working masks are changed).
     regions : list of Region
-        The regions the session knows.
+        The regions under review.
     order : list of str or None
-        Region ids in review order; None walks the session's queue (its order when the session
-        opens; regions whose pixels an earlier action confirmed are skipped, as the queue drops
-        them).
+        Region ids in review order; None walks the tool's review queue
+        (:class:`~napari_noisyfix.quality.queue.ReviewQueue`). Regions whose pixels an earlier
+        action confirmed are skipped, as the queue drops them.
     truth : dict
         Expert masks by name.
     steps : dict
@@ -93,18 +125,19 @@ def simulate(
         "seconds_per_action"}``.
     """
     from ..progress import Progress
-    from ..review.session import ReviewSession
+    from ..quality.queue import ReviewQueue
 
-    session = ReviewSession(project, REVIEWER, version=version, regions=regions)
+    sessions = _Sessions(project, regions, version)
     tracker = _Tracker(project, truth)
     out = {"dice_before": tracker.mean, "dice": {}, "actions": Counter()}
-    todo = iter(order if order is not None else [r.id for r in session.queue])
+    todo = iter(order if order is not None else [r.id for r in ReviewQueue(regions)])
     last = max(steps.values(), default=0)
     start, done = time.perf_counter(), 0
     while done < last:
-        region = _next_region(session, todo)
+        region = sessions.next_open(todo)
         if region is None:
             break
+        session = sessions.of(region.image)
         out["actions"][review_region(session, region, truth[region.image])] += 1
         tracker.update(region.image)
         done += 1
@@ -117,14 +150,6 @@ def simulate(
     out["reviewed"] = done
     out["seconds_per_action"] = (time.perf_counter() - start) / max(done, 1)
     return out
-
-
-def _next_region(session, todo):
-    for rid in todo:
-        region = session.region(rid)
-        if not session.is_done(region):
-            return region
-    return None
 
 
 def random_order(regions: list, seed: int) -> list[str]:
