@@ -190,6 +190,8 @@ def test_open_browse_filter_and_preview(widget):
     check_navigation_moves_camera_and_slider(widget)
     check_table_filters(widget)
     check_refinement_preview_layer(widget)
+    widget.viewer.window.remove_dock_widget(widget)  # the dock's close button does this
+    assert not widget.keys.bound and press(widget.viewer, "N") is False
 
 
 def test_review_actions_then_close(widget):

@@ -45,6 +45,7 @@ class ReviewController:
     # ------------------------------------------------------------------ project
     def open(self, project, reviewer: str) -> None:
         """Show ``project`` and start reviewing as ``reviewer`` (remembered in the project)."""
+        self.runner.cancel()
         if project.reviewer != reviewer:
             project.set_reviewer(reviewer)
         self.project, self.session, self.corrections = project, None, 0

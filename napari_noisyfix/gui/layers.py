@@ -32,6 +32,8 @@ FLAG_FEATURES = ("id", "kind", "score", "status", "label")
 CLASS_COLORS = ("#ffd54f", "#4fc3f7", "#aed581", "#f06292", "#ba68c8", "#ff8a65")
 PROPOSAL_COLOR = "#00e5ff"
 PREVIEW_COLOR = "#76ff03"
+#: The label-error map lights up where the given label is more likely wrong than right.
+ERROR_LIMITS = (0.5, 1.0)
 FOCUS_CONTEXT = 4.0
 MAX_FOCUS_ZOOM = 6.0
 
@@ -110,6 +112,8 @@ class ProjectLayers:
         images = [project.image(n) for n in self.names]
         dtype = images[0].dtype if len({a.dtype for a in images}) == 1 else np.float32
         rgb = images[0].ndim == 3
+        if self.layer("image") is not None and self.layer("image").rgb != rgb:
+            self.viewer.layers.remove(NAMES["image"])  # gray <-> RGB cannot change in place
         image = self._put(
             "image", stack(images, self.canvas_shape, dtype), self.viewer.add_image, rgb=rgb
         )
@@ -137,7 +141,13 @@ class ProjectLayers:
                 **heat,
             ),
             lambda: self._put(
-                "errors", view.errors, add_image, colormap="red", opacity=0.6, **heat
+                "errors",
+                view.errors,
+                add_image,
+                colormap="red",
+                opacity=0.6,
+                blending="additive",
+                contrast_limits=ERROR_LIMITS,
             ),
             self.select_mask,
         ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from qtpy.QtCore import QEvent
 from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
@@ -209,8 +210,18 @@ class NoisyFixWidget(QWidget):
         """Show a one-line message under the widget."""
         self.status.setText(text)
 
-    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
-        """Unbind the review keys and cancel a running job when the widget closes."""
+    def teardown(self) -> None:
+        """Unbind the review keys and stop background work (idempotent)."""
         self.keys.unbind()
         self.controller.close()
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Tear down when the widget is closed."""
+        self.teardown()
         super().closeEvent(event)
+
+    def event(self, event) -> bool:
+        """Tear down when napari takes the widget out of its dock (its parent becomes None)."""
+        if event.type() == QEvent.ParentChange and self.parent() is None and self.keys.bound:
+            self.teardown()
+        return super().event(event)
