@@ -35,7 +35,9 @@ PLAIN = {
 #: Measured on dsb2018_nuclei_fluo (128 px, half the masks corrupted with the benchmark noise,
 #: 160 training / 40 test images, resnet18 U-Net, 10 epochs x 8 steps x 8 images, CPU):
 #: test Dice against the expert masks 0.860 for this recipe (no clean subset), 0.824 for plain
-#: cross-entropy, 0.856 for CE + Dice without filtering, 0.840 for GCE (q 0.7) + filtering.
+#: cross-entropy on the noisy masks, 0.865 for cross-entropy on the expert masks (87% of the gap
+#: recovered); ablations: CE + Dice without filtering 0.856, CE + filtering 0.830, GCE (q 0.7) +
+#: filtering after 2 epochs 0.840. One seed; the clean-subset phase was not part of the test.
 ROBUST = {
     **PLAIN,
     "loss": "ce_dice",
