@@ -71,6 +71,9 @@ def check_every_layer_and_the_queue(widget):
     assert "model v1" in widget.state.text()
     assert Project.open(session.project.root).reviewer == "dr-gui"
     assert viewer.layers.selection.active.name == NAMES["mask"]
+    widget.heat_opacity.setValue(80)
+    assert viewer.layers[NAMES["uncertainty"]].opacity == pytest.approx(0.8)
+    assert viewer.layers[NAMES["errors"]].opacity == pytest.approx(0.8)
     assert session.project.log.rows("review") == []
 
 

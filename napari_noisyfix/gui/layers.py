@@ -32,6 +32,7 @@ FLAG_FEATURES = ("id", "kind", "score", "status", "label")
 CLASS_COLORS = ("#ffd54f", "#4fc3f7", "#aed581", "#f06292", "#ba68c8", "#ff8a65")
 PROPOSAL_COLOR = "#00e5ff"
 PREVIEW_COLOR = "#76ff03"
+HEAT_OPACITY = 0.5
 #: The label-error map lights up where the given label is more likely wrong than right.
 ERROR_LIMITS = (0.5, 1.0)
 FOCUS_CONTEXT = 4.0
@@ -136,7 +137,7 @@ class ProjectLayers:
                 view.uncertainty,
                 add_image,
                 colormap="inferno",
-                opacity=0.5,
+                opacity=HEAT_OPACITY,
                 visible=False,
                 **heat,
             ),
@@ -145,12 +146,18 @@ class ProjectLayers:
                 view.errors,
                 add_image,
                 colormap="red",
-                opacity=0.6,
+                opacity=HEAT_OPACITY,
                 blending="additive",
                 contrast_limits=ERROR_LIMITS,
             ),
             self.select_mask,
         ]
+
+    def set_heat_opacity(self, value: float) -> None:
+        """Opacity of the uncertainty and label-error heatmaps."""
+        for key in ("uncertainty", "errors"):
+            if self.layer(key) is not None:
+                self.layer(key).opacity = value
 
     def _proposal(self, data: np.ndarray) -> None:
         self._put("proposal", data, self.viewer.add_labels, opacity=0.9)

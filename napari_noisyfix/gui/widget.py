@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qtpy.QtCore import QEvent
+from qtpy.QtCore import QEvent, Qt
 from qtpy.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
@@ -14,6 +14,7 @@ from qtpy.QtWidgets import (
     QInputDialog,
     QLabel,
     QPushButton,
+    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -23,6 +24,7 @@ from ..errors import NoisyFixError
 from ..project import Project
 from .controller import ReviewController
 from .keys import ACTIONS, KeyBinder, key_text
+from .layers import HEAT_OPACITY
 from .queue_panel import QueuePanel
 from .refine_panel import RefinePanel
 
@@ -115,6 +117,12 @@ class NoisyFixWidget(QWidget):
         self.auto.valueChanged.connect(lambda v: setattr(c, "auto_retrain", v))
         grid.addWidget(self.steps, 1, 0, 1, 2)
         grid.addWidget(self.auto, 1, 2, 1, 2)
+        self.heat_opacity = QSlider(Qt.Horizontal)
+        self.heat_opacity.setRange(0, 100)
+        self.heat_opacity.setValue(round(HEAT_OPACITY * 100))
+        self.heat_opacity.valueChanged.connect(lambda v: c.layers.set_heat_opacity(v / 100))
+        grid.addWidget(QLabel("heatmap opacity"), 2, 0)
+        grid.addWidget(self.heat_opacity, 2, 1, 1, 3)
         return group
 
     def _actions_box(self) -> QGroupBox:
