@@ -60,9 +60,12 @@ def check_every_layer_and_the_queue(widget):
     viewer, session = widget.viewer, widget.controller.session
     assert set(NAMES.values()) <= {layer.name for layer in viewer.layers}
     assert len(viewer.layers) == len(NAMES)
-    flagged = [r for r in session.regions if r.kind != "outlier"]
-    assert len(viewer.layers[NAMES["flags"]].data) == len(flagged) > 0
-    assert list(viewer.layers[NAMES["flags"]].features["id"]) == [r.id for r in flagged]
+    flags = viewer.layers[NAMES["flags"]]
+    for index, name in enumerate(session.project.names):  # rectangles of the slice on screen
+        viewer.dims.set_current_step(0, index)
+        flagged = [r.id for r in session.regions if r.kind != "outlier" and r.image == name]
+        assert list(flags.features["id"]) == flagged and len(flags.data) == len(flagged)
+        assert all(np.all(rect[:, 0] == index) for rect in flags.data)
     assert viewer.layers[NAMES["mask"]].data.shape == (6, 64, 64)
     assert viewer.layers[NAMES["uncertainty"]].colormap.name == "inferno"
     assert widget.queue_panel.table.rowCount() == len(session.regions)

@@ -217,6 +217,8 @@ class ReviewController:
 
     def close(self) -> None:
         """Stop background work: cancel the job and drop refresh steps still queued."""
+        if not self.closed:
+            self.layers.disconnect()
         self.closed = True
         self.runner.cancel()
 

@@ -74,6 +74,10 @@ class ProjectLayers:
         self.shapes: dict[str, tuple[int, int]] = {}
         self.n_classes = 2
         self._flagged: list = []
+        self._all_flagged: list = []
+        self._status: dict[str, str] = {}
+        self._slice: int | None = None
+        self._following = False
         self._preview_on = False
 
     # ------------------------------------------------------------------ helpers
@@ -164,24 +168,52 @@ class ProjectLayers:
         self._style_contours("proposal", PROPOSAL_COLOR, 1)
 
     def show_flags(self, regions: list, status: dict[str, str]) -> None:
-        """Rectangles of the flagged (non-outlier) regions, text with type and score."""
-        self._flagged = [r for r in regions if r.kind != "outlier"]
-        rects = [bbox_rectangle(self.index(r.image), r.bbox) for r in self._flagged]
-        layer = self.layer("flags")
-        if layer is None:
-            layer = self.viewer.add_shapes(
+        """Rectangles of the flagged (non-outlier) regions of the image on screen, with type and score.
+
+        Only the current slice is drawn (napari builds every rectangle in Python): the layer is
+        redrawn when the dims slider moves, so thousands of regions stay cheap.
+        """
+        self._all_flagged = [r for r in regions if r.kind != "outlier"]
+        self._status = dict(status)
+        if self.layer("flags") is None:
+            self.viewer.add_shapes(
                 ndim=3,
                 name=NAMES["flags"],
                 features={k: [] for k in FLAG_FEATURES},
                 opacity=0.9,
                 text={"string": "{label}", "color": "white", "size": 9, "anchor": "upper_left"},
             )
-        layer.data = [(rect, "rectangle") for rect in rects]
-        if rects:
+            self.viewer.dims.events.current_step.connect(self._on_step)
+            self._following = True
+        self._slice = None
+        self._draw_flags()
+        self.select_mask()
+
+    def _on_step(self, event=None) -> None:
+        if self.names and self._slice != self._current_index():
+            self._draw_flags()
+
+    def _current_index(self) -> int | None:
+        name = self.current_name()
+        return None if name is None else self.index(name)
+
+    def _draw_flags(self) -> None:
+        layer = self.layer("flags")
+        if layer is None:
+            return
+        self._slice = self._current_index()
+        self._flagged = [r for r in self._all_flagged if self.index(r.image) == self._slice]
+        layer.data = [(bbox_rectangle(self._slice, r.bbox), "rectangle") for r in self._flagged]
+        if self._flagged:
             layer.face_color = "transparent"
             layer.edge_width = 1.5
-        self.update_status(status)
-        self.select_mask()
+        self.update_status(self._status)
+
+    def disconnect(self) -> None:
+        """Stop following the dims slider (the widget is closing)."""
+        if self._following:
+            self.viewer.dims.events.current_step.disconnect(self._on_step)
+            self._following = False
 
     def show_outliers(self, regions: list) -> None:
         """Clustering outliers as crosses at their region centres."""
@@ -203,6 +235,7 @@ class ProjectLayers:
 
     def update_status(self, status: dict[str, str]) -> None:
         """Recolour and relabel the flagged rectangles after review actions (no rebuild)."""
+        self._status = dict(status)
         layer, flagged = self.layer("flags"), self._flagged
         states = [status.get(r.id, "pending") for r in flagged]
         layer.features = {
