@@ -9,32 +9,35 @@
 - :mod:`.update`: :func:`update`, incremental retraining from the expert's corrections.
 - :mod:`.predictor`: :class:`Predictor` (tiling, TTA, MC dropout, features) and :class:`Prediction`.
 - :mod:`.checkpoints`: verified safetensors checkpoints, one folder per model version.
+
+Names are imported on first use (PEP 562), so ``noisyfix --help`` and the CLI's option parsing do
+not pay for importing torch. The incremental update is ``napari_noisyfix.model.update.update``
+(the package attribute ``update`` is its module).
 """
 
-from .checkpoints import Checkpoint, load_checkpoint, save_checkpoint
-from .config import TrainConfig, add_train_arguments
-from .device import resolve_device
-from .networks import ARCHITECTURES, ENCODERS, SegNet, build_model
-from .oof import train_out_of_fold
-from .predictor import Prediction, Predictor
-from .trainer import TrainResult, train
-from .update import update
+from importlib import import_module
 
-__all__ = [
-    "ARCHITECTURES",
-    "ENCODERS",
-    "Checkpoint",
-    "Prediction",
-    "Predictor",
-    "SegNet",
-    "TrainConfig",
-    "TrainResult",
-    "add_train_arguments",
-    "build_model",
-    "load_checkpoint",
-    "resolve_device",
-    "save_checkpoint",
-    "train",
-    "train_out_of_fold",
-    "update",
-]
+_WHERE = {
+    "Checkpoint": "checkpoints",
+    "load_checkpoint": "checkpoints",
+    "save_checkpoint": "checkpoints",
+    "TrainConfig": "config",
+    "add_train_arguments": "config",
+    "resolve_device": "device",
+    "ARCHITECTURES": "networks",
+    "ENCODERS": "config",
+    "SegNet": "networks",
+    "build_model": "networks",
+    "train_out_of_fold": "oof",
+    "Prediction": "predictor",
+    "Predictor": "predictor",
+    "TrainResult": "trainer",
+    "train": "trainer",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str):
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f".{_WHERE[name]}", __name__), name)

@@ -47,6 +47,13 @@ ROBUST = {
     "filter_mode": "downweight",
 }
 RECIPES = {"plain": PLAIN, "robust": ROBUST}
+#: Registered architectures and encoders (the factory in :mod:`.networks` builds exactly these);
+#: kept here, free of torch, so that option parsing stays light.
+ARCH_NAMES: tuple[str, ...] = ("unet", "unetplusplus")
+ENCODERS: tuple[str, ...] = ("resnet18", "resnet34", "mobilenet_v2", "efficientnet-b0")
+#: Loss names (implemented in :mod:`.losses`); for two classes BCE is CE over two logits.
+LOSS_NAMES: tuple[str, ...] = ("ce", "dice", "ce_dice", "gce", "sce")
+LOSS_ALIASES: dict[str, str] = {"bce": "ce", "bce_dice": "ce_dice"}
 
 
 @dataclass
@@ -208,13 +215,10 @@ _HELP = {
 
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one ``--option`` per :meth:`TrainConfig.cli_fields` (default None: recipe/config wins)."""
-    from .losses import ALIASES, LOSSES
-    from .networks import ARCHITECTURES, ENCODERS
-
     choices = {
-        "arch": sorted(ARCHITECTURES),
+        "arch": list(ARCH_NAMES),
         "encoder": list(ENCODERS),
-        "loss": sorted(LOSSES) + sorted(ALIASES),
+        "loss": sorted(LOSS_NAMES) + sorted(LOSS_ALIASES),
         "strategy": list(RECIPES),
         "filter_mode": ["downweight", "ignore"],
     }

@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import NoisyFixError
+from .config import LOSS_ALIASES, LOSS_NAMES
 
 IGNORE = 255
 #: log(0) replacement of the reverse cross-entropy term (Wang et al. 2019, "A = -4").
@@ -103,14 +104,10 @@ def ce_dice(logits, target, weight=None, ignore_index=IGNORE) -> torch.Tensor:
     )
 
 
-LOSSES: dict[str, LossFn] = {
-    "ce": cross_entropy,
-    "dice": soft_dice,
-    "ce_dice": ce_dice,
-    "gce": gce,
-    "sce": sce,
-}
-ALIASES = {"bce": "ce", "bce_dice": "ce_dice"}
+LOSSES: dict[str, LossFn] = dict(
+    zip(LOSS_NAMES, (cross_entropy, soft_dice, ce_dice, gce, sce), strict=True)
+)
+ALIASES = LOSS_ALIASES
 
 
 def make_loss(config) -> LossFn:

@@ -15,9 +15,9 @@ import torch
 from torch import nn
 
 from ..errors import NoisyFixError
+from .config import ARCH_NAMES, ENCODERS
 
-ARCHITECTURES: dict[str, type] = {"unet": smp.Unet, "unetplusplus": smp.UnetPlusPlus}
-ENCODERS: tuple[str, ...] = ("resnet18", "resnet34", "mobilenet_v2", "efficientnet-b0")
+ARCHITECTURES: dict[str, type] = dict(zip(ARCH_NAMES, (smp.Unet, smp.UnetPlusPlus), strict=True))
 #: Input sides must be multiples of this (five stride-2 stages in every registered encoder).
 OUTPUT_STRIDE = 32
 
