@@ -37,6 +37,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--interval-ms", type=float, default=10.0)
     p.add_argument("--device", default="cpu")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for the refresh")
+    p.add_argument(
+        "--baseline", type=float, default=20.0, help="seconds probed with no job running first"
+    )
     p.add_argument("--out", help="write the figures as JSON here")
     return p.parse_args(argv)
 
@@ -115,6 +118,9 @@ def measure(project, config, args) -> dict:
     version, refreshed = c.session.version, c.refreshed_at
     probe = StallProbe(args.interval_ms)
     probe.start()
+    wait_until(lambda: False, args.baseline)
+    idle = probe.stop()
+    probe.start()
     pressed = time.perf_counter()
     c.retrain()
     ok = wait_until(lambda: c.refreshed_at != refreshed and not c.runner.busy, args.timeout)
@@ -131,6 +137,8 @@ def measure(project, config, args) -> dict:
         "p99_stall_ms": round(float(np.percentile(stalls, 99)) * 1000, 1),
         "stalls_over_100ms": int((stalls > 0.1).sum()),
         "probe_ticks": len(stalls),
+        "idle_longest_stall_ms": round(float(idle.max()) * 1000, 1),
+        "idle_p99_stall_ms": round(float(np.percentile(idle, 99)) * 1000, 1),
         "stalls_over_100ms_at_s_ms": [
             (round(t - pressed, 2), round(s * 1000))
             for t, s in zip(probe.stamps[1:], stalls, strict=True)
