@@ -105,8 +105,9 @@ def measure(project, config, args) -> dict:
     """Open the widget, accept a few regions, press Retrain and probe the event loop."""
     import napari
 
-    from napari_noisyfix.gui.launch import dock
+    from napari_noisyfix.gui.launch import dock, preload_model_stack
 
+    preload_model_stack()  # as `noisyfix review` does before opening the window
     viewer = napari.Viewer()
     widget = dock(viewer)
     widget.open_project(project.root, reviewer="benchmark")

@@ -14,6 +14,16 @@ WINDOW_SIZE = (1600, 1000)
 SETTLE_SECONDS = 2.5
 
 
+def preload_model_stack() -> None:
+    """Import torch and the model code before the window exists.
+
+    Importing torch initialises C extensions that hold the GIL for seconds; done first inside a
+    retrain worker, that would freeze the interface while the expert works.
+    """
+    from ..model import update  # noqa: F401
+    from ..quality import score  # noqa: F401
+
+
 def dock(viewer):
     """Add the NoisyFix widget to ``viewer`` and return it."""
     from .widget import NoisyFixWidget
@@ -56,6 +66,7 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
     import napari
 
     project = Project.open(project_path)
+    preload_model_stack()
     if screenshot is not None and not (reviewer or project.reviewer):
         reviewer = getpass.getuser() or "reviewer"
     viewer = napari.Viewer(
