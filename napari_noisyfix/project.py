@@ -254,10 +254,12 @@ class Project:
     def mark_reviewed(self, name: str, region: np.ndarray) -> None:
         """Add ``region`` (bool, image-shaped) to the reviewed pixels of ``name``."""
         region = np.asarray(region, dtype=bool)
-        current = self.reviewed(name)
-        if region.shape != current.shape:
-            raise NoisyFixError(f"{name}: reviewed region shape {region.shape} != {current.shape}")
-        save_npy(self.root / "reviewed" / f"{name}.npy", current | region)
+        self.set_reviewed(name, self.reviewed(name) | _same_shape(region, self.entry(name), name))
+
+    def set_reviewed(self, name: str, reviewed: np.ndarray) -> None:
+        """Replace the reviewed-pixel map of ``name`` exactly (undo restores an earlier map)."""
+        reviewed = _same_shape(np.asarray(reviewed, dtype=bool), self.entry(name), name)
+        save_npy(self.root / "reviewed" / f"{name}.npy", reviewed)
 
     # ------------------------------------------------------------------ versions
     def model_versions(self) -> list[int]:
@@ -312,6 +314,14 @@ class Project:
 
 
 # ---------------------------------------------------------------------- helpers
+def _same_shape(region: np.ndarray, entry: dict, name: str) -> np.ndarray:
+    if region.shape != tuple(entry["shape"]):
+        raise NoisyFixError(
+            f"{name}: reviewed region shape {region.shape} != {tuple(entry['shape'])}"
+        )
+    return region
+
+
 def _check_inputs(images, masks, patients, clean) -> None:
     if not images:
         raise NoisyFixError("no images to import")

@@ -145,3 +145,15 @@ def test_reviewer_is_remembered(tmp_path):
     proj = Project.create(tmp_path / "p", images, masks)
     proj.set_reviewer("dr.who")
     assert Project.open(proj.root).reviewer == "dr.who"
+
+
+def test_set_reviewed_replaces_the_map_exactly(tmp_path):
+    images, masks = _arrays(1)
+    proj = Project.create(tmp_path / "p", images, masks)
+    proj.mark_reviewed("img0", np.ones((8, 10), bool))
+    smaller = np.zeros((8, 10), bool)
+    smaller[0, 0] = True
+    proj.set_reviewed("img0", smaller)
+    assert proj.reviewed("img0").sum() == 1
+    with pytest.raises(NoisyFixError, match="reviewed region shape"):
+        proj.set_reviewed("img0", np.zeros((2, 2), bool))

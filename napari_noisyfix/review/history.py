@@ -6,8 +6,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._atomic import save_npy
-
 MAX_ACTIONS = 200
 
 
@@ -49,11 +47,11 @@ class Action:
 def write_state(project, name: str, state: ImageState) -> None:
     """Write a snapshot back to disk: the mask (atomically) and the exact reviewed map.
 
-    ``Project.mark_reviewed`` only adds pixels, so restoring a reviewed map after an undo writes
-    the project's ``reviewed/<name>.npy`` file (its documented layout) through the atomic writer.
+    ``Project.mark_reviewed`` only adds pixels, so an undo restores the map with
+    ``Project.set_reviewed``.
     """
     project.save_mask(name, state.mask)
-    save_npy(project.root / "reviewed" / f"{name}.npy", state.reviewed.astype(bool))
+    project.set_reviewed(name, state.reviewed)
 
 
 class History:
