@@ -31,6 +31,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import NoisyFixError
+from .progress import restage
 
 METRICS = ("dice", "iou", "f1", "precision", "recall", "accuracy")
 
@@ -274,9 +275,7 @@ def cross_validate(
         held = set(val)
         train_names = [n for n in project.names if n not in held]
         stage = f"{split} fold {k + 1}/{len(fold_names)}"
-        predictions, history = yield from _restage(
-            trainer(project, config, train_names, val), stage
-        )
+        predictions, history = yield from restage(trainer(project, config, train_names, val), stage)
         rows = _score_fold(project, predictions, val, against, k)
         per_image += rows
         out_folds.append(
@@ -299,21 +298,6 @@ def cross_validate(
         "per_image": per_image,
         "summary": summarize(fold_means),
     }
-
-
-def _restage(job, stage: str):
-    """Re-yield a sub-job's Progress under another stage name; return its result."""
-    from .progress import Progress
-
-    try:
-        while True:
-            try:
-                p = next(job)
-            except StopIteration as stop:
-                return stop.value
-            yield Progress(stage, p.step, p.total, p.message or p.stage, p.metrics)
-    finally:
-        job.close()
 
 
 def _score_fold(project, predictions: dict, val: list[str], against: str, fold: int) -> list[dict]:

@@ -30,6 +30,23 @@ class Progress:
         return min(1.0, self.step / self.total) if self.total else 0.0
 
 
+def restage(job: Job, stage: str) -> Job:
+    """Re-yield a sub-job's progress under ``stage`` (its own stage kept as the message).
+
+    Use as ``result = yield from restage(sub_job, "fold 1/3")``; closing the outer job closes
+    the sub-job.
+    """
+    try:
+        while True:
+            try:
+                p = next(job)
+            except StopIteration as stop:
+                return stop.value
+            yield Progress(stage, p.step, p.total, p.message or p.stage, p.metrics)
+    finally:
+        job.close()
+
+
 def drive(job: Job, desc: str | None = None, quiet: bool = False) -> Any:
     """Run ``job`` to the end with one tqdm bar per stage and return its result."""
     from tqdm.auto import tqdm

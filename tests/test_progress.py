@@ -28,3 +28,28 @@ def test_cancel_by_closing_runs_cleanup():
     next(gen)
     gen.close()
     assert closed == [True]
+
+
+def test_restage_relabels_and_returns_the_result():
+    from napari_noisyfix.progress import restage
+
+    def outer(closed):
+        result = yield from restage(_job(closed), "fold 1/2")
+        return result.upper()
+
+    seen = []
+    gen = outer([])
+    while True:
+        try:
+            seen.append(next(gen))
+        except StopIteration as stop:
+            assert stop.value == "DONE"
+            break
+    assert [(p.stage, p.step, p.message) for p in seen] == [
+        ("fold 1/2", i, "work") for i in (1, 2, 3)
+    ]
+    closed = []
+    gen = outer(closed)
+    next(gen)
+    gen.close()
+    assert closed == [True]

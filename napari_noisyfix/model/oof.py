@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._atomic import write_json
-from ..progress import Progress
+from ..progress import Progress, restage
 from ..splits import patient_folds
 from .config import TrainConfig
 from .trainer import TrainResult, split_validation, train
@@ -43,32 +43,18 @@ def train_out_of_fold(project, config: TrainConfig, folds: int):
     summaries = []
     for k, held_out in enumerate(fold_lists):
         rest = [n for n in names if n not in set(held_out)]
-        result = yield from _staged(
+        result = yield from restage(
             train(project, config, *split_validation(project, rest, config)),
             f"fold {k + 1}/{folds}",
         )
         yield Progress(f"fold {k + 1}/{folds}", 0, 0, f"predicting {len(held_out)} held-out images")
         probs.update(predict_names(project, result, held_out))
         summaries.append(_summary(k, held_out, result))
-    final = yield from _staged(
+    final = yield from restage(
         train(project, config, *split_validation(project, names, config)), "final model"
     )
     version = _commit(project, config, final, probs, summaries, fold_lists)
     return version
-
-
-def _staged(job, stage: str):
-    """Re-label the Progress of a training job with ``stage``; returns the job's result."""
-    gen = iter(job)
-    try:
-        while True:
-            try:
-                p = next(gen)
-            except StopIteration as stop:
-                return stop.value
-            yield Progress(stage, p.step, p.total, p.message, p.metrics)
-    finally:
-        gen.close()
 
 
 def _summary(k: int, held_out: list[str], result: TrainResult) -> dict:
