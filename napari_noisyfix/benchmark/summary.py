@@ -62,11 +62,12 @@ def auroc_by_type_table(runs: list[dict]) -> str:
 
 def run_facts(runs: list[dict]) -> str:
     """Where each run's files are, its device, budget and wall time."""
-    lines = [_row(["dataset", "noise", "budget", "device", "wall time (s)", "output"])]
-    lines.append(_row(["---"] * 6))
+    head = ["dataset", "noise", "budget", "device", "wall time (s)", "commit", "output"]
+    lines = [_row(head), _row(["---"] * len(head))]
     for r in runs:
         cells = [r["dataset"], fmt(r["noise.fraction"]), str(r.get("budget")), str(r.get("device"))]
-        lines.append(_row([*cells, fmt(r.get("seconds_total")), f"`{r['path']}`"]))
+        commit = str(r.get("git_commit", "?"))[:10] + (" (dirty)" if r.get("git_dirty") else "")
+        lines.append(_row([*cells, fmt(r.get("seconds_total")), commit, f"`{r['path']}`"]))
     return "\n".join(lines) + "\n"
 
 
