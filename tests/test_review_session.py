@@ -243,3 +243,51 @@ def test_redo_while_elsewhere_keeps_position(project):
     s.redo()
     assert s.current.id == "img2#0" and s.status["img0#0"] == "accepted"
     assert project.mask("img0")[2:8, 2:8].all()
+
+
+def test_openness_cache_follows_reviewed_pixels(tmp_path):
+    """A region covered by another region's action leaves the queue; undo brings it back."""
+    from napari_noisyfix.review.session import ReviewSession
+
+    images = {"a": np.zeros((16, 16), np.uint8)}
+    masks = {"a": np.zeros((16, 16), np.uint8)}
+    proj = Project.create(tmp_path / "p", images, masks)
+    block = np.ones((4, 4), bool)
+
+    def region(i, bbox, gain):
+        return Region(
+            id=f"a#{i}",
+            image="a",
+            kind="missing",
+            cls=1,
+            score=0.9,
+            prob_correct=0.9,
+            gain=gain,
+            area=16,
+            bbox=bbox,
+            region=block,
+            proposal=np.ones((4, 4), np.uint8),
+        )
+
+    big = Region(
+        id="a#0",
+        image="a",
+        kind="missing",
+        cls=1,
+        score=0.9,
+        prob_correct=0.9,
+        gain=100.0,
+        area=64,
+        bbox=(0, 0, 8, 8),
+        region=np.ones((8, 8), bool),
+        proposal=np.ones((8, 8), np.uint8),
+    )
+    inner, outer = region(1, (0, 0, 4, 4), 5.0), region(2, (10, 10, 14, 14), 1.0)
+    session = ReviewSession(proj, "ann", regions=[big, inner, outer])
+    assert session.current.id == "a#0"
+    session.accept()
+    assert not session.is_open(inner) and session.is_open(outer)
+    assert session.current.id == "a#2"
+    assert session.progress().regions_reviewed == 2
+    session.undo()
+    assert session.is_open(inner) and session.progress().regions_reviewed == 0

@@ -63,6 +63,11 @@ class ReviewSession:
             regions = self._stored_regions()
         self.regions = order_regions(regions)
         self._by_id = {r.id: r for r in self.regions}
+        self._order = {r.id: i for i, r in enumerate(self.regions)}
+        self._by_image: dict[str, list] = {}
+        for r in self.regions:
+            self._by_image.setdefault(r.image, []).append(r)
+        self._open: dict[str, dict[str, bool]] = {}
         self._reviewed: dict[str, np.ndarray] = {}
         self._terms: dict[str, np.ndarray | None] = {}
         self.status = self._initial_status()
@@ -87,7 +92,7 @@ class ReviewSession:
                 if rid in status:
                     status[rid] = DONE[row["action"]]
         for region in self.regions:
-            if not self.is_done(region):
+            if self.is_open(region):
                 status[region.id] = "pending"
             elif status[region.id] == "pending":
                 status[region.id] = "reviewed"
@@ -122,16 +127,24 @@ class ReviewSession:
         """Whether the region counts as reviewed (the queue's rule on its confirmed pixels)."""
         return ReviewQueue([], {region.image: self.reviewed_map(region.image)}).is_reviewed(region)
 
+    def is_open(self, region) -> bool:
+        """Whether the region is still to review (cached per image until its pixels change)."""
+        if region.image not in self._open:
+            regions = self._by_image.get(region.image, [])
+            self._open[region.image] = {r.id: not self.is_done(r) for r in regions}
+        return self._open[region.image][region.id]
+
     def forget(self, names) -> None:
         """Re-read the reviewed pixels of ``names`` (changed elsewhere) and redo their regions' status."""
         names = set(names)
         for name in names:
             self._reviewed.pop(name, None)
             self._terms.pop(name, None)
+            self._open.pop(name, None)
         for region in self.regions:
             if region.image in names:
-                self.status[region.id] = "reviewed" if self.is_done(region) else "pending"
-        if self.current is not None and self.is_done(self.current):
+                self.status[region.id] = "pending" if self.is_open(region) else "reviewed"
+        if self.current is not None and not self.is_open(self.current):
             self.next()
 
     @property
@@ -155,15 +168,14 @@ class ReviewSession:
         return self.current
 
     def _step(self, direction: int):
-        open_ = list(self.queue)
+        open_ = [r for r in self.regions if self.is_open(r)]
         if not open_:
             self.current = None
             return None
         pick = 0 if direction > 0 else -1
         if self.current is not None:
-            order = {r.id: i for i, r in enumerate(self.regions)}
-            here = order[self.current.id]
-            ahead = [r for r in open_ if (order[r.id] - here) * direction > 0]
+            here = self._order[self.current.id]
+            ahead = [r for r in open_ if (self._order[r.id] - here) * direction > 0]
             if ahead:
                 self.current = ahead[pick]
                 return self.current
@@ -279,6 +291,7 @@ class ReviewSession:
     def _set_state(self, name: str, state: ImageState) -> None:
         self._reviewed[name] = state.reviewed.copy()
         self._terms.pop(name, None)
+        self._open.pop(name, None)
 
     def _log(self, action, regions, image, pixels, extra=None, event="review") -> int:
         ids = [r.id for r in regions]
@@ -326,7 +339,7 @@ class ReviewSession:
         """Reviewed / total regions and images, and the estimated label quality."""
         names = self.project.names
         return ReviewProgress(
-            regions_reviewed=sum(self.is_done(r) for r in self.regions),
+            regions_reviewed=sum(not self.is_open(r) for r in self.regions),
             regions_total=len(self.regions),
             images_reviewed=sum(bool(self.reviewed_map(n).any()) for n in names),
             images_total=len(names),
