@@ -86,33 +86,26 @@ def _read_clean_list(value: str | None) -> set[str] | None:
     return {s.strip() for s in value.split(",") if s.strip()}
 
 
-def _train_config(args):
-    from .model.config import TrainConfig
-
-    fields = {
-        k: getattr(args, k) for k in TrainConfig.cli_fields() if getattr(args, k, None) is not None
-    }
-    return TrainConfig(**fields)
-
-
 def _cmd_train(args) -> int:
+    from .model.config import config_from_args
     from .model.oof import train_out_of_fold
     from .progress import drive
     from .project import Project
 
     proj = Project.open(args.project)
-    version = drive(train_out_of_fold(proj, _train_config(args), folds=args.folds))
+    version = drive(train_out_of_fold(proj, config_from_args(args), folds=args.folds))
     print(f"model version {version} saved in {proj.model_dir(version)}")
     return 0
 
 
 def _cmd_update(args) -> int:
+    from .model.config import config_from_args
     from .model.update import update
     from .progress import drive
     from .project import Project
 
     proj = Project.open(args.project)
-    version = drive(update(proj, steps=args.steps, config=_train_config(args)))
+    version = drive(update(proj, steps=args.steps, config=config_from_args(args)))
     print(f"model version {version} saved in {proj.model_dir(version)}")
     return 0
 

@@ -357,7 +357,7 @@ def evaluate_command(args) -> int:
     ``args`` holds ``project``, ``folds``, ``against``, ``compare_image_split``, ``report_only``
     and the training options of ``noisyfix train``.
     """
-    from .cli import _train_config
+    from .model.config import config_from_args
     from .progress import drive
     from .project import Project
     from .report import latest_cv, write_report
@@ -366,7 +366,7 @@ def evaluate_command(args) -> int:
     if args.report_only:
         cv = latest_cv(project)
     else:
-        config = _train_config(args)
+        config = config_from_args(args)
         seed = getattr(args, "seed", None) or 0
         splits = ["patient"] + (["image"] if args.compare_image_split else [])
         cv = {

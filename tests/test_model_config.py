@@ -114,3 +114,15 @@ def test_cli_options_build_the_config_like_the_cli_does():
 def test_cli_rejects_unknown_choices():
     with pytest.raises(SystemExit):
         parse(["--encoder", "vgg"])
+
+
+def test_config_from_args_takes_only_given_options():
+    import argparse
+
+    from napari_noisyfix.model.config import TrainConfig, add_train_arguments, config_from_args
+
+    parser = argparse.ArgumentParser()
+    add_train_arguments(parser)
+    config = config_from_args(parser.parse_args(["--epochs", "3", "--strategy", "plain"]))
+    assert config.epochs == 3 and config.strategy == "plain" and config.loss == "ce"
+    assert config.batch_size == TrainConfig().batch_size

@@ -213,6 +213,14 @@ _HELP = {
 }
 
 
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The :class:`TrainConfig` of parsed :func:`add_train_arguments` options (unset ones: defaults)."""
+    given = {
+        k: getattr(args, k) for k in TrainConfig.cli_fields() if getattr(args, k, None) is not None
+    }
+    return TrainConfig(**given)
+
+
 def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     """Add one ``--option`` per :meth:`TrainConfig.cli_fields` (default None: recipe/config wins)."""
     choices = {
