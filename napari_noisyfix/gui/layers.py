@@ -244,7 +244,7 @@ class ProjectLayers:
             "score": np.array([float(r.score) for r in flagged]),
             "status": states,
             "label": [
-                f"{r.kind} {r.score:.2f}" if s in OPEN else s
+                f"{r.label} {r.score:.2f}" if s in OPEN else s
                 for r, s in zip(flagged, states, strict=True)
             ],
         }

@@ -133,7 +133,7 @@ class QueuePanel(QWidget):
         self.count.setText(f"{shown} of {len(self._regions)} regions shown")
 
     def _fill_row(self, row: int, rank: int, region) -> None:
-        values = (rank, region.image, region.kind, round(float(region.score), 3))
+        values = (rank, region.image, region.label, round(float(region.score), 3))
         for col, value in enumerate((*values, self._status.get(region.id, "pending"))):
             item = QTableWidgetItem()
             item.setData(Qt.DisplayRole, value)

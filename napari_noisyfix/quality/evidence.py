@@ -13,6 +13,10 @@ cleanlab's pixel score for two classes: 0.53; step 1: 0.64; steps 1-3: 0.77):
    outlines), their ``area * score`` summed (objects twice) and divided by the foreground area, give
    ``mass``; every pixel is scaled by ``1 - exp(-IMAGE_GAIN * mass)``. Uncertain outlines in an image
    with no coherent error evidence rank below pixels of an image whose mask is visibly wrong.
+4. **Whole-mask errors**: inside an image-scope region (the whole mask too wide, too narrow or
+   misaligned: :mod:`~napari_noisyfix.quality.systematic`) of weight ``w``, a pixel scores at least
+   ``w * (SYSTEMATIC_FLOOR + (1 - SYSTEMATIC_FLOOR) * local)``. Steps 1-4 on the fluorescence set:
+   0.87 -> 0.90, and on dsb2018 histology 0.73 -> 0.82.
 """
 
 from __future__ import annotations
@@ -29,6 +33,8 @@ OBJECT_WEIGHT = 2.0
 #: Floor of the foreground area (share of the image) used to normalise the evidence.
 AREA_FLOOR = 0.002
 _OBJECT_KINDS = ("missing", "spurious")
+#: Share of a whole-mask region's weight every pixel in it gets, whatever its own score.
+SYSTEMATIC_FLOOR = 0.7
 
 
 def calibrated_probs(probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -83,4 +89,14 @@ def error_probability(
         regions = find_regions("image", probs, given_mask, thresholds=thresholds)
     pix = ndi.gaussian_filter(pixel_error(probs, given_mask, thresholds), SMOOTH_SIGMA)
     mass = evidence_mass(regions, given_mask, model_labels(probs, thresholds) > 0)
-    return np.clip(pix * image_factor(mass), 0.0, 1.0)
+    return np.clip(_with_systematic(pix * image_factor(mass), regions), 0.0, 1.0)
+
+
+def _with_systematic(pix: np.ndarray, regions: list[Region]) -> np.ndarray:
+    """Raise the scores inside whole-mask regions to their floor (step 4), in place."""
+    for reg in regions:
+        if reg.scope == "image":
+            window = pix[reg.slices]
+            floor = reg.score * (SYSTEMATIC_FLOOR + (1.0 - SYSTEMATIC_FLOOR) * window)
+            window[reg.region] = np.maximum(window, floor)[reg.region]
+    return pix

@@ -7,6 +7,9 @@ import numpy as np
 from .evidence import evidence_mass, image_factor
 from .region import Region
 
+#: Object-scope region kinds that count as evidence that the image's mask is wrong (image-scope
+#: regions always count).
+IMAGE_KINDS = ("missing", "spurious")
 #: Temperature of the softmin over pixel label quality (as cleanlab's segmentation score).
 SOFTMIN_TEMPERATURE = 0.1
 
@@ -23,11 +26,16 @@ def image_error_score(
 ) -> float:
     """Probability-like score (0..1) that the image's mask holds label errors.
 
-    The error regions' mass (``area * score``, whole objects weighted double) relative to the
-    foreground area of the given mask or the model's, whichever is larger, mapped through
-    ``1 - exp(-k * mass)``: see :mod:`~napari_noisyfix.quality.evidence`.
+    The mass (``area * score``) of whole-object errors (missing, spurious; weighted double) and of
+    whole-mask errors (image-scope regions), relative to the foreground area of the given mask or the
+    model's, whichever is larger, mapped through ``1 - exp(-k * mass)``: see
+    :mod:`~napari_noisyfix.quality.evidence`. Per-object outline regions are left out: what is
+    left of them once whole-mask errors are absorbed is mostly the model's own boundary noise,
+    which every image has (with them, image AUROC on dsb2018 histology at alpha = 0.5 was 0.88;
+    without, 0.92).
     """
-    return image_factor(evidence_mass(regions, given_mask, model_mask))
+    kept = [r for r in regions if r.kind in IMAGE_KINDS or r.scope == "image"]
+    return image_factor(evidence_mass(kept, given_mask, model_mask))
 
 
 def image_row(

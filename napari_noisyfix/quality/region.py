@@ -9,6 +9,8 @@ import numpy as np
 from ..errors import NoisyFixError
 
 KINDS = ("missing", "spurious", "too_wide", "too_narrow", "shifted", "outlier")
+#: ``object``: one object's error; ``image``: the whole mask is off in one coherent way.
+SCOPES = ("object", "image")
 ROW_FIELDS = (
     "id",
     "image",
@@ -23,6 +25,7 @@ ROW_FIELDS = (
     "r1",
     "c1",
     "reason",
+    "scope",
 )
 
 
@@ -57,6 +60,10 @@ class Region:
         uint8, bbox-shaped: the labels the model proposes (meaningful where ``region``).
     reason : str
         Short human-readable explanation.
+    scope : str
+        ``"object"`` (one object or outline) or ``"image"`` (a whole-mask error: every outline
+        too wide or too narrow, or the mask misaligned; see
+        :mod:`~napari_noisyfix.quality.systematic`).
     """
 
     id: str
@@ -71,14 +78,22 @@ class Region:
     region: np.ndarray
     proposal: np.ndarray
     reason: str = ""
+    scope: str = "object"
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise NoisyFixError(f"{self.id}: unknown region kind {self.kind!r}")
+        if self.scope not in SCOPES:
+            raise NoisyFixError(f"{self.id}: unknown region scope {self.scope!r}")
         r0, c0, r1, c1 = (int(v) for v in self.bbox)
         self.bbox = (r0, c0, r1, c1)
         if self.region.shape != (r1 - r0, c1 - c0) or self.proposal.shape != self.region.shape:
             raise NoisyFixError(f"{self.id}: region/proposal shapes do not match bbox {self.bbox}")
+
+    @property
+    def label(self) -> str:
+        """The kind as shown to the reviewer (``"whole mask too_wide"`` for an image-scope region)."""
+        return self.kind if self.scope == "object" else f"whole mask {self.kind}"
 
     @property
     def slices(self) -> tuple[slice, slice]:
@@ -126,6 +141,7 @@ class Region:
             "r1": r1,
             "c1": c1,
             "reason": self.reason,
+            "scope": self.scope,
         }
 
 

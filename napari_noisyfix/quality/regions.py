@@ -10,6 +10,10 @@ model does not call ``c`` ("inside") to the group of their given object, pixels 
 * a group with given objects only is a **spurious** object,
 * a matched group whose confident disagreement lies inside the given objects is **too wide**,
   outside is **too narrow**, on both sides in comparable amounts **shifted**.
+
+When the whole mask is off in one coherent way (every outline too wide or too narrow, or the mask
+misaligned), one image-scope region of that kind proposes the restored mask and absorbs the outline regions
+it covers: see :mod:`~napari_noisyfix.quality.systematic`.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .evidence import evidence_mass, image_factor
 from .region import Region, renumber
+from .systematic import MIN_WEIGHT, absorb, fit_systematic, systematic_region
 from .thresholds import check_probs, per_class_thresholds
 
 __all__ = ["Region", "confidence_bar", "find_regions", "model_labels"]
@@ -90,6 +95,10 @@ def find_regions(
     regions = []
     for cls in range(1, probs.shape[0]):
         regions.extend(_class_regions(ctx, cls, min_area))
+    fit = fit_systematic(probs, given_mask, np.asarray(thresholds, dtype=np.float32))
+    if fit is not None and fit.weight >= MIN_WEIGHT:
+        whole = systematic_region(name, fit, p_given)
+        regions = [*absorb(regions, whole), whole]
     _weigh_by_image_evidence(regions, given_mask, pred > 0)
     regions.sort(key=lambda r: (-r.gain, -r.score))
     return renumber(regions, name)

@@ -37,7 +37,7 @@ from .thresholds import apply_override, check_probs, class_sums, thresholds_from
 
 MANIFEST = "quality_manifest.json"
 #: Version of the cached files' layout; caches of another version are rebuilt.
-CACHE_FORMAT = 2
+CACHE_FORMAT = 3
 #: Class thresholds may drift this much before every image is rescored.
 THRESHOLD_DRIFT = 0.02
 IMAGE_FIELDS = ("image", "quality", "error_score", "softmin", "n_regions", "error_pixels")

@@ -78,4 +78,5 @@ def _row_region(row: dict, region: np.ndarray, proposal: np.ndarray) -> Region:
         region=region.astype(bool),
         proposal=proposal.astype(np.uint8),
         reason=row.get("reason", ""),
+        scope=row.get("scope", "object"),
     )
