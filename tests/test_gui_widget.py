@@ -70,6 +70,10 @@ def check_every_layer_and_the_queue(widget):
     assert viewer.layers[NAMES["uncertainty"]].colormap.name == "inferno"
     assert widget.queue_panel.table.rowCount() == len(session.regions)
     assert widget.queue_panel.visible_ids() == [r.id for r in session.regions]
+    shown = [widget.queue_panel.table.item(i, 2).text() for i in range(len(session.regions))]
+    assert shown == [r.label for r in session.regions]
+    assert any(r.scope == "image" for r in session.regions)  # the sample has whole-mask errors
+    assert "whole mask" in " ".join(shown)
     assert f"regions 0/{len(session.regions)}" in widget.progress_line.text()
     assert "model v1" in widget.state.text()
     assert Project.open(session.project.root).reviewer == "dr-gui"

@@ -59,3 +59,10 @@ def test_unknown_region_and_bad_reviewed_map():
             [_region("a#0", "a", area=16, prob=0.9, at=(5, 5))],
             reviewed={"a": np.zeros((2, 2), bool)},
         )
+
+
+def test_regions_more_likely_wrong_than_right_stay_out_of_the_queue():
+    likely = _region("a#0", "a", area=16, prob=0.8)
+    doubtful = _region("a#1", "a", area=400, prob=0.3)  # larger gain, but likely a false alarm
+    assert [r.id for r in ReviewQueue([likely, doubtful])] == ["a#0"]
+    assert [r.id for r in ReviewQueue([likely, doubtful], min_prob=0.0)] == ["a#1", "a#0"]

@@ -157,3 +157,14 @@ def test_region_apply_and_row():
             np.ones((1, 1), bool),
             np.ones((1, 1), np.uint8),
         )
+
+
+def test_one_pixel_slivers_along_an_outline_are_not_flagged():
+    truth = _truth()
+    probs = probs_from_mask(truth, sigma=0.5)
+    obj = disk_mask((64, 64), [CENTRES[2]], [RADII[2]]) > 0
+    for grow, flagged in ((1, False), (3, True)):
+        given = truth.copy()
+        given[ndi.binary_dilation(obj, iterations=grow)] = 1
+        kinds = [r.kind for r in find_regions("s", probs, given, min_area=3)]
+        assert ("too_wide" in kinds) is flagged, (grow, kinds)

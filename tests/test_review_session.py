@@ -26,7 +26,7 @@ def square_region(image, k, r0, c0, size, value, gain, score=0.8):
         kind,
         1,
         score,
-        gain / (size * size),
+        0.9,
         gain,
         size * size,
         bbox,

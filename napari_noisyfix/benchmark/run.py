@@ -188,8 +188,9 @@ def _detection(project, version, data: BenchData, out: Path, analysis_s: float, 
 def _review(data: BenchData, out: Path, project, version: int, found: dict, seed: int, results):
     """Measure 2: the simulated reviewer over the three orders, each on a fresh project."""
     from ..quality.score import load_regions
+    from ..review.session import order_regions
 
-    ours = load_regions(project, version)
+    ours = order_regions(load_regions(project, version))
     steps = review_sim.budgets(len(ours))
     orders = {
         "noisyfix": (ours, None),

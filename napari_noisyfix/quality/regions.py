@@ -184,7 +184,7 @@ def _group_region(ctx, cls, gid, sl, group, inside, has_given, has_pred, min_are
     if matched:
         pixels &= ctx.confident[sl]
     area = int(pixels.sum())
-    if area < min_area:
+    if area < min_area or (matched and not _thicker_than_a_line(pixels)):
         return None
     n_in = int((pixels & inside[sl]).sum())
     kind = _kind(has_given, has_pred, n_in, area - n_in)
@@ -205,6 +205,16 @@ def _group_region(ctx, cls, gid, sl, group, inside, has_given, has_pred, min_are
         proposal=ctx.pred[sl].copy(),
         reason=_reason(ctx, kind, cls, sl, pixels, score),
     )
+
+
+def _thicker_than_a_line(pixels: np.ndarray) -> bool:
+    """Whether some pixel has all four neighbours in ``pixels``.
+
+    An outline disagreement one pixel wide is within the boundary ambiguity of any annotation (and
+    of resampling); it is not flagged. On dsb2018 fluorescence nuclei (alpha = 0.5) such slivers
+    were 54% of the outline regions the simulated expert reached and it rejected 98% of them.
+    """
+    return bool(ndi.binary_erosion(pixels).any())
 
 
 def _kind(has_given: bool, has_pred: bool, n_in: int, n_out: int) -> str:
