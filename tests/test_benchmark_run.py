@@ -96,3 +96,19 @@ def test_folder_without_masks_is_refused(tmp_path):
     )
     with pytest.raises(NoisyFixError, match="masks/"):
         benchmark_command(args)
+
+
+def test_rescore_reuses_the_stored_probabilities_and_leaves_the_run_alone(run, tmp_path):
+    from napari_noisyfix.benchmark.run import rescore_benchmark
+    from napari_noisyfix.progress import drive
+
+    out, results = run
+    before = (out / "results.json").read_text()
+    again = drive(rescore_benchmark(out, out.parent / "tinyset", tmp_path / "re"), quiet=True)
+    for key in ("detection.pixel_ap.noisyfix", "detection.image_auroc.cleanlab"):
+        assert again[key] == pytest.approx(results[key])  # same code, same probabilities
+    assert again["review.queue_length.noisyfix"] == results["review.queue_length.noisyfix"]
+    assert json.loads((tmp_path / "re" / "results.json").read_text())["rescored_from"] == str(out)
+    assert (out / "results.json").read_text() == before
+    with pytest.raises(NoisyFixError, match="already exists"):
+        drive(rescore_benchmark(out, out.parent / "tinyset", tmp_path / "re"), quiet=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .._atomic import atomic_write_text, write_json
+from ..errors import NoisyFixError
 from ..progress import Progress
 from . import detection, plots, review_sim, speed, training
 from .budget import Budget, get_budget
@@ -127,6 +128,50 @@ def run_benchmark(
     results["seconds_total"] = time.perf_counter() - start
     write_results(out / "results.json", results, require=set(measures) >= set(MEASURES))
     atomic_write_text(out / "results.md", markdown_table(results))
+    return results
+
+
+def rescore_benchmark(source, data_dir, out):
+    """Measures 1 and 2 again with the current scoring code, on the out-of-fold probabilities a
+    finished run stored (no training): compares scoring changes on identical probabilities.
+
+    A generator of Progress; returns the results dict (also written to ``out``).
+
+    Parameters
+    ----------
+    source : path
+        Output folder of :func:`run_benchmark` (its ``results.json`` and ``project``).
+    data_dir : path
+        The data folder that run used (its noise is redrawn from the recorded seed).
+    out : path
+        New output folder; the source is left untouched.
+    """
+    import shutil
+
+    from ..project import Project
+    from ..quality.score import score_project
+    from .results import read_results
+
+    source, out = Path(source), Path(out)
+    before = read_results(source / "results.json")
+    if out.exists():
+        raise NoisyFixError(f"{out}: already exists; give a new folder")
+    yield Progress("prepare", 0, 1, f"copying {source / 'project'}")
+    shutil.copytree(source / "project", out / "project")
+    (out / "plots").mkdir(parents=True, exist_ok=True)
+    plan = get_budget(before["budget"])
+    data = prepare(data_dir, before["noise.fraction"], before["noise.seed"], plan.size)
+    project = Project.open(out / "project")
+    version = project.latest_model_version()
+    start = time.perf_counter()
+    yield from score_project(project, version, force=True)
+    analysis_s = (time.perf_counter() - start) / len(project.names)
+    results = _header(data, before["noise.fraction"], before["noise.seed"], plan, "cpu")
+    results.update(device=before["device"], rescored_from=str(source))
+    found = yield from _detection(project, version, data, out, analysis_s, results)
+    yield from _review(data, out, project, version, found, int(before["noise.seed"]), results)
+    results["seconds_total"] = time.perf_counter() - start
+    write_results(out / "results.json", results, require=False)
     return results
 
 
