@@ -33,7 +33,7 @@ from .region import Region
 LLR_MIDPOINT = 1.0
 LLR_SCALE = 0.3
 #: Rotations tried (degrees) in the coarse pass, then refined by +-1 and +-2 degrees.
-COARSE_ANGLES = tuple(range(-15, 16, 3))
+COARSE_ANGLES = tuple(range(-15, 16, 5))
 #: Largest translation tried, as a share of the longer image side (at least ``MIN_SHIFT`` px).
 MAX_SHIFT_SHARE = 0.1
 MIN_SHIFT = 8
@@ -204,9 +204,21 @@ def _transform_gain(restored, given, logq, log_given, counted) -> tuple[float, i
 
 
 def _rotate(labels: np.ndarray, angle: float) -> np.ndarray:
+    """``labels`` rotated by ``angle`` degrees about the image centre (nearest neighbour, zeros
+    outside); a gather on rounded coordinates, several times faster than ``ndi.rotate``."""
     if angle == 0:
         return labels
-    return ndi.rotate(labels, angle, reshape=False, order=0, mode="constant", cval=0)
+    h, w = labels.shape
+    theta = np.deg2rad(angle)
+    cos, sin = np.cos(theta), np.sin(theta)
+    rr, cc = np.ogrid[:h, :w]
+    y, x = rr - (h - 1) / 2.0, cc - (w - 1) / 2.0
+    src_r = np.rint(cos * y - sin * x + (h - 1) / 2.0).astype(np.intp)
+    src_c = np.rint(sin * y + cos * x + (w - 1) / 2.0).astype(np.intp)
+    inside = (src_r >= 0) & (src_r < h) & (src_c >= 0) & (src_c < w)
+    return np.where(inside, labels[np.clip(src_r, 0, h - 1), np.clip(src_c, 0, w - 1)], 0).astype(
+        labels.dtype
+    )
 
 
 def _best_shift(target: np.ndarray, moved: np.ndarray, limit: int) -> tuple[int, int]:
