@@ -32,9 +32,15 @@ IMAGE_GAIN = 3.0
 OBJECT_WEIGHT = 2.0
 #: Floor of the foreground area (share of the image) used to normalise the evidence.
 AREA_FLOOR = 0.002
-_OBJECT_KINDS = ("missing", "spurious")
+OBJECT_KINDS = ("missing", "spurious")
 #: Share of a whole-mask region's weight every pixel in it gets, whatever its own score.
 SYSTEMATIC_FLOOR = 0.7
+
+
+def median_object_area(mask: np.ndarray) -> float:
+    """Median area (pixels) of the connected foreground objects of ``mask``; 0 without objects."""
+    labels, n = ndi.label(np.asarray(mask) > 0)
+    return float(np.median(np.bincount(labels.ravel())[1:])) if n else 0.0
 
 
 def calibrated_probs(probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -51,7 +57,7 @@ def pixel_error(probs: np.ndarray, given_mask: np.ndarray, thresholds: np.ndarra
 
 def evidence_mass(regions: list[Region], given_mask: np.ndarray, model_mask: np.ndarray) -> float:
     """Error-region mass of an image relative to its foreground area (0 = no evidence)."""
-    weight = dict.fromkeys(_OBJECT_KINDS, OBJECT_WEIGHT)
+    weight = dict.fromkeys(OBJECT_KINDS, OBJECT_WEIGHT)
     mass = sum(r.area * r.score * weight.get(r.kind, 1.0) for r in regions if r.kind != "outlier")
     floor = AREA_FLOOR * given_mask.size
     area = max(np.count_nonzero(given_mask), np.count_nonzero(model_mask), floor, 1.0)

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy import ndimage as ndi
 
+from .evidence import OBJECT_KINDS, median_object_area
 from .region import Region
 
-#: Object-scope region kinds that count as evidence that the image's mask is wrong (image-scope
-#: regions always count).
-IMAGE_KINDS = ("missing", "spurious")
 #: Temperature of the softmin over pixel label quality (as cleanlab's segmentation score).
 SOFTMIN_TEMPERATURE = 0.1
 
@@ -31,9 +28,10 @@ def image_error_score(
     area in median objects (capped at one object), so that a confident, object-sized error
     counts fully and doubtful fragments little. Per-object outline regions are left out: what is
     left of them once whole-mask errors are absorbed is mostly the model's own boundary noise,
-    which every image has. Image AUROC at alpha = 0.5 (out-of-fold probabilities, fast budget)
-    with the earlier score, outline and object mass over the foreground area: 0.969 (fluo) and
-    0.883 (histo); with this one 0.988 and 0.943.
+    which every image has. Image AUROC at alpha = 0.5 on the same stored out-of-fold
+    probabilities (``benchmarks/rescore.py``, BENCHMARKS.md) with the earlier score, outline and
+    object mass over the foreground area: 0.969 (fluo) and 0.883 (histo); with this one 0.986 and
+    0.943.
 
     Parameters
     ----------
@@ -42,20 +40,15 @@ def image_error_score(
     given_mask, model_mask : ndarray
         The given labels and the model's (H, W); their objects set the median object area.
     """
-    unit = _median_object_area(given_mask) or _median_object_area(model_mask)
+    unit = median_object_area(given_mask) or median_object_area(model_mask)
     keep = 1.0
     for reg in regions:
         if reg.scope == "image":
             keep *= 1.0 - reg.score
-        elif reg.kind in IMAGE_KINDS:
+        elif reg.kind in OBJECT_KINDS:
             size = min(reg.area / unit, 1.0) if unit else 1.0
             keep *= 1.0 - reg.score**2 * size
     return float(1.0 - keep)
-
-
-def _median_object_area(mask: np.ndarray) -> float:
-    labels, n = ndi.label(np.asarray(mask) > 0)
-    return float(np.median(np.bincount(labels.ravel())[1:])) if n else 0.0
 
 
 def image_row(

@@ -23,7 +23,7 @@ from scipy import ndimage as ndi
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from .evidence import evidence_mass, image_factor
+from .evidence import evidence_mass, image_factor, median_object_area
 from .region import Region, renumber
 from .systematic import MIN_WEIGHT, absorb, fit_systematic, systematic_region
 from .thresholds import check_probs, per_class_thresholds
@@ -98,7 +98,7 @@ def find_regions(
     fit = fit_systematic(probs, given_mask, np.asarray(thresholds, dtype=np.float32))
     if fit is not None and fit.weight >= MIN_WEIGHT:
         whole = systematic_region(name, fit, p_given)
-        regions = [*absorb(regions, whole), whole]
+        regions = [*absorb(regions, fit), whole]
     _weigh_by_image_evidence(regions, given_mask, pred > 0)
     regions.sort(key=lambda r: (-r.gain, -r.score))
     return renumber(regions, name)
@@ -131,11 +131,7 @@ def _gray(image: np.ndarray) -> np.ndarray:
 
 
 def _default_min_area(given_mask: np.ndarray) -> int:
-    labels, n = ndi.label(given_mask > 0)
-    if n == 0:
-        return 3
-    areas = np.bincount(labels.ravel())[1:]
-    return max(3, int(round(0.05 * float(np.median(areas)))))
+    return max(3, int(round(0.05 * median_object_area(given_mask))))
 
 
 def _match_groups(g_lab, ng, p_lab, npred) -> tuple[np.ndarray, np.ndarray]:

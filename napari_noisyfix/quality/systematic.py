@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage as ndi
 
-from .evidence import calibrated_probs
+from .evidence import calibrated_probs, median_object_area
 from .region import Region
 
 #: Mean log-likelihood ratio per changed pixel at which a restoration gets weight 0.5, and the
@@ -39,7 +39,13 @@ MAX_SHIFT_SHARE = 0.1
 MIN_SHIFT = 8
 #: Largest erosion / dilation radius tried, as a multiple of the median object radius.
 MAX_RADIUS_SHARE = 1.0
+#: A fit enters the review queue as a region from this weight on.
+MIN_WEIGHT = 0.5
+#: Outline regions with at least this share of their pixels in a whole-mask region merge into it.
+ABSORB_SHARE = 0.5
 _CLIP = 1e-3
+_OUTLINE_KINDS = ("too_wide", "too_narrow", "shifted")
+_WORDS = {"too_wide": "too wide", "too_narrow": "too narrow", "shifted": "misaligned"}
 
 
 @dataclass
@@ -93,7 +99,7 @@ def fit_systematic(
     model_fg = np.argmax(logq, axis=0) > 0
     counted = _counted(fg, model_fg)
     log_given = np.take_along_axis(logq, given[None].astype(np.intp), 0)[0]
-    radius = _median_radius(fg)
+    radius = float(np.sqrt(median_object_area(fg) / np.pi))
     candidates = [
         _erosion(given, fg, logq, log_given, counted, radius),
         _dilation(given, fg, logq, log_given, counted, radius),
@@ -122,12 +128,6 @@ def _counted(fg: np.ndarray, model_fg: np.ndarray) -> np.ndarray:
         seen[0] = True
         out |= ~seen[labels]
     return ~out
-
-
-def _median_radius(fg: np.ndarray) -> float:
-    labels, n = ndi.label(fg)
-    areas = np.bincount(labels.ravel())[1:]
-    return float(np.sqrt(np.median(areas) / np.pi)) if n else 0.0
 
 
 def _best_radius(dist: np.ndarray, gain: np.ndarray, counted: np.ndarray, max_radius: float):
@@ -242,14 +242,6 @@ def _translate(labels: np.ndarray, shift: tuple[int, int]) -> np.ndarray:
     return out
 
 
-#: A fit enters the review queue as a region from this weight on.
-MIN_WEIGHT = 0.5
-#: Outline regions with at least this share of their pixels in a whole-mask region merge into it.
-ABSORB_SHARE = 0.5
-_OUTLINE_KINDS = ("too_wide", "too_narrow", "shifted")
-_WORDS = {"too_wide": "too wide", "too_narrow": "too narrow", "shifted": "misaligned"}
-
-
 def systematic_region(name: str, fit: SystematicFit, p_given: np.ndarray) -> Region:
     """The fit as one image-scope region of its kind: every pixel it changes, the restored mask as
     proposal.
@@ -285,21 +277,12 @@ def _main_class(fit: SystematicFit) -> int:
     return int(np.bincount(labels).argmax()) if labels.size else 1
 
 
-def absorb(regions: list[Region], whole: Region) -> list[Region]:
-    """``regions`` without the outline regions that lie mostly inside ``whole``."""
-    r0, c0, r1, c1 = whole.bbox
-    keep = []
-    for reg in regions:
-        if reg.kind in _OUTLINE_KINDS and reg.scope == "object":
-            a0, b0, a1, b1 = reg.bbox
-            inside = np.zeros(reg.region.shape, bool)
-            i0, j0 = max(a0, r0), max(b0, c0)
-            i1, j1 = min(a1, r1), min(b1, c1)
-            if i1 > i0 and j1 > j0:
-                inside[i0 - a0 : i1 - a0, j0 - b0 : j1 - b0] = whole.region[
-                    i0 - r0 : i1 - r0, j0 - c0 : j1 - c0
-                ]
-            if np.count_nonzero(reg.region & inside) >= ABSORB_SHARE * reg.area:
-                continue
-        keep.append(reg)
-    return keep
+def absorb(regions: list[Region], fit: SystematicFit) -> list[Region]:
+    """``regions`` without the outline regions that lie mostly in the pixels ``fit`` changes."""
+    return [
+        reg
+        for reg in regions
+        if reg.kind not in _OUTLINE_KINDS
+        or reg.scope != "object"
+        or np.count_nonzero(reg.region & fit.changed[reg.slices]) < ABSORB_SHARE * reg.area
+    ]
