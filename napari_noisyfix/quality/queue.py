@@ -13,8 +13,8 @@ from .region import Region
 REVIEWED_SHARE = 0.5
 #: A region enters the queue when its proposal is at least this likely to be right: below, accepting
 #: it is expected to break more pixels than it fixes. Such regions stay in the region table and
-#: the error map. On the fluo benchmark run (alpha = 0.5, ``benchmarks/rescore.py``) this halved the
-#: queue (3607 -> 1736 regions) and raised the share of proposals accepted unedited from 25% to 50%.
+#: the error map. With whole-mask regions and the one-pixel-sliver rule of ``regions`` it shortened
+#: the fluo benchmark queue from 4235 to 1262 regions (BENCHMARKS.md, "on identical probabilities").
 MIN_PROB_CORRECT = 0.5
 
 
