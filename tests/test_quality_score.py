@@ -85,6 +85,20 @@ def test_rescoring_skips_unchanged_images(project):
     assert "rescored 4 of 4" in _run(score_project(project, force=True))[0]
 
 
+def test_damaged_or_missing_caches_are_rebuilt(project):
+    """Map and region caches are derived data written without fsync: a damaged or vanished one
+    is recomputed from the stored probabilities instead of failing the run."""
+    _run(score_project(project))
+    sdir = project.root / "scores" / "v0001"
+    before = [r.to_row() for r in load_regions(project)]
+    (sdir / "regions" / "im1.npz").write_bytes(b"cut short")
+    (sdir / "maps" / "im2.npz").unlink()
+    summary, _ = _run(score_project(project))
+    assert "rescored 2 of 4" in summary
+    assert [r.to_row() for r in load_regions(project)] == before
+    assert set(load_maps(project, "im2")) >= {"error_score", "confidence"}
+
+
 def test_threshold_override_and_errors(project, tmp_path):
     _run(score_project(project, thresholds={1: 0.99}))
     manifest = (project.root / "scores" / "v0001" / "quality_manifest.json").read_text()

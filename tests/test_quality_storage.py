@@ -50,3 +50,8 @@ def test_damaged_files_raise(tmp_path):
         read_npz(tmp_path / "missing.npz")
     with pytest.raises(NoisyFixError, match="damaged"):
         regions_from_arrays({"meta": np.array('[{"id": "x"}]')}, "x.npz")
+    truth = disk_mask((40, 40), [(20, 20)], [6])
+    arrays = regions_arrays(find_regions("a", probs_from_mask(truth), np.zeros_like(truth)))
+    arrays["regions"] = arrays["regions"][:-1]
+    with pytest.raises(NoisyFixError, match="a.npz: damaged region archive"):
+        regions_from_arrays(arrays, "a.npz")

@@ -37,7 +37,7 @@ from .thresholds import apply_override, check_probs, class_sums, thresholds_from
 
 MANIFEST = "quality_manifest.json"
 #: Version of the cached files' layout; caches of another version are rebuilt.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 #: Class thresholds may drift this much before every image is rescored.
 THRESHOLD_DRIFT = 0.02
 IMAGE_FIELDS = ("image", "quality", "error_score", "softmin", "n_regions", "error_pixels")
@@ -84,18 +84,22 @@ def score_project(
     stale = stale or manifest.get("format") != CACHE_FORMAT
     extra = (predictor, tta) if features else None
     done = manifest.get("images", {})
-    rows, tables, redone = {}, [], 0
+    rows, archives, redone = {}, {}, 0
     for i, name in enumerate(project.names):
-        if stale or done.get(name, {}).get("hash") != hashes[name] or not _cached(sdir, name):
-            rows[name] = _score_image(project, version, name, thr, extra)
+        fresh = not stale and done.get(name, {}).get("hash") == hashes[name]
+        archive = _read_archive(sdir, name) if fresh else None
+        if archive is None:
+            rows[name], archive = _score_image(project, version, name, thr, extra)
             redone += 1
         else:
             rows[name] = done[name]["row"]
-        tables.append(_object_table(project, sdir, name))
+        archives[name] = archive
         yield Progress("score: regions", i + 1, len(project.names), name)
-    outliers = _finish_outliers(find_outliers(tables), sdir, rows)
+    tables = [_object_table(project, n, archives[n]) for n in project.names]
+    regions = {n: _archive_regions(sdir, n, archives[n]) for n in project.names}
+    outliers = _finish_outliers(find_outliers(tables), regions, rows)
     write_npz(sdir / "outliers.npz", regions_arrays(outliers))
-    _write_tables(project, sdir, rows, outliers)
+    _write_tables(project, sdir, rows, regions, outliers)
     write_json(sdir / MANIFEST, _manifest(hashes, rows, [float(t) for t in thr], features))
     return f"v{version:04d}: rescored {redone} of {len(rows)} images, {len(outliers)} outliers"
 
@@ -168,7 +172,20 @@ def _cached(sdir: Path, name: str) -> bool:
     return (sdir / "maps" / f"{name}.npz").exists() and (sdir / "regions" / f"{name}.npz").exists()
 
 
-def _score_image(project, version, name, thr, extra) -> dict:
+def _read_archive(sdir: Path, name: str) -> dict | None:
+    """The cached region archive of one image, or None when a cache file is missing, unreadable
+    or from an older layout (the image is then scored again)."""
+    if not (sdir / "maps" / f"{name}.npz").exists():
+        return None
+    try:
+        archive = read_npz(sdir / "regions" / f"{name}.npz")
+    except NoisyFixError:
+        return None
+    return archive if "object_classes" in archive and "regions" in archive else None
+
+
+def _score_image(project, version, name, thr, extra) -> tuple[dict, dict]:
+    """Score one image, write its caches; returns its image-score row and region archive."""
     probs, mask, image = project.load_probs(name, version), project.mask(name), project.image(name)
     samples = feats = None
     if extra is not None:
@@ -179,40 +196,38 @@ def _score_image(project, version, name, thr, extra) -> dict:
     table = describe_objects(name, mask, image=image, probs=probs, features=feats)
     sdir = project.scores_dir(version)
     write_maps(sdir / "maps" / f"{name}.npz", maps)
-    arrays = regions_arrays(regions)
-    arrays.update(
+    archive = regions_arrays(regions)
+    archive.update(
         object_X=table.X,
         object_classes=table.classes,
         object_columns=np.array(table.columns),
         prediction=table.proposal,
     )
-    write_npz(sdir / "regions" / f"{name}.npz", arrays)
-    return image_row(name, maps, regions, mask, model_labels(probs, thr) > 0)
+    write_npz(sdir / "regions" / f"{name}.npz", archive)
+    return image_row(name, maps, regions, mask, model_labels(probs, thr) > 0), archive
 
 
-def _object_table(project, sdir: Path, name: str) -> ObjectTable:
-    """Cached descriptors of one image; label map and prediction load only if an object is flagged."""
-    path = sdir / "regions" / f"{name}.npz"
-    arrays = read_npz(path)
-    if "object_classes" not in arrays:
-        raise NoisyFixError(f"{path}: written by an older version; rescore with --force")
-    columns = [str(c) for c in arrays["object_columns"]]
+def _object_table(project, name: str, archive: dict) -> ObjectTable:
+    """Descriptors of one image; its label map is computed only if an object is flagged."""
+    columns = [str(c) for c in archive["object_columns"]]
 
     def load():
-        return object_labels(project.mask(name))[0], read_npz(path)["prediction"]
+        return object_labels(project.mask(name))[0], archive["prediction"]
 
-    return ObjectTable(name, arrays["object_classes"], arrays["object_X"], columns, loader=load)
+    return ObjectTable(name, archive["object_classes"], archive["object_X"], columns, loader=load)
 
 
-def _finish_outliers(outliers: list[Region], sdir: Path, rows: dict) -> list[Region]:
+def _archive_regions(sdir: Path, name: str, archive: dict) -> list[Region]:
+    return regions_from_arrays(archive, str(sdir / "regions" / f"{name}.npz"))
+
+
+def _finish_outliers(outliers: list[Region], regions: dict, rows: dict) -> list[Region]:
     """Number outliers after their image's error regions; weigh them by the image's evidence."""
     counts: dict[str, int] = {}
     for reg in outliers:
         reg.prob_correct *= float(rows[reg.image]["error_score"])
         reg.gain *= float(rows[reg.image]["error_score"])
-        if reg.image not in counts:
-            meta = read_npz(sdir / "regions" / f"{reg.image}.npz")
-            counts[reg.image] = len(regions_from_arrays(meta, reg.image))
+        counts.setdefault(reg.image, len(regions[reg.image]))
         reg.id = f"{reg.image}#{counts[reg.image]}"
         counts[reg.image] += 1
     return outliers
@@ -243,9 +258,9 @@ def _csv_text(rows: list[dict], fields) -> str:
     return buf.getvalue()
 
 
-def _write_tables(project, sdir: Path, rows: dict, outliers: list[Region]) -> None:
-    regions = [r for n in project.names for r in _image_regions(sdir, n)] + outliers
-    atomic_write_text(sdir / "regions.csv", _csv_text([r.to_row() for r in regions], ROW_FIELDS))
+def _write_tables(project, sdir: Path, rows: dict, regions: dict, outliers: list[Region]) -> None:
+    every = [r for n in project.names for r in regions[n]] + outliers
+    atomic_write_text(sdir / "regions.csv", _csv_text([r.to_row() for r in every], ROW_FIELDS))
     table = [rows[n] for n in project.names]
     atomic_write_text(sdir / "image_scores.csv", _csv_text(table, IMAGE_FIELDS))
 

@@ -1,4 +1,9 @@
-"""On-disk form of maps and regions: compressed ``.npz`` written atomically, never pickled."""
+"""On-disk form of maps and regions: ``.npz`` archives written atomically, never pickled.
+
+They are caches, recomputed from the stored probabilities whenever they are missing or unreadable,
+so they are written uncompressed and without ``fsync``: on dsb2018 fluorescence (200 images of
+128 x 128) compression and ``fsync`` were a third of the scoring time.
+"""
 
 from __future__ import annotations
 
@@ -14,10 +19,10 @@ from .region import Region
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
-    """Save ``arrays`` as a compressed ``.npz`` through a temporary file."""
+    """Save ``arrays`` as an ``.npz`` through a temporary file (a cache: no ``fsync``)."""
     buf = io.BytesIO()
-    np.savez_compressed(buf, **arrays)
-    return atomic_write_bytes(path, buf.getvalue())
+    np.savez(buf, **arrays)
+    return atomic_write_bytes(path, buf.getvalue(), durable=False)
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:
@@ -42,12 +47,19 @@ def read_maps(path: Path) -> dict[str, np.ndarray]:
 
 
 def regions_arrays(regions: list[Region], prefix: str = "") -> dict[str, np.ndarray]:
-    """Arrays that hold ``regions``: a JSON table plus one region and proposal array each."""
-    arrays = {f"{prefix}meta": np.array(json.dumps([r.to_row() for r in regions]))}
-    for k, r in enumerate(regions):
-        arrays[f"{prefix}region_{k}"] = r.region
-        arrays[f"{prefix}proposal_{k}"] = r.proposal
-    return arrays
+    """Arrays that hold ``regions``: a JSON table, and every region's pixels and proposal
+    flattened one after the other (their shapes are their bounding boxes)."""
+    return {
+        f"{prefix}meta": np.array(json.dumps([r.to_row() for r in regions])),
+        f"{prefix}regions": _flat([r.region for r in regions], bool),
+        f"{prefix}proposals": _flat([r.proposal for r in regions], np.uint8),
+    }
+
+
+def _flat(arrays: list[np.ndarray], dtype) -> np.ndarray:
+    return (
+        np.concatenate([a.ravel() for a in arrays]).astype(dtype) if arrays else np.zeros(0, dtype)
+    )
 
 
 def regions_from_arrays(
@@ -56,11 +68,18 @@ def regions_from_arrays(
     """Inverse of :func:`regions_arrays`."""
     try:
         rows = json.loads(str(arrays[f"{prefix}meta"]))
-        return [
-            _row_region(row, arrays[f"{prefix}region_{k}"], arrays[f"{prefix}proposal_{k}"])
-            for k, row in enumerate(rows)
-        ]
-    except (KeyError, json.JSONDecodeError, TypeError) as exc:
+        flat_regions, flat_proposals = arrays[f"{prefix}regions"], arrays[f"{prefix}proposals"]
+        sizes = [(row["r1"] - row["r0"]) * (row["c1"] - row["c0"]) for row in rows]
+        if sum(sizes) != flat_regions.size or flat_regions.size != flat_proposals.size:
+            raise ValueError("pixel arrays do not match the bounding boxes")
+        starts = np.cumsum([0, *sizes])
+        out = []
+        for row, a, b in zip(rows, starts[:-1], starts[1:], strict=True):
+            shape = (row["r1"] - row["r0"], row["c1"] - row["c0"])
+            region = flat_regions[a:b].reshape(shape)
+            out.append(_row_region(row, region, flat_proposals[a:b].reshape(shape)))
+        return out
+    except (KeyError, json.JSONDecodeError, TypeError, ValueError, NoisyFixError) as exc:
         raise NoisyFixError(f"{where}: damaged region archive ({exc})") from exc
 
 

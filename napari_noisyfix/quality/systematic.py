@@ -20,8 +20,10 @@ the model finds the restored labels on average ``e`` times likelier than the giv
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
+from scipy import fft as sfft
 from scipy import ndimage as ndi
 
 from .evidence import calibrated_probs, median_object_area
@@ -32,8 +34,10 @@ from .region import Region
 #: noise at alpha = 0.5), checked unchanged on the histology set.
 LLR_MIDPOINT = 1.0
 LLR_SCALE = 0.3
-#: Rotations tried (degrees) in the coarse pass, then refined by +-1 and +-2 degrees.
+#: Rotations tried (degrees) in the coarse pass at half resolution; the best is refined at full
+#: resolution over every degree within +-FINE_RANGE.
 COARSE_ANGLES = tuple(range(-15, 16, 5))
+FINE_RANGE = 2
 #: Largest translation tried, as a share of the longer image side (at least ``MIN_SHIFT`` px).
 MAX_SHIFT_SHARE = 0.1
 MIN_SHIFT = 8
@@ -172,9 +176,16 @@ def _dilation(given, fg, logq, log_given, counted, radius):
 
 
 def _alignment(given, fg, logq, log_given, counted, model_fg):
-    """Best rotation (coarse, then refined) with its best translation."""
-    target = np.fft.rfft2(np.where(model_fg, 1.0, -1.0))
+    """Best rotation with its best translation: the rotation is searched coarsely on the masks at
+    half resolution by correlation with the model's mask, then refined at full resolution by
+    likelihood among the neighbouring degrees."""
     limit = max(MIN_SHIFT, int(round(MAX_SHIFT_SHARE * max(fg.shape))))
+    signed = np.where(model_fg, np.float32(1.0), np.float32(-1.0))
+    half = given[::2, ::2]
+    coarse = [_rotate(half, a) > 0 for a in COARSE_ANGLES]
+    peaks = _correlation_peaks(sfft.rfft2(signed[::2, ::2]), np.stack(coarse), (limit + 1) // 2)
+    centre = COARSE_ANGLES[int(np.argmax(peaks))]
+    target = sfft.rfft2(signed)
 
     def score(angle):
         moved = _rotate(given, angle)
@@ -183,12 +194,8 @@ def _alignment(given, fg, logq, log_given, counted, model_fg):
         gain = _transform_gain(restored, given, logq, log_given, counted)
         return gain[0], gain[1], restored, angle, shift
 
-    tried = {a: score(a) for a in COARSE_ANGLES}
-    centre = max(tried.values(), key=lambda c: c[0])[3]
-    for a in (centre - 2, centre - 1, centre + 1, centre + 2):
-        if a not in tried:
-            tried[a] = score(a)
-    total, n, restored, angle, (dy, dx) = max(tried.values(), key=lambda c: c[0])
+    fine = [score(a) for a in range(centre - FINE_RANGE, centre + FINE_RANGE + 1)]
+    total, n, restored, angle, (dy, dx) = max(fine, key=lambda c: c[0])
     if n == 0:
         return None
     detail = f"rotate by {angle:+d} deg and shift by ({dy:+d}, {dx:+d}) px"
@@ -209,25 +216,49 @@ def _rotate(labels: np.ndarray, angle: float) -> np.ndarray:
     if angle == 0:
         return labels
     h, w = labels.shape
+    y, x = _centred_grid(h, w)
     theta = np.deg2rad(angle)
-    cos, sin = np.cos(theta), np.sin(theta)
-    rr, cc = np.ogrid[:h, :w]
-    y, x = rr - (h - 1) / 2.0, cc - (w - 1) / 2.0
-    src_r = np.rint(cos * y - sin * x + (h - 1) / 2.0).astype(np.intp)
-    src_c = np.rint(sin * y + cos * x + (w - 1) / 2.0).astype(np.intp)
+    cos, sin = np.float32(np.cos(theta)), np.float32(np.sin(theta))
+    src_r = np.rint(cos * y - sin * x + np.float32((h - 1) / 2.0)).astype(np.intp)
+    src_c = np.rint(sin * y + cos * x + np.float32((w - 1) / 2.0)).astype(np.intp)
     inside = (src_r >= 0) & (src_r < h) & (src_c >= 0) & (src_c < w)
-    return np.where(inside, labels[np.clip(src_r, 0, h - 1), np.clip(src_c, 0, w - 1)], 0).astype(
-        labels.dtype
-    )
+    flat = np.where(inside, src_r * w + src_c, 0)
+    return np.where(inside, labels.ravel()[flat], 0).astype(labels.dtype)
+
+
+@lru_cache(maxsize=8)
+def _centred_grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    rr, cc = np.ogrid[:h, :w]
+    return (rr - (h - 1) / 2.0).astype(np.float32), (cc - (w - 1) / 2.0).astype(np.float32)
+
+
+def _correlation(target: np.ndarray, moved: np.ndarray) -> np.ndarray:
+    """Circular cross-correlation of ``moved`` (..., H, W) with the image whose rfft2 is ``target``."""
+    h, w = moved.shape[-2:]
+    spectrum = target * np.conj(sfft.rfft2(moved.astype(np.float32)))
+    return sfft.irfft2(spectrum, s=(h, w))
+
+
+def _shift_window(shape: tuple[int, int], limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column indices of the circular shifts within ``+-limit``."""
+    h, w = shape
+    rows = np.r_[0 : min(limit, h - 1) + 1, -min(limit, h - 1) : 0] % h
+    cols = np.r_[0 : min(limit, w - 1) + 1, -min(limit, w - 1) : 0] % w
+    return rows, cols
+
+
+def _correlation_peaks(target: np.ndarray, moved: np.ndarray, limit: int) -> np.ndarray:
+    """Highest correlation within ``+-limit`` shifts for each mask of the stack ``moved``."""
+    rows, cols = _shift_window(moved.shape[-2:], limit)
+    corr = _correlation(target, moved)
+    return corr[:, rows][:, :, cols].reshape(len(moved), -1).max(axis=1)
 
 
 def _best_shift(target: np.ndarray, moved: np.ndarray, limit: int) -> tuple[int, int]:
     """Integer shift (dy, dx) within ``+-limit`` maximising the correlation with ``target``."""
     h, w = moved.shape
-    corr = np.fft.irfft2(target * np.conj(np.fft.rfft2(moved.astype(np.float64))), s=(h, w))
-    rows = np.r_[0 : min(limit, h - 1) + 1, -min(limit, h - 1) : 0] % h
-    cols = np.r_[0 : min(limit, w - 1) + 1, -min(limit, w - 1) : 0] % w
-    window = corr[np.ix_(rows, cols)]
+    rows, cols = _shift_window((h, w), limit)
+    window = _correlation(target, moved)[np.ix_(rows, cols)]
     i, j = np.unravel_index(int(np.argmax(window)), window.shape)
     dy, dx = int(rows[i]), int(cols[j])
     return (dy - h if dy > h // 2 else dy), (dx - w if dx > w // 2 else dx)
