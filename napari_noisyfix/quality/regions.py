@@ -124,6 +124,16 @@ class _Context:
         self.name, self.probs, self.given, self.pred = name, probs, given, pred
         self.p_given, self.p_pred, self.confident = p_given, p_pred, confident
         self.image = None if image is None else _gray(np.asarray(image, dtype=np.float32))
+        self._intensity: dict[int, tuple[float, float] | None] = {}
+
+    def class_intensity(self, cls: int) -> tuple[float, float] | None:
+        """Mean and standard deviation of the image over the pixels labelled ``cls`` (None
+        without an image or with fewer than two such pixels)."""
+        if cls not in self._intensity:
+            ref = None if self.image is None else self.image[self.given == cls]
+            ok = ref is not None and ref.size >= 2
+            self._intensity[cls] = (float(ref.mean()), float(ref.std())) if ok else None
+        return self._intensity[cls]
 
 
 def _gray(image: np.ndarray) -> np.ndarray:
@@ -241,10 +251,8 @@ _REASONS = {
 
 def _reason(ctx, kind, cls, sl, pixels, score) -> str:
     text = _REASONS[kind].format(c=cls) + f" (error probability {score:.2f})"
-    if ctx.image is None:
+    ref = ctx.class_intensity(cls)
+    if ref is None:
         return text
-    ref = ctx.image[ctx.given == cls]
-    if ref.size < 2:
-        return text
-    z = (float(ctx.image[sl][pixels].mean()) - float(ref.mean())) / (float(ref.std()) + 1e-6)
+    z = (float(ctx.image[sl][pixels].mean()) - ref[0]) / (ref[1] + 1e-6)
     return text + f"; intensity {z:+.1f} sd from labelled class-{cls} pixels"
