@@ -14,7 +14,7 @@ from napari_noisyfix.quality.region import Region
 from napari_noisyfix.quality.regions import find_regions
 from napari_noisyfix.quality.storage import regions_arrays, regions_from_arrays
 from napari_noisyfix.quality.synthetic import disk_mask, probs_from_mask
-from napari_noisyfix.quality.systematic import fit_systematic
+from napari_noisyfix.quality.systematic import MIN_WEIGHT, fit_systematic, separation_lines
 
 SHAPE = (96, 96)
 CENTRES = [(16, 18), (20, 60), (48, 34), (70, 74), (78, 20), (50, 80)]
@@ -142,3 +142,20 @@ def test_scope_survives_storage_and_is_checked():
     assert back[0].to_row()["scope"] == "image"
     with pytest.raises(NoisyFixError, match="unknown region scope 'slice'"):
         Region(**{**regions[0].__dict__, "scope": "slice"})
+
+
+def test_lines_between_touching_objects_are_not_filled():
+    """A clean mask of touching objects split by one-pixel lines, with a model that fills the lines
+    (as a semantic model does) and is a little wide, is not taken for a mask drawn too narrow."""
+    truth = np.zeros((48, 60), np.uint8)
+    for c0 in (6, 20, 34):
+        truth[12:36, c0 : c0 + 13] = 1  # three blocks, one-pixel lines at columns 19 and 33
+    lines = separation_lines(truth > 0)
+    assert lines[12:36, 19].all() and lines[12:36, 33].all()
+    assert lines.sum() == 2 * 24 + 4  # the lines and the pixels beside their ends
+    ring = ndi.binary_dilation(truth > 0) & (truth == 0) & ~lines
+    p_fg = np.where(truth > 0, 0.97, 0.03)
+    p_fg[lines], p_fg[ring] = 0.97, 0.6
+    probs = np.stack([1 - p_fg, p_fg]).astype(np.float32)
+    fit = fit_systematic(probs, truth, np.array([0.9, 0.9]))
+    assert fit is None or fit.weight < MIN_WEIGHT
