@@ -63,7 +63,7 @@ def test_dilated_or_eroded_mask_is_one_region_that_restores_it(given, kind, word
 def test_misaligned_mask_is_found_as_shifted_with_rotation_and_translation():
     truth = _truth()
     moved = ndi.shift(ndi.rotate(truth, 9, reshape=False, order=0), (4, -3), order=0)
-    fit = fit_systematic(probs_from_mask(truth), moved, THRESHOLDS)
+    fit = fit_systematic(probs_from_mask(truth), moved)
     assert fit is not None and fit.kind == "shifted" and fit.weight > 0.9
     assert "rotate by" in fit.detail and "+0 deg" not in fit.detail
     assert _dice(moved, truth) < 0.6 and _dice(fit.restored, truth) > 0.9
@@ -73,7 +73,7 @@ def test_misaligned_mask_is_found_as_shifted_with_rotation_and_translation():
 def test_clean_mask_and_object_errors_get_no_whole_mask_region():
     truth = _truth()
     noisy = probs_from_mask(truth, noise=0.05, seed=3)
-    fit = fit_systematic(noisy, truth, THRESHOLDS)
+    fit = fit_systematic(noisy, truth)
     assert fit is None or fit.weight < 0.5
     # a dropped and an added object are errors of their own, not a whole-mask transform
     given = truth.copy()
@@ -86,8 +86,8 @@ def test_clean_mask_and_object_errors_get_no_whole_mask_region():
 
 def test_empty_or_full_mask_has_no_fit():
     probs = probs_from_mask(_truth())
-    assert fit_systematic(probs, np.zeros(SHAPE, np.uint8), THRESHOLDS) is None
-    assert fit_systematic(probs, np.ones(SHAPE, np.uint8), THRESHOLDS) is None
+    assert fit_systematic(probs, np.zeros(SHAPE, np.uint8)) is None
+    assert fit_systematic(probs, np.ones(SHAPE, np.uint8)) is None
 
 
 def test_multiclass_dilation_keeps_each_objects_class():
@@ -97,11 +97,11 @@ def test_multiclass_dilation_keeps_each_objects_class():
     dist, (ri, ci) = ndi.distance_transform_edt(truth == 0, return_indices=True)
     grow = (dist > 0) & (dist <= 3)
     wide[grow] = truth[ri, ci][grow]
-    fit = fit_systematic(probs_from_mask(truth, n_classes=3), wide, np.full(3, 0.9, np.float32))
+    fit = fit_systematic(probs_from_mask(truth, n_classes=3), wide)
     assert fit is not None and fit.kind == "too_wide"
     assert np.mean(fit.restored == truth) > 0.99
     narrow = np.where(ndi.distance_transform_edt(truth > 0) > 2, truth, 0).astype(np.uint8)
-    fit = fit_systematic(probs_from_mask(truth, n_classes=3), narrow, np.full(3, 0.9, np.float32))
+    fit = fit_systematic(probs_from_mask(truth, n_classes=3), narrow)
     assert fit.kind == "too_narrow" and set(np.unique(fit.restored)) == {0, 1, 2}
     assert np.mean(fit.restored == truth) > 0.99
 
@@ -157,5 +157,19 @@ def test_lines_between_touching_objects_are_not_filled():
     p_fg = np.where(truth > 0, 0.97, 0.03)
     p_fg[lines], p_fg[ring] = 0.97, 0.6
     probs = np.stack([1 - p_fg, p_fg]).astype(np.float32)
-    fit = fit_systematic(probs, truth, np.array([0.9, 0.9]))
+    fit = fit_systematic(probs, truth)
     assert fit is None or fit.weight < MIN_WEIGHT
+
+
+def test_class_thresholds_do_not_move_the_outlines():
+    """Where the model leans slightly to the background just outside a clean outline, a low
+    foreground threshold (a timid model) must not turn that ring into 'drawn too narrow'."""
+    truth = disk_mask(SHAPE, CENTRES, RADII)
+    ring = ndi.binary_dilation(truth > 0, iterations=2) & (truth == 0)
+    p_fg = np.where(truth > 0, 0.95, 0.02)
+    p_fg[ring] = 0.48
+    probs = np.stack([1 - p_fg, p_fg]).astype(np.float32)
+    timid = np.array([0.98, 0.3], np.float32)  # calibrated, the ring would read 0.75 foreground
+    regions = find_regions("t", probs, truth, thresholds=timid)
+    assert not [r for r in regions if r.scope == "image"]
+    assert fit_systematic(probs, truth) is None

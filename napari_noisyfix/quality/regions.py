@@ -95,7 +95,7 @@ def find_regions(
     regions = []
     for cls in range(1, probs.shape[0]):
         regions.extend(_class_regions(ctx, cls, min_area))
-    fit = fit_systematic(probs, given_mask, np.asarray(thresholds, dtype=np.float32))
+    fit = fit_systematic(probs, given_mask)
     if fit is not None and fit.weight >= MIN_WEIGHT:
         whole = systematic_region(name, fit, p_given)
         regions = [*absorb(regions, fit), whole]
