@@ -57,6 +57,7 @@ def find_regions(
     thresholds: np.ndarray | None = None,
     image: np.ndarray | None = None,
     min_area: int | None = None,
+    fg_shift: float = 0.0,
 ) -> list[Region]:
     """Candidate label errors of one image, strongest first.
 
@@ -75,6 +76,9 @@ def find_regions(
         labelled objects of its class.
     min_area : int, optional
         Smallest region kept; by default 5% of the median given object area, at least 3 pixels.
+    fg_shift : float
+        The project's foreground log-odds shift (:mod:`~napari_noisyfix.quality.prior_shift`);
+        a whole-mask error must hold under the shifted probabilities too.
 
     Returns
     -------
@@ -95,7 +99,7 @@ def find_regions(
     regions = []
     for cls in range(1, probs.shape[0]):
         regions.extend(_class_regions(ctx, cls, min_area))
-    fit = fit_systematic(probs, given_mask)
+    fit = fit_systematic(probs, given_mask, fg_shift)
     if fit is not None and fit.weight >= MIN_WEIGHT:
         whole = systematic_region(name, fit, p_given)
         regions = [*absorb(regions, fit), whole]

@@ -8,10 +8,12 @@ Files under ``scores/vNNNN/``::
     outliers.npz           clustering outliers of all images
     regions.csv            one row per region of every image
     image_scores.csv       one row per image
-    quality_manifest.json  per image a hash of probabilities + mask, and the thresholds used
+    quality_manifest.json  per image a hash of probabilities + mask; the thresholds and the
+                           foreground shift used
 
 Rescoring redoes only images whose probabilities or mask changed (or all when the class thresholds
-moved by more than ``THRESHOLD_DRIFT``); the outlier clustering and the tables are rebuilt each time from the cached descriptors.
+moved by more than ``THRESHOLD_DRIFT`` or the foreground shift by more than ``SHIFT_DRIFT``); the
+outlier clustering and the tables are rebuilt each time from the cached descriptors.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ..progress import Progress
 from .image_score import image_row
 from .maps import compute_maps
 from .outliers import ObjectTable, describe_objects, find_outliers, object_labels
+from .prior_shift import foreground_shift, logodds_histogram
 from .region import ROW_FIELDS, Region
 from .regions import find_regions, model_labels
 from .storage import read_maps, read_npz, regions_arrays, regions_from_arrays, write_maps, write_npz
@@ -40,6 +43,8 @@ MANIFEST = "quality_manifest.json"
 CACHE_FORMAT = 4
 #: Class thresholds may drift this much before every image is rescored.
 THRESHOLD_DRIFT = 0.02
+#: The foreground log-odds shift may drift this much before every image is rescored.
+SHIFT_DRIFT = 0.1
 IMAGE_FIELDS = ("image", "quality", "error_score", "softmin", "n_regions", "error_pixels")
 
 
@@ -76,10 +81,12 @@ def score_project(
     version = _model_version(project, version)
     sdir = project.scores_dir(version)
     predictor = _LazyPredictor(project, version)
-    hashes, sums = yield from _collect(project, version, tta, predictor)
+    hashes, sums, logodds = yield from _collect(project, version, tta, predictor)
     thr = apply_override(thresholds_from_sums(*sums), thresholds)
     manifest = {} if force else _read_manifest(sdir)
     thr, stale = _settle_thresholds(thr, manifest.get("thresholds"))
+    shift, moved = _settle_shift(foreground_shift(*logodds), manifest.get("fg_shift"))
+    stale = stale or moved
     stale = stale or bool(manifest.get("features")) != features
     stale = stale or manifest.get("format") != CACHE_FORMAT
     extra = (predictor, tta) if features else None
@@ -89,7 +96,7 @@ def score_project(
         fresh = not stale and done.get(name, {}).get("hash") == hashes[name]
         archive = _read_archive(sdir, name) if fresh else None
         if archive is None:
-            rows[name], archive = _score_image(project, version, name, thr, extra)
+            rows[name], archive = _score_image(project, version, name, (thr, shift), extra)
             redone += 1
         else:
             rows[name] = done[name]["row"]
@@ -100,8 +107,16 @@ def score_project(
     outliers = _finish_outliers(find_outliers(tables), regions, rows)
     write_npz(sdir / "outliers.npz", regions_arrays(outliers))
     _write_tables(project, sdir, rows, regions, outliers)
-    write_json(sdir / MANIFEST, _manifest(hashes, rows, [float(t) for t in thr], features))
+    write_json(sdir / MANIFEST, _manifest(hashes, rows, [float(t) for t in thr], shift, features))
     return f"v{version:04d}: rescored {redone} of {len(rows)} images, {len(outliers)} outliers"
+
+
+def _settle_shift(new: float, old) -> tuple[float, bool]:
+    """Keep the previous foreground shift unless it moved by more than ``SHIFT_DRIFT``; returns
+    the shift to use and whether every image must be rescored."""
+    if old is None or abs(float(old) - new) > SHIFT_DRIFT:
+        return new, True
+    return float(old), False
 
 
 def _settle_thresholds(new: np.ndarray, old) -> tuple[np.ndarray, bool]:
@@ -125,8 +140,9 @@ def _model_version(project, version):
 
 
 def _collect(project, version, tta, predictor):
-    """Probabilities of every image (predicting missing ones): hashes and class sums."""
-    hashes, sums, counts = {}, 0.0, 0.0
+    """Probabilities of every image (predicting missing ones): hashes, class sums and foreground
+    log-odds histograms."""
+    hashes, sums, counts, histograms, fg_counts = {}, 0.0, 0.0, [], []
     names = project.names
     for i, name in enumerate(names):
         probs = project.load_probs(name, version)
@@ -138,9 +154,13 @@ def _collect(project, version, tta, predictor):
         check_probs(probs, mask, f"{project.root}: {name}")
         s, c = class_sums(probs, mask)
         sums, counts = sums + s, counts + c
+        histogram, fg = logodds_histogram(probs, mask)
+        histograms.append(histogram)
+        fg_counts.append(fg)
         hashes[name] = _digest(probs, mask)
         yield Progress("score: probabilities", i + 1, len(names), name)
-    return hashes, (np.asarray(sums), np.asarray(counts))
+    logodds = (np.array(histograms), np.array(fg_counts))
+    return hashes, (np.asarray(sums), np.asarray(counts)), logodds
 
 
 class _LazyPredictor:
@@ -184,14 +204,16 @@ def _read_archive(sdir: Path, name: str) -> dict | None:
     return archive if "object_classes" in archive and "regions" in archive else None
 
 
-def _score_image(project, version, name, thr, extra) -> tuple[dict, dict]:
-    """Score one image, write its caches; returns its image-score row and region archive."""
+def _score_image(project, version, name, calibration, extra) -> tuple[dict, dict]:
+    """Score one image with ``calibration`` (class thresholds, foreground shift), write its
+    caches; returns its image-score row and region archive."""
+    thr, shift = calibration
     probs, mask, image = project.load_probs(name, version), project.mask(name), project.image(name)
     samples = feats = None
     if extra is not None:
         pred = extra[0].get().predict(image, tta=extra[1], return_features=True)
         samples, feats = pred.samples, pred.features
-    regions = find_regions(name, probs, mask, thresholds=thr, image=image)
+    regions = find_regions(name, probs, mask, thresholds=thr, image=image, fg_shift=shift)
     maps = compute_maps(probs, mask, samples, thresholds=thr, name=name, regions=regions)
     table = describe_objects(name, mask, image=image, probs=probs, features=feats)
     sdir = project.scores_dir(version)
@@ -241,10 +263,11 @@ def _read_manifest(sdir: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _manifest(hashes: dict, rows: dict, thresholds: list, features: bool) -> dict:
+def _manifest(hashes: dict, rows: dict, thresholds: list, shift: float, features: bool) -> dict:
     return {
         "format": CACHE_FORMAT,
         "thresholds": thresholds,
+        "fg_shift": shift,
         "features": features,
         "images": {n: {"hash": hashes[n], "row": rows[n]} for n in hashes},
     }
