@@ -75,6 +75,22 @@ def test_failed_atomic_write_keeps_previous_file(tmp_path, monkeypatch):
     assert not [p for p in (proj.root / "corrections").iterdir() if p.name.endswith(".tmp")]
 
 
+def test_corrections_are_forced_to_disk_score_caches_are_not(tmp_path, monkeypatch):
+    from napari_noisyfix.quality.storage import write_npz
+
+    images, masks = _arrays()
+    proj = Project.create(tmp_path / "p", images, masks)
+    synced = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: synced.append(fd) or real(fd))
+    proj.save_mask("img0", np.ones((8, 10), np.uint8))
+    assert synced
+    synced.clear()
+    write_npz(tmp_path / "cache.npz", {"a": np.zeros(3)})
+    assert not synced
+    assert np.array_equal(np.load(tmp_path / "cache.npz")["a"], np.zeros(3))
+
+
 @pytest.mark.parametrize(
     ("mutate", "message"),
     [
