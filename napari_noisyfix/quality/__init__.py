@@ -8,7 +8,9 @@ Built on class probabilities (ideally out-of-fold) from :mod:`napari_noisyfix.mo
 * :func:`per_class_thresholds`, :func:`dataset_thresholds` -- confident-learning thresholds
   (mean self-confidence per class), overridable.
 * :func:`find_regions` -- typed error regions (missing, spurious, too_wide, too_narrow, shifted)
-  from object matching, each a :class:`Region` with a proposal, score and expected gain.
+  from object matching, each a :class:`Region` with a proposal, score and expected gain, plus
+  whole-mask errors (:mod:`.systematic`: every outline too wide or too narrow, or the mask
+  misaligned) checked against the project's foreground shift (:mod:`.prior_shift`).
 * :func:`describe_objects`, :func:`find_outliers` -- clustering outliers (K-Means / DBSCAN over
   shape, intensity, model agreement and pooled features).
 * :class:`ReviewQueue` -- one queue over all images, ordered by expected gain.

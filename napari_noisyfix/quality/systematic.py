@@ -60,7 +60,7 @@ MIN_WEIGHT = 0.5
 #: Outline regions with at least this share of their pixels in a whole-mask region merge into it.
 ABSORB_SHARE = 0.5
 _CLIP = 1e-3
-KINDS = ("too_wide", "too_narrow", "shifted")
+WHOLE_MASK_KINDS = ("too_wide", "too_narrow", "shifted")
 _WORDS = {"too_wide": "too wide", "too_narrow": "too narrow", "shifted": "misaligned"}
 
 
@@ -113,7 +113,7 @@ def fit_systematic(
     fg = given > 0
     if not fg.any() or fg.all():
         return None
-    fit = _best_fit(probs, given, KINDS)
+    fit = _best_fit(probs, given, WHOLE_MASK_KINDS)
     if fit is not None and fg_shift != 0 and fit.weight >= MIN_WEIGHT:
         check = _best_fit(shift_probs(probs, fg_shift), given, (fit.kind,))
         if check is None or check.weight < fit.weight:
@@ -359,7 +359,7 @@ def absorb(regions: list[Region], fit: SystematicFit) -> list[Region]:
     return [
         reg
         for reg in regions
-        if reg.kind not in KINDS
+        if reg.kind not in WHOLE_MASK_KINDS
         or reg.scope != "object"
         or np.count_nonzero(reg.region & fit.changed[reg.slices]) < ABSORB_SHARE * reg.area
     ]
