@@ -1,5 +1,7 @@
 """Scoring a project: files, caching, rescoring only what changed, readers."""
 
+import json
+
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
@@ -83,6 +85,18 @@ def test_rescoring_skips_unchanged_images(project):
     assert "rescored 1 of 4" in summary
     assert not [r for r in load_regions(project) if r.image == "im2" and r.kind == "missing"]
     assert "rescored 4 of 4" in _run(score_project(project, force=True))[0]
+
+
+def test_a_moved_foreground_shift_rescores_every_image(project):
+    summary, _ = _run(score_project(project))
+    assert "foreground log-odds shift" in summary
+    path = project.root / "scores" / "v0001" / "quality_manifest.json"
+    manifest = json.loads(path.read_text())
+    assert abs(manifest["fg_shift"]) < 1.0  # probabilities drawn from the true masks
+    manifest["fg_shift"] += 0.5
+    path.write_text(json.dumps(manifest))
+    assert "rescored 4 of 4" in _run(score_project(project))[0]
+    assert "rescored 0 of 4" in _run(score_project(project))[0]
 
 
 def test_damaged_or_missing_caches_are_rebuilt(project):

@@ -108,7 +108,10 @@ def score_project(
     write_npz(sdir / "outliers.npz", regions_arrays(outliers))
     _write_tables(project, sdir, rows, regions, outliers)
     write_json(sdir / MANIFEST, _manifest(hashes, rows, [float(t) for t in thr], shift, features))
-    return f"v{version:04d}: rescored {redone} of {len(rows)} images, {len(outliers)} outliers"
+    return (
+        f"v{version:04d}: rescored {redone} of {len(rows)} images, {len(outliers)} outliers, "
+        f"foreground log-odds shift {shift:+.2f}"
+    )
 
 
 def _settle_shift(new: float, old) -> tuple[float, bool]:
