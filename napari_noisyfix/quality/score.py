@@ -84,8 +84,11 @@ def score_project(
     hashes, sums, logodds = yield from _collect(project, version, tta, predictor)
     thr = apply_override(thresholds_from_sums(*sums), thresholds)
     manifest = {} if force else _read_manifest(sdir)
-    thr, stale = _settle_thresholds(thr, manifest.get("thresholds"))
-    shift, moved = _settle_shift(foreground_shift(*logodds), manifest.get("fg_shift"))
+    thr, stale = _settle(thr, manifest.get("thresholds"), THRESHOLD_DRIFT)
+    shift, moved = _settle(
+        np.array([foreground_shift(*logodds)]), manifest.get("fg_shift"), SHIFT_DRIFT
+    )
+    shift = float(shift[0])
     stale = stale or moved
     stale = stale or bool(manifest.get("features")) != features
     stale = stale or manifest.get("format") != CACHE_FORMAT
@@ -114,23 +117,16 @@ def score_project(
     )
 
 
-def _settle_shift(new: float, old) -> tuple[float, bool]:
-    """Keep the previous foreground shift unless it moved by more than ``SHIFT_DRIFT``; returns
-    the shift to use and whether every image must be rescored."""
-    if old is None or abs(float(old) - new) > SHIFT_DRIFT:
-        return new, True
-    return float(old), False
+def _settle(new: np.ndarray, old, drift: float) -> tuple[np.ndarray, bool]:
+    """Keep the previous calibration values (class thresholds, foreground shift) unless one moved
+    by more than ``drift``; ``old`` is read in ``new``'s dtype.
 
-
-def _settle_thresholds(new: np.ndarray, old) -> tuple[np.ndarray, bool]:
-    """Keep the previous thresholds unless one moved by more than ``THRESHOLD_DRIFT``.
-
-    Returns the thresholds to use and whether every image must be rescored.
+    Returns the values to use and whether every image must be rescored.
     """
-    if old is None or len(old) != len(new):
+    if old is None or np.size(old) != np.size(new):
         return new, True
-    old = np.asarray(old, dtype=np.float32)
-    if np.max(np.abs(old - new)) > THRESHOLD_DRIFT:
+    old = np.asarray(old, dtype=new.dtype).reshape(new.shape)
+    if np.max(np.abs(old - new)) > drift:
         return new, True
     return old, False
 
@@ -198,7 +194,7 @@ def _cached(sdir: Path, name: str) -> bool:
 def _read_archive(sdir: Path, name: str) -> dict | None:
     """The cached region archive of one image, or None when a cache file is missing, unreadable
     or from an older layout (the image is then scored again)."""
-    if not (sdir / "maps" / f"{name}.npz").exists():
+    if not _cached(sdir, name):
         return None
     try:
         archive = read_npz(sdir / "regions" / f"{name}.npz")

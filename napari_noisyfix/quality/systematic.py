@@ -120,9 +120,9 @@ def fit_systematic(
     fit = _best_fit(probs, given, WHOLE_MASK_KINDS)
     if fit is not None and fg_shift != 0 and fit.weight >= MIN_WEIGHT:
         check = _best_fit(shift_probs(probs, fg_shift), given, (fit.kind,))
-        if check is None or check.weight < fit.weight:
-            fit.weight = 0.0 if check is None else check.weight
-            fit.llr = 0.0 if check is None else check.llr
+        weight, llr = (0.0, 0.0) if check is None else (check.weight, check.llr)
+        if weight < fit.weight:
+            fit.weight, fit.llr = weight, llr
     return fit
 
 
@@ -198,13 +198,13 @@ def _dilation(given, fg, logq, log_given, counted, radius):
     dist, (ri, ci) = ndi.distance_transform_edt(~fg, return_indices=True)
     nearest = given[ri, ci]
     log_new = np.take_along_axis(logq, nearest[None].astype(np.intp), 0)[0]
-    keep = separation_lines(fg)
+    lines = separation_lines(fg)
     limit = max(1.0, MAX_RADIUS_SHARE * radius)
-    best = _best_radius(dist, log_new - log_given, counted & ~keep, limit)
+    best = _best_radius(dist, log_new - log_given, counted & ~lines, limit)
     if best is None:
         return None
     total, n, r = best
-    restored = np.where((dist > 0) & (dist <= r) & ~keep, nearest, given).astype(np.uint8)
+    restored = np.where((dist > 0) & (dist <= r) & ~lines, nearest, given).astype(np.uint8)
     return total, n, "too_narrow", restored, f"dilate by {r:.1f} px"
 
 
