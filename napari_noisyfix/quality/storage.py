@@ -1,8 +1,8 @@
 """On-disk form of maps and regions: ``.npz`` archives written atomically, never pickled.
 
 They are caches, recomputed from the stored probabilities whenever they are missing or unreadable,
-so they are written uncompressed and without ``fsync``: on dsb2018 fluorescence (200 images of
-128 x 128) compression and ``fsync`` were a third of the scoring time.
+so they are written uncompressed and without ``fsync``, which cost milliseconds per file (the
+scoring-time change is in BENCHMARKS.md, "This session's changes").
 """
 
 from __future__ import annotations
