@@ -1,5 +1,8 @@
 """The label-noise protocol: each noise type changes a mask the way the protocol states."""
 
+import hashlib
+import json
+
 import numpy as np
 import pytest
 from scipy import ndimage as ndi
@@ -7,10 +10,15 @@ from scipy import ndimage as ndi
 from napari_noisyfix.errors import NoisyFixError
 from napari_noisyfix.synth.noise import (
     KINDS,
+    add_blobs,
+    affine,
     corrupt_dataset,
     corrupt_mask,
     dice,
+    dilate,
     draw_kind,
+    drop,
+    erode,
     object_size,
 )
 
@@ -137,3 +145,66 @@ def test_corrupt_dataset_fraction_protection_and_determinism():
             assert not row["corrupted"]
     other, _ = corrupt_dataset(masks, 0.5, seed=8, protect=protect)
     assert any(not np.array_equal(noisy[k], other[k]) for k in masks)
+
+
+def _golden_masks():
+    """Twelve 256x256 masks of random ellipses (small and large objects) and one empty mask."""
+    rng = np.random.default_rng(20240611)
+    yy, xx = np.mgrid[:256, :256]
+    masks = {}
+    for i in range(11):
+        mask = np.zeros((256, 256), np.uint8)
+        for _ in range(1 + i % 6):
+            r = rng.uniform(16, 40) if i % 3 == 0 else rng.uniform(3, 12)
+            cy, cx = rng.uniform(r, 256 - r, size=2)
+            aspect, tilt = rng.uniform(0.6, 1.0), rng.uniform(0, np.pi)
+            u = (yy - cy) * np.cos(tilt) + (xx - cx) * np.sin(tilt)
+            v = -(yy - cy) * np.sin(tilt) + (xx - cx) * np.cos(tilt)
+            mask[(u / r) ** 2 + (v / (r * aspect)) ** 2 <= 1] = 1
+        masks[f"g{i:02d}"] = mask * (1 if i % 2 else 255)
+    masks["g11"] = np.zeros((256, 256), np.uint8)
+    return masks
+
+
+def _golden_digest(masks):
+    digest = hashlib.sha1()
+
+    def feed(out, kind, params):
+        digest.update(out.tobytes())
+        digest.update(json.dumps([kind, params], sort_keys=True).encode())
+
+    noisy, log = corrupt_dataset(masks, 0.5, seed=0)
+    for row in log:
+        feed(noisy[row["name"]], row["type"], [row["params"], row["corrupted"], row["dice"]])
+    for name in sorted(masks):
+        for seed in range(3):
+            out, info = corrupt_mask(masks[name], np.random.default_rng(seed))
+            feed(out, info["type"], info["params"])
+    for kind in KINDS:
+        for name in ("g00", "g05"):
+            out, info = corrupt_mask(masks[name], np.random.default_rng(7), kind)
+            feed(out, info["type"], info["params"])
+    return digest.hexdigest(), [row["type"] for row in log]
+
+
+def test_protocol_noise_is_bit_identical_to_the_reference():
+    # recorded from the protocol code before the noise types were refactored into pure functions
+    digest, types = _golden_digest(_golden_masks())
+    assert types == ["add", "none", "drop", "add", "erode", "dilate", "none", "add"] + ["none"] * 4
+    assert digest == "ede182bee0a489d5aee6481a940e93543b7fb121"
+
+
+def test_protocol_transforms_are_pure_functions_of_their_parameters():
+    fg = SMALL.astype(bool)
+    noisy, info = corrupt_mask(fg, np.random.default_rng(2), "dilate")
+    assert np.array_equal(noisy.astype(bool), dilate(fg, info["params"]["radius"]))
+    eroded = erode(LARGE.astype(bool), 5)
+    assert np.all(eroded <= LARGE) and _count(eroded) == 1 and eroded.sum() < 0.7 * LARGE.sum()
+    assert not erode(LARGE.astype(bool), 25).any()
+    assert np.array_equal(affine(fg, 0.0, (0.0, 0.0)), fg)
+    moved = affine(fg, 0.0, (3.0, -2.0))
+    assert np.array_equal(moved[3:, :-2], fg[:-3, 2:]) and not moved[:3].any()
+    kept = drop(fg, np.random.default_rng(0), 0.25)
+    assert _count(kept) == 12 and np.all(kept <= fg)
+    blobs = add_blobs(LARGE.astype(bool), np.random.default_rng(0), 1)
+    assert _count(blobs) == 2 and np.all(blobs >= LARGE)

@@ -3,20 +3,33 @@
 - :mod:`.phantoms`: :func:`make_phantom` gray images (nuclei or lesions) with true masks;
 - :mod:`.noise`: :func:`corrupt_mask` and :func:`corrupt_dataset`, the label noise of
   ``BENCHMARK_PROTOCOL.md`` (dilation/erosion, affine shift, dropped and spurious objects);
+- :mod:`.annotator_noise`: our extension, seven annotator-style noise types (Markov boundary,
+  polygons, jitter, holes, merged, skipped and unannotated objects), ``kinds="realistic"``;
 - :mod:`.sample`: :func:`make_sample_project` (a ready project with noisy masks and ``truth/``)
   and :func:`sample_layers` (a small in-memory sample for napari's sample-data menu).
 """
 
-from .noise import KINDS, corrupt_dataset, corrupt_mask, dice
+from .noise import (
+    ALL_KINDS,
+    KINDS,
+    REALISTIC_KINDS,
+    corrupt_dataset,
+    corrupt_mask,
+    dice,
+    parse_kinds,
+)
 from .phantoms import make_phantom
 from .sample import make_sample_project, sample_layers
 
 __all__ = [
+    "ALL_KINDS",
     "KINDS",
+    "REALISTIC_KINDS",
     "corrupt_dataset",
     "corrupt_mask",
     "dice",
     "make_phantom",
     "make_sample_project",
+    "parse_kinds",
     "sample_layers",
 ]

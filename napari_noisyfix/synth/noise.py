@@ -13,19 +13,38 @@ Each corrupted mask gets one noise category, drawn uniformly from the four categ
 4. spurious blobs: 1-3 elliptic blobs of plausible size (the equivalent radius of a random existing
    object, aspect 0.6-1), placed in the background away from existing objects.
 
+Each type is a pure transform with explicit parameters (:func:`dilate`, :func:`erode`,
+:func:`affine`, :func:`drop`, :func:`add_blobs`); the protocol's parameter draws are kept apart,
+so other modules can reuse the transforms with their own distributions.
+
+Our extension (``kinds=``): the seven annotator-style types of :mod:`.annotator_noise`
+(:data:`REALISTIC_KINDS`), selected with ``"realistic"``, ``"all"`` (11 categories) or by name;
+see :func:`parse_kinds`. A drawn type that does not apply to a mask is drawn again among those
+that do.
+
 Masks are binary (any non-zero pixel is foreground); the output is uint8 0/1. A mask without any
 foreground is returned unchanged and logged with type ``"none"``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from scipy import ndimage as ndi
 
 from ..errors import NoisyFixError
+from . import annotator_noise
+from .annotator_noise import REALISTIC_KINDS
+from .annotator_shapes import components as _components
+from .annotator_shapes import equivalent_radii as _equivalent_radii
 
 KINDS = ("dilate", "erode", "affine", "drop", "add")
 CATEGORIES = (("dilate", "erode"), ("affine",), ("drop",), ("add",))
+ALL_KINDS = KINDS + REALISTIC_KINDS
+REALISTIC_CATEGORIES = tuple((kind,) for kind in REALISTIC_KINDS)
+ALL_CATEGORIES = CATEGORIES + REALISTIC_CATEGORIES
+GROUPS = {"protocol": CATEGORIES, "realistic": REALISTIC_CATEGORIES, "all": ALL_CATEGORIES}
 LARGE_DIAMETER = 32.0
 SMALL_RADII = (3, 5)
 LARGE_RADII = (7, 9)
@@ -33,7 +52,6 @@ MAX_ANGLE = 15.0
 MAX_SHIFT = 0.05
 DROP_FRACTION = (0.3, 0.5)
 ADD_COUNT = (1, 3)
-_EIGHT = np.ones((3, 3), dtype=bool)
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -50,16 +68,6 @@ def _binary(mask: np.ndarray) -> np.ndarray:
     return mask > 0
 
 
-def _components(fg: np.ndarray) -> tuple[np.ndarray, int]:
-    labels, n = ndi.label(fg, structure=_EIGHT)
-    return labels, int(n)
-
-
-def _equivalent_radii(labels: np.ndarray, n: int) -> np.ndarray:
-    areas = np.bincount(labels.ravel(), minlength=n + 1)[1:]
-    return np.sqrt(areas / np.pi)
-
-
 def object_size(fg: np.ndarray) -> tuple[str, float]:
     """``("small" | "large", median equivalent diameter)`` of the objects in a binary mask."""
     labels, n = _components(fg)
@@ -69,40 +77,91 @@ def object_size(fg: np.ndarray) -> tuple[str, float]:
     return ("large" if diameter >= LARGE_DIAMETER else "small"), diameter
 
 
-def _morph(fg: np.ndarray, rng: np.random.Generator, kind: str) -> tuple[np.ndarray, dict]:
-    size, diameter = object_size(fg)
-    lo, hi = LARGE_RADII if size == "large" else SMALL_RADII
-    radius = int(rng.integers(lo, hi + 1))
-    if kind == "dilate":
-        out = ndi.distance_transform_edt(~fg) <= radius
-    else:
-        out = ndi.distance_transform_edt(fg) > radius
-    params = {"radius": radius, "size": size, "median_diameter": round(diameter, 2)}
-    return out, params
+def dilate(fg: np.ndarray, radius: float) -> np.ndarray:
+    """Dilation by a Euclidean disk.
+
+    Parameters
+    ----------
+    fg : ndarray of bool
+        The mask.
+    radius : float
+        Disk radius in px: every pixel within ``radius`` of the foreground becomes foreground.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    return ndi.distance_transform_edt(~fg) <= radius
 
 
-def _affine(fg: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+def erode(fg: np.ndarray, radius: float) -> np.ndarray:
+    """Erosion by a Euclidean disk.
+
+    Parameters
+    ----------
+    fg : ndarray of bool
+        The mask.
+    radius : float
+        Disk radius in px: only pixels farther than ``radius`` from the background stay.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    return ndi.distance_transform_edt(fg) > radius
+
+
+def affine(fg: np.ndarray, angle: float, shift) -> np.ndarray:
+    """Rotation by ``angle`` degrees about the image centre, then a translation ``shift`` (px).
+
+    Parameters
+    ----------
+    fg : ndarray of bool
+        The mask.
+    angle : float
+        Degrees, counter-clockwise in (row, col) coordinates.
+    shift : sequence of float
+        (rows, cols) in px.
+
+    Returns
+    -------
+    ndarray of bool
+        Nearest-neighbour resampled; pixels from outside the image are background.
+    """
     h, w = fg.shape
-    angle = float(rng.uniform(-MAX_ANGLE, MAX_ANGLE))
-    shift = rng.uniform(-MAX_SHIFT, MAX_SHIFT, size=2) * np.array([h, w])
     theta = np.deg2rad(angle)
     rot = np.array([[np.cos(theta), -np.sin(theta)], [np.sin(theta), np.cos(theta)]])
     centre = (np.array([h, w]) - 1) / 2.0
     # output o comes from input i = R^T (o - c - t) + c
     inverse = rot.T
-    offset = centre - inverse @ (centre + shift)
+    offset = centre - inverse @ (centre + np.asarray(shift, dtype=float))
     out = ndi.affine_transform(fg.astype(np.uint8), inverse, offset=offset, order=0, cval=0)
-    params = {"angle": round(angle, 3), "shift": [round(float(s), 3) for s in shift]}
-    return out > 0, params
+    return out > 0
 
 
-def _drop(fg: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+def _drop_count(n: int, fraction: float) -> int:
+    return min(n, max(1, int(round(fraction * n))))
+
+
+def drop(fg: np.ndarray, rng: np.random.Generator, fraction: float) -> np.ndarray:
+    """Connected components (8-connected) removed at random.
+
+    Parameters
+    ----------
+    fg : ndarray of bool
+        The mask, with foreground.
+    rng : numpy.random.Generator
+        Picks the components.
+    fraction : float
+        Share of the components removed: ``round(fraction * n)``, at least one.
+
+    Returns
+    -------
+    ndarray of bool
+    """
     labels, n = _components(fg)
-    fraction = float(rng.uniform(*DROP_FRACTION))
-    k = min(n, max(1, int(round(fraction * n))))
-    dropped = rng.choice(np.arange(1, n + 1), size=k, replace=False)
-    out = fg & ~np.isin(labels, dropped)
-    return out, {"fraction": round(fraction, 4), "n_objects": n, "dropped": k}
+    dropped = rng.choice(np.arange(1, n + 1), size=_drop_count(n, fraction), replace=False)
+    return fg & ~np.isin(labels, dropped)
 
 
 def _ellipse(shape, centre, axes, angle) -> np.ndarray:
@@ -114,13 +173,14 @@ def _ellipse(shape, centre, axes, angle) -> np.ndarray:
     return u * u + v * v <= 1.0
 
 
-def _add(fg: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+def _place_blobs(
+    fg: np.ndarray, rng: np.random.Generator, count: int
+) -> tuple[np.ndarray, list[dict]]:
     labels, n = _components(fg)
     radii = np.maximum(_equivalent_radii(labels, n), 2.0)
     out = fg.copy()
-    wanted = int(rng.integers(ADD_COUNT[0], ADD_COUNT[1] + 1))
     placed = []
-    for _ in range(wanted):
+    for _ in range(count):
         radius = float(rng.choice(radii))
         aspect = float(rng.uniform(0.6, 1.0))
         axes = (radius / np.sqrt(aspect), radius * np.sqrt(aspect))
@@ -133,29 +193,155 @@ def _add(fg: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
         centre = np.unravel_index(int(rng.choice(spots)), fg.shape)
         out |= _ellipse(fg.shape, centre, axes, float(rng.uniform(0, np.pi)))
         placed.append({"centre": [int(c) for c in centre], "radius": round(radius, 2)})
+    return out, placed
+
+
+def add_blobs(fg: np.ndarray, rng: np.random.Generator, count: int) -> np.ndarray:
+    """Spurious elliptic blobs added in the background.
+
+    Parameters
+    ----------
+    fg : ndarray of bool
+        The mask, with foreground.
+    rng : numpy.random.Generator
+        Draws each blob: the equivalent radius of a random existing object (at least 2 px), an
+        aspect of 0.6-1, a free spot more than 2 px from the foreground and inside the image,
+        and an orientation.
+    count : int
+        Blobs wanted; those that find no free spot are skipped.
+
+    Returns
+    -------
+    ndarray of bool
+    """
+    return _place_blobs(fg, rng, count)[0]
+
+
+def _protocol_morph(fg: np.ndarray, rng: np.random.Generator, kind: str) -> tuple:
+    size, diameter = object_size(fg)
+    lo, hi = LARGE_RADII if size == "large" else SMALL_RADII
+    radius = int(rng.integers(lo, hi + 1))
+    out = dilate(fg, radius) if kind == "dilate" else erode(fg, radius)
+    return out, {"radius": radius, "size": size, "median_diameter": round(diameter, 2)}
+
+
+def _protocol_affine(fg: np.ndarray, rng: np.random.Generator) -> tuple:
+    angle = float(rng.uniform(-MAX_ANGLE, MAX_ANGLE))
+    shift = rng.uniform(-MAX_SHIFT, MAX_SHIFT, size=2) * np.array(fg.shape)
+    params = {"angle": round(angle, 3), "shift": [round(float(s), 3) for s in shift]}
+    return affine(fg, angle, shift), params
+
+
+def _protocol_drop(fg: np.ndarray, rng: np.random.Generator) -> tuple:
+    n = _components(fg)[1]
+    fraction = float(rng.uniform(*DROP_FRACTION))
+    out = drop(fg, rng, fraction)
+    return out, {
+        "fraction": round(fraction, 4),
+        "n_objects": n,
+        "dropped": _drop_count(n, fraction),
+    }
+
+
+def _protocol_add(fg: np.ndarray, rng: np.random.Generator) -> tuple:
+    wanted = int(rng.integers(ADD_COUNT[0], ADD_COUNT[1] + 1))
+    out, placed = _place_blobs(fg, rng, wanted)
     return out, {"n_blobs": len(placed), "blobs": placed}
 
 
 def _apply(fg: np.ndarray, rng: np.random.Generator, kind: str) -> tuple[np.ndarray, dict]:
+    """One noise type with the protocol's parameter draw: ``(noisy, params)``."""
     if kind in ("dilate", "erode"):
-        return _morph(fg, rng, kind)
+        return _protocol_morph(fg, rng, kind)
     if kind == "affine":
-        return _affine(fg, rng)
+        return _protocol_affine(fg, rng)
     if kind == "drop":
-        return _drop(fg, rng)
-    return _add(fg, rng)
+        return _protocol_drop(fg, rng)
+    if kind == "add":
+        return _protocol_add(fg, rng)
+    return annotator_noise.corrupt(kind, fg, rng)
 
 
-def draw_kind(rng: np.random.Generator) -> str:
-    """A noise type drawn uniformly over the protocol's four categories (dilate/erode split 50/50)."""
-    category = CATEGORIES[int(rng.integers(len(CATEGORIES)))]
+def applies(kind: str, fg: np.ndarray) -> bool:
+    """Whether noise type ``kind`` can change the bool mask ``fg`` (all need foreground)."""
+    if kind in KINDS:
+        return bool(fg.any())
+    return annotator_noise.applies(kind, fg)
+
+
+def _valid_names() -> str:
+    return ", ".join((*GROUPS, *ALL_KINDS))
+
+
+def parse_kinds(kinds: str | Sequence[str]) -> tuple[tuple[str, ...], ...]:
+    """The noise categories of a selection of noise types.
+
+    Parameters
+    ----------
+    kinds : str or sequence of str
+        ``"protocol"`` (the four categories of :data:`CATEGORIES`), ``"realistic"`` (the seven
+        :data:`REALISTIC_KINDS`, one category each), ``"all"`` (both, 11 categories), or
+        type names, comma-separated or as a sequence (one category each); group names may be
+        mixed with type names. Repeats count once.
+
+    Returns
+    -------
+    tuple of tuple of str
+        Categories, each a tuple of type names; a draw is uniform over the categories, then
+        over the types of the category.
+
+    Raises
+    ------
+    NoisyFixError
+        For an unknown name (the message lists the valid ones) or an empty selection.
+    """
+    items = kinds.split(",") if isinstance(kinds, str) else list(kinds)
+    categories: list[tuple[str, ...]] = []
+    for name in (str(item).strip().lower() for item in items):
+        if not name:
+            continue
+        if name in GROUPS:
+            found = GROUPS[name]
+        elif name in ALL_KINDS:
+            found = ((name,),)
+        else:
+            raise NoisyFixError(f"unknown noise type {name!r}; choose among {_valid_names()}")
+        categories += [c for c in found if c not in categories]
+    if not categories:
+        raise NoisyFixError(f"no noise type selected; choose among {_valid_names()}")
+    return tuple(categories)
+
+
+def _draw(categories, rng: np.random.Generator) -> str:
+    category = categories[int(rng.integers(len(categories)))]
     return category[int(rng.integers(len(category)))]
 
 
+def draw_kind(rng: np.random.Generator, kinds: str | Sequence[str] = "protocol") -> str:
+    """A noise type drawn uniformly over the categories of ``kinds``, then within the category.
+
+    With the default, uniform over the protocol's four categories (dilate/erode split 50/50).
+    """
+    return _draw(parse_kinds(kinds), rng)
+
+
+def _applicable(categories, fg: np.ndarray) -> tuple[tuple[str, ...], ...]:
+    kept = (tuple(k for k in category if applies(k, fg)) for category in categories)
+    return tuple(category for category in kept if category)
+
+
+def _unchanged(fg: np.ndarray, reason: str) -> tuple[np.ndarray, dict]:
+    info = {"type": "none", "params": {"reason": reason}, "dice": 1.0, "changed": False}
+    return fg.astype(np.uint8), info
+
+
 def corrupt_mask(
-    mask: np.ndarray, rng: np.random.Generator, kind: str | None = None
+    mask: np.ndarray,
+    rng: np.random.Generator,
+    kind: str | None = None,
+    kinds: str | Sequence[str] = "protocol",
 ) -> tuple[np.ndarray, dict]:
-    """Corrupt one binary mask with one noise type of the protocol.
+    """Corrupt one binary mask with one noise type.
 
     Parameters
     ----------
@@ -164,23 +350,33 @@ def corrupt_mask(
     rng : numpy.random.Generator
         Source of randomness (fixes the result).
     kind : str, optional
-        One of :data:`KINDS`; drawn with :func:`draw_kind` when omitted.
+        One of :data:`ALL_KINDS`; drawn from ``kinds`` when omitted.
+    kinds : str or sequence of str
+        The selection to draw from, see :func:`parse_kinds`. A drawn type that does not apply to
+        the mask (:func:`applies`) is replaced by a new draw among the selection's types that do.
 
     Returns
     -------
     noisy : ndarray
         uint8 0/1 mask of the same shape.
     info : dict
-        ``type`` (the noise type, ``"none"`` for a mask without foreground), ``params``,
-        ``dice`` (noisy against the input) and ``changed`` (whether any pixel differs).
+        ``type`` (the noise type applied, ``"none"`` for a mask without foreground or when no
+        type applies), ``params``, ``dice`` (noisy against the input) and ``changed`` (whether
+        any pixel differs).
     """
     fg = _binary(mask)
-    if kind is not None and kind not in KINDS:
-        raise NoisyFixError(f"unknown noise type {kind!r}; choose one of {', '.join(KINDS)}")
-    kind = kind or draw_kind(rng)
+    categories = parse_kinds(kinds)
+    if kind is not None and kind not in ALL_KINDS:
+        raise NoisyFixError(f"unknown noise type {kind!r}; choose one of {', '.join(ALL_KINDS)}")
+    drawn = kind is None
+    kind = kind or _draw(categories, rng)
     if not fg.any():
-        info = {"type": "none", "params": {"reason": "mask has no foreground"}}
-        return fg.astype(np.uint8), {**info, "dice": 1.0, "changed": False}
+        return _unchanged(fg, "mask has no foreground")
+    if not applies(kind, fg):
+        usable = _applicable(categories, fg) if drawn else ()
+        if not usable:
+            return _unchanged(fg, f"{kind} does not apply to this mask")
+        kind = _draw(usable, rng)
     out, params = _apply(fg, rng, kind)
     changed = bool(np.any(out != fg))
     return out.astype(np.uint8), {
@@ -196,6 +392,7 @@ def corrupt_dataset(
     fraction: float,
     seed: int = 0,
     protect: set[str] | None = None,
+    kinds: str | Sequence[str] = "protocol",
 ) -> tuple[dict[str, np.ndarray], list[dict]]:
     """Corrupt a fraction of a set of binary masks, reproducibly for a seed.
 
@@ -210,6 +407,9 @@ def corrupt_dataset(
         Fixes which images are corrupted and how.
     protect : set, optional
         Names that are never corrupted (a trusted clean subset).
+    kinds : str or sequence of str
+        Noise types to draw from (:func:`parse_kinds`): ``"protocol"`` (default),
+        ``"realistic"``, ``"all"`` or type names.
 
     Returns
     -------
@@ -221,6 +421,8 @@ def corrupt_dataset(
     """
     if not 0.0 <= fraction <= 1.0:
         raise NoisyFixError(f"noise fraction {fraction} is outside [0, 1]")
+    kinds = kinds if isinstance(kinds, str) else tuple(kinds)
+    parse_kinds(kinds)
     names = sorted(masks)
     rng = np.random.default_rng(seed)
     candidates = [n for n in names if n not in (protect or set())]
@@ -230,7 +432,8 @@ def corrupt_dataset(
     noisy, log = {}, []
     for name, stream in zip(names, streams, strict=True):
         if name in chosen:
-            noisy[name], info = corrupt_mask(masks[name], np.random.default_rng(stream))
+            stream_rng = np.random.default_rng(stream)
+            noisy[name], info = corrupt_mask(masks[name], stream_rng, kinds=kinds)
         else:
             noisy[name] = _binary(masks[name]).astype(np.uint8)
             info = {"type": "none", "params": {}, "dice": 1.0, "changed": False}
