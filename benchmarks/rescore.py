@@ -1,7 +1,9 @@
 """Rerun measures 1 and 2 of a finished benchmark run with the current scoring code.
 
 The run's stored out-of-fold probabilities are reused (no training), so a change to the quality
-stage is compared with the run on identical probabilities:
+stage is compared with the run on identical probabilities. The noise is redrawn from the run's
+recorded seed and noise types; a run on real noise (``--truth``) re-reads its recorded truth
+folder:
 
     python benchmarks/rescore.py /tmp/bench/full/dsb2018_nuclei_fluo_noise0.5 \
         /work/shared/data/dsb2018_nuclei_fluo --out /tmp/rescored/fluo

@@ -12,6 +12,9 @@ from napari_noisyfix.benchmark.summary import (
     auroc_by_type_table,
     collect,
     detection_table,
+    noise_label,
+    review_curve_table,
+    review_table,
     run_facts,
     targets_table,
 )
@@ -25,10 +28,12 @@ def main() -> None:
     print("## Runs\n\n" + run_facts(runs))
     print("## Measure 1: finding errors\n\n" + detection_table(runs))
     print("Image AUROC by noise type (ours / cleanlab):\n\n" + auroc_by_type_table(runs))
+    print("## Measure 2: fixing errors fast\n\n" + review_table(runs))
+    print("Label Dice after review actions per image, by order:\n\n" + review_curve_table(runs))
     print("## Protocol targets at noise 0.5\n\n" + targets_table(runs))
     for r in runs:
         if all(k in r for k in REQUIRED):
-            print(f"## Full protocol: {r['dataset']}, noise {r['noise.fraction']}\n")
+            print(f"## Full protocol: {r['dataset']}, noise {noise_label(r)}\n")
             print(markdown_table(r))
 
 

@@ -275,8 +275,26 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "benchmark", help="run the benchmark protocol on a folder with images/ and masks/"
     )
-    p.add_argument("data")
-    p.add_argument("--noise", type=float, default=0.5)
+    p.add_argument("data", help="folder with images/ and masks/ (same file stems)")
+    p.add_argument(
+        "--noise",
+        type=float,
+        default=0.5,
+        help="fraction of masks to corrupt (default 0.5; ignored with --truth)",
+    )
+    p.add_argument(
+        "--noise-types",
+        default="protocol",
+        help="synthetic noise types: protocol (default), realistic, all, or a comma list of "
+        "type names (ignored with --truth)",
+    )
+    p.add_argument(
+        "--truth",
+        metavar="DIR",
+        default=None,
+        help="real label noise: use DATA/masks as given (no synthetic noise; --noise and "
+        "--noise-types are ignored) and read the true masks from DIR (same file stems)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--budget", choices=["tiny", "fast", "full"], default="fast")
     p.add_argument("--device", default="auto")

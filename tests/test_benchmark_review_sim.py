@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from napari_noisyfix.benchmark import review_sim
+from napari_noisyfix.benchmark import review_metrics, review_sim
 from napari_noisyfix.progress import drive
 from napari_noisyfix.project import Project
 from napari_noisyfix.quality.region import Region
@@ -69,21 +69,46 @@ def test_review_region_accepts_edits_and_rejects_like_an_expert(tmp_path):
     assert [r["action"] for r in project.log.rows("review")] == ["accept", "edit", "reject"]
 
 
-def test_simulate_records_dice_at_each_budget(tmp_path):
+def test_simulate_records_dice_after_each_action(tmp_path):
     project, truth = _review_project(tmp_path)
     regions = [_region("a#0", (12, 12, 18, 18), 1), _region("a#1", (2, 8, 8, 10), 1)]
-    steps = review_sim.budgets(2, (0.5, 1.0))
-    assert steps == {0.5: 1, 1.0: 2}
-    sim = drive(
-        review_sim.simulate(project, regions, ["a#1", "a#0"], {"a": truth}, steps), quiet=True
-    )
+    sim = drive(review_sim.simulate(project, regions, ["a#1", "a#0"], {"a": truth}, 5), quiet=True)
     assert sim["dice_before"] == pytest.approx(2 * 36 / (2 * 36 + 12 + 36))
-    assert sim["dice"][0.5] == pytest.approx(2 * 36 / (2 * 36 + 36))  # the strip painted away
-    assert sim["dice"][1.0] == 1.0
-    assert sim["actions"] == {"edit": 1, "accept": 1} and sim["reviewed"] == 2
-    out = review_sim.review_results("random", sim, sim["dice_before"])
+    assert sim["trace"] == pytest.approx([2 * 36 / (2 * 36 + 36), 1.0])  # strip painted away
+    assert sim["actions"] == ["edit", "accept"]  # the regions ran out before 5 actions
+    out = review_metrics.review_results("random", sim, {0.5: 1, 1.0: 5})
+    assert out["review.gap_recovered.random.0.50"] == pytest.approx((72 / 108 - 0.6) / 0.4)
     assert out["review.gap_recovered.random.1.00"] == pytest.approx(1.0)
-    assert out["review.share.random.accept"] == 0.5
+    assert out["review.share.random.accept"] == 0.5 and out["review.reviewed.random"] == 2
+    project, truth = _review_project(tmp_path / "capped")
+    one = drive(review_sim.simulate(project, regions, None, {"a": truth}, 1), quiet=True)
+    assert len(one["actions"]) == len(one["trace"]) == 1  # stops at the budget
+
+
+def _squares_project(tmp_path, n=12):
+    """One image whose truth has ``n`` 3x3 squares, all dropped from the given mask."""
+    truth = np.zeros((8, 4 * n), np.uint8)
+    for k in range(n):
+        truth[2:5, 4 * k : 4 * k + 3] = 1
+    given = np.zeros_like(truth)
+    project = Project.create(tmp_path / "sq", {"a": truth * 200}, {"a": given}, truth={"a": truth})
+    return project, truth
+
+
+def test_top10_precision_counts_the_proposals_the_reviewer_accepts(tmp_path):
+    project, truth = _squares_project(tmp_path)
+    # regions restoring square k (good) or proposing background again (bad: not closer)
+    good = {0, 1, 2, 4, 5, 7, 8, 10, 11}  # 7 of the first 10 are good
+    regions = [_region(f"a#{k}", (2, 4 * k, 5, 4 * k + 3), int(k in good)) for k in range(12)]
+    order = [r.id for r in regions]
+    sim = drive(review_sim.simulate(project, regions, order, {"a": truth}, 12), quiet=True)
+    assert review_metrics.top_precision(sim["actions"]) == 0.7
+    assert sim["actions"][:4] == ["accept", "accept", "accept", "edit"]
+    assert sim["trace"][-1] == 1.0  # every bad proposal was painted over with the truth
+    project, truth = _squares_project(tmp_path / "short", 3)
+    regions = [_region(f"a#{k}", (2, 4 * k, 5, 4 * k + 3), int(k != 1)) for k in range(3)]
+    sim = drive(review_sim.simulate(project, regions, None, {"a": truth}, 10), quiet=True)
+    assert review_metrics.top_precision(sim["actions"]) == pytest.approx(2 / 3)  # 3 regions
 
 
 def test_random_order_is_a_seeded_permutation():

@@ -9,9 +9,32 @@ import pytest
 from PIL import Image
 
 from napari_noisyfix.benchmark.results import REQUIRED, TEXT_KEYS, resolve
+from napari_noisyfix.benchmark.review_metrics import BUDGET_KEYS, METHODS
 from napari_noisyfix.benchmark.run import benchmark_command
 from napari_noisyfix.errors import NoisyFixError
 from napari_noisyfix.synth.phantoms import make_phantom
+
+NEW_KEYS = (
+    *(
+        f"review.{k}.{m}.{a}"
+        for k in ("dice_after", "gap_recovered")
+        for m in METHODS
+        for a in BUDGET_KEYS
+    ),
+    "review.efficiency",
+    "review.efficiency.random",
+    "review.efficiency.cleanlab",
+    "review.top10_precision",
+    "review.accepted_unedited",
+    "detection.image_dice_r",
+    "detection.image_dice_r.cleanlab",
+)
+
+
+def _args(data, out, **extra):
+    values = {"noise": 0.5, "seed": 0, "budget": "tiny", "device": "cpu"}
+    values |= {"noise_types": "protocol", "truth": None}
+    return argparse.Namespace(data=str(data), out=str(out), **(values | extra))
 
 
 def _write_folder(root, n=8, size=64):
@@ -30,10 +53,22 @@ def run(tmp_path_factory):
     base = tmp_path_factory.mktemp("bench")
     data = _write_folder(base / "tinyset")
     out = base / "out"
-    args = argparse.Namespace(
-        data=str(data), noise=0.5, seed=0, budget="tiny", device="cpu", out=str(out)
-    )
-    assert benchmark_command(args) == 0
+    assert benchmark_command(_args(data, out)) == 0
+    return out, json.loads((out / "results.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def given_run(tmp_path_factory):
+    """The tiny benchmark on real noise (``--truth``), through the command line."""
+    from test_benchmark_dataset import write_given_folder
+
+    from napari_noisyfix.cli import main
+
+    base = tmp_path_factory.mktemp("given")
+    data, truth = write_given_folder(base)
+    out = base / "out"
+    argv = ["benchmark", str(data), "--truth", str(truth), "--budget", "tiny", "--device", "cpu"]
+    assert main([*argv, "--noise", "0.1", "--out", str(out)]) == 0
     return out, json.loads((out / "results.json").read_text())
 
 
@@ -60,14 +95,20 @@ def test_values_are_consistent_with_the_protocol(run):
     assert r["noise.mean_noisy_dice"] == pytest.approx(
         np.mean([row["dice_working"] for row in log])
     )
+    assert r["noise.source"] == "synthetic" and r["noise.types"] == "protocol"
     assert r["review.dice_before"] == pytest.approx(r["noise.mean_noisy_dice"])
-    for method in ("noisyfix", "random", "cleanlab"):
-        curve = [r[f"review.dice_after.{method}.{f}"] for f in ("0.05", "0.10", "0.25", "0.50")]
+    for method in METHODS:
+        curve = [r[f"review.dice_after.{method}.{a}"] for a in BUDGET_KEYS]
         assert all(0.0 <= d <= 1.0 for d in curve)
-        assert r[f"review.reviewed.{method}"] <= math.ceil(0.5 * r["review.queue_length.noisyfix"])
+        assert r[f"review.reviewed.{method}"] <= r["n_images"]  # up to 1 action per image
         shares = sum(r[f"review.share.{method}.{a}"] for a in ("accept", "edit", "reject"))
-        assert shares == pytest.approx(1.0)
+        assert shares == pytest.approx(1.0 if r[f"review.reviewed.{method}"] else 0.0)
+    oracle = [r[f"review.dice_after.oracle.{a}"] for a in BUDGET_KEYS]
+    assert oracle == sorted(oracle) and r["review.efficiency.oracle"] == 1.0
+    assert r["review.reviewed.oracle"] == min(r["n_images"], r["review.queue_length.oracle"])
     assert r["review.accepted_unedited"] == r["review.share.noisyfix.accept"]
+    assert 0.0 <= r["review.top10_precision"] <= 1.0
+    assert -1.0 <= r["detection.image_dice_r"] <= 1.0
     assert 0.0 <= r["detection.pixel_ap.noisyfix"] <= 1.0
     assert r["speed.score_to_forward"] == pytest.approx(
         r["speed.score_s_per_image"] / r["speed.forward_s_per_image"]
@@ -80,22 +121,21 @@ def test_plots_table_and_review_projects_are_written(run):
     for png in ("review_curves.png", "pixel_pr.png"):
         assert (out / "plots" / png).stat().st_size > 1000
     table = (out / "results.md").read_text()
-    assert "| pixel_ap |" in table and "| noisyfix |" in table and "tinyset" in table
+    assert "| pixel_ap |" in table and "| oracle |" in table and "tinyset" in table
     # the simulated reviewer went through ReviewSession: its actions are in the audit log
     from napari_noisyfix.project import Project
 
-    rows = Project.open(out / "review_noisyfix").log.rows("review")
-    assert len(rows) == results["review.reviewed.noisyfix"]
-    assert {row["reviewer"] for row in rows} == {"simulated-reviewer"}
+    for method in ("noisyfix", "random", "cleanlab"):  # the tiny model's own queue may be empty
+        rows = Project.open(out / f"review_{method}").log.rows("review")
+        assert len(rows) == results[f"review.reviewed.{method}"]
+        assert {row["reviewer"] for row in rows} <= {"simulated-reviewer"}
+    assert results["review.reviewed.cleanlab"] > 0
 
 
 def test_folder_without_masks_is_refused(tmp_path):
     (tmp_path / "images").mkdir()
-    args = argparse.Namespace(
-        data=str(tmp_path), noise=0.5, seed=0, budget="tiny", device="cpu", out=str(tmp_path / "o")
-    )
     with pytest.raises(NoisyFixError, match="masks/"):
-        benchmark_command(args)
+        benchmark_command(_args(tmp_path, tmp_path / "o"))
 
 
 def test_rescore_reuses_the_stored_probabilities_and_leaves_the_run_alone(run, tmp_path):
@@ -112,3 +152,32 @@ def test_rescore_reuses_the_stored_probabilities_and_leaves_the_run_alone(run, t
     assert (out / "results.json").read_text() == before
     with pytest.raises(NoisyFixError, match="already exists"):
         drive(rescore_benchmark(out, out.parent / "tinyset", tmp_path / "re"), quiet=True)
+
+
+def test_real_noise_run_measures_against_the_truth_folder(given_run):
+    out, r = given_run
+    assert r["noise.source"] == "given" and r["noise.types"] == "given"
+    assert r["noise.fraction"] == 0.5 and r["noise.n_corrupted"] == 3  # not the --noise 0.1
+    log = json.loads((out / "noise_log.json").read_text())
+    assert {row["type"] for row in log} == {"given"}
+    assert r["noise.mean_noisy_dice"] == pytest.approx(
+        np.mean([row["dice_working"] for row in log])
+    )
+    assert r["review.dice_before"] == pytest.approx(r["noise.mean_noisy_dice"])
+    for key in NEW_KEYS:
+        assert isinstance(r[key], (int, float)) and math.isfinite(r[key]), key
+    assert r["review.efficiency.oracle"] == 1.0
+    assert r["review.dice_after.oracle.0.10"] > r["review.dice_before"]  # 1 action fixes an error
+    assert r["review.reviewed.oracle"] == 6  # ceil(1.0 * 6 images)
+
+
+def test_rescore_of_a_real_noise_run_rereads_its_truth(given_run, tmp_path):
+    from napari_noisyfix.benchmark.run import rescore_benchmark
+    from napari_noisyfix.progress import drive
+
+    out, results = given_run
+    data = out.parent / "data"
+    again = drive(rescore_benchmark(out, data, tmp_path / "re"), quiet=True)
+    assert again["noise.source"] == "given" and again["noise.fraction"] == 0.5
+    for key in ("detection.pixel_ap.noisyfix", "review.dice_after.oracle.0.10"):
+        assert again[key] == pytest.approx(results[key])

@@ -1,10 +1,13 @@
 """Benchmark data: read a folder with ``images/`` and ``masks/``, corrupt the masks with the
-protocol's label noise, shrink everything to the budget's size and build the benchmark project.
+protocol's label noise (or take them as given, with the truth from another folder), shrink
+everything to the budget's size and build the benchmark project.
 
 The masks are binarised (any non-zero class is foreground), because the protocol's noise types
-are defined on foreground objects. Noise is applied at the data's own resolution (the protocol's
-radii are in its pixels) and the images, true and noisy masks are then resized together: images
-with anti-aliasing, masks by nearest neighbour.
+are defined on foreground objects. Synthetic noise (``source`` ``"synthetic"``) is applied at the
+data's own resolution (the protocol's radii are in its pixels); with real noise (``"given"``) the
+masks of ``masks/`` are the noisy ones and the true masks are read from the truth folder. The
+images, true and noisy masks are then resized together: images with anti-aliasing, masks by
+nearest neighbour.
 """
 
 from __future__ import annotations
@@ -22,7 +25,20 @@ from ..evaluate import dice
 
 @dataclass
 class BenchData:
-    """Images, true and noisy masks of one benchmark run, all at the working size."""
+    """Images, true and noisy masks of one benchmark run, all at the working size.
+
+    Attributes
+    ----------
+    source : str
+        ``"synthetic"`` (noise drawn by :func:`~napari_noisyfix.synth.noise.corrupt_dataset`) or
+        ``"given"`` (the masks as given, the truth from ``truth_dir``).
+    types : str
+        The normalised noise types (:func:`noise_types`), ``"given"`` for real noise.
+    fraction : float
+        The requested share of corrupted images; for real noise the share that differ.
+    truth_dir : str or None
+        The truth folder of real noise.
+    """
 
     dataset: str
     patients: dict[str, str]
@@ -30,6 +46,10 @@ class BenchData:
     truth: dict[str, np.ndarray]
     noisy: dict[str, np.ndarray]
     noise_log: list[dict]
+    source: str = "synthetic"
+    types: str = "protocol"
+    fraction: float = 0.0
+    truth_dir: str | None = None
 
     @property
     def names(self) -> list[str]:
@@ -73,23 +93,114 @@ def _resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return resize(mask, shape, order=0, anti_aliasing=False, preserve_range=True).astype(np.uint8)
 
 
-def prepare(data_dir: str | Path, noise: float, seed: int, size: int) -> BenchData:
-    """Read, corrupt (fraction ``noise``, ``seed``) and resize a benchmark folder.
+def noise_types(text: str) -> str:
+    """The normalised ``--noise-types`` text: its comma-separated names stripped, lower case,
+    repeats dropped (``" Realistic "`` -> ``realistic``, ``"drop, add,drop"`` -> ``drop,add``);
+    it selects the same noise categories, in the same order, as ``text``.
+
+    Raises
+    ------
+    NoisyFixError
+        An unknown name (:func:`~napari_noisyfix.synth.noise.parse_kinds`).
+    """
+    from ..synth.noise import parse_kinds
+
+    parse_kinds(text)
+    return ",".join(dict.fromkeys(item.strip().lower() for item in str(text).split(",")))
+
+
+def _binary(mask) -> np.ndarray:
+    return (np.asarray(mask) > 0).astype(np.uint8)
+
+
+def read_truth(pairs: list, truth_dir: str | Path) -> dict[str, np.ndarray]:
+    """The true masks of ``pairs`` from ``truth_dir``, binarised: for each given mask the file of
+    the same stem, in any mask format the io stage reads (a volume's slices by index).
+
+    Raises
+    ------
+    NoisyFixError
+        A given mask without a truth file, or a truth of another shape (one line naming the file).
+    """
+    from ..io.formats import stem
+    from ..io.pairs import folder_entries
+
+    files = folder_entries(truth_dir, "truth masks")
+    depth = Counter(p.mask_source for p in pairs)
+    volumes: dict[str, np.ndarray] = {}
+    out = {}
+    for p in pairs:
+        key = stem(p.mask_source)
+        if key not in files:
+            raise NoisyFixError(f"{p.mask_source}: no truth mask '{key}.*' in {truth_dir}")
+        if key not in volumes:
+            volumes[key] = _truth_file(files[key], p, depth[p.mask_source])
+        z = p.source.get("slice")
+        out[p.name] = _binary(volumes[key] if z is None else volumes[key][z])
+    return out
+
+
+def _truth_file(path: Path, pair, depth: int) -> np.ndarray:
+    """One truth file's mask, checked against the shape of the given mask (or volume)."""
+    from ..io.readers import load_raw, to_mask
+
+    mask, _ = to_mask(load_raw(path, for_mask=True), path)
+    volume = pair.source.get("slice") is not None
+    expected = (depth, *pair.mask.shape) if volume else tuple(pair.mask.shape)
+    if tuple(mask.shape) != expected:
+        raise NoisyFixError(
+            f"{path}: truth mask shape {tuple(mask.shape)} does not match the given mask "
+            f"{Path(pair.mask_source).name} shape {expected}"
+        )
+    return mask
+
+
+def _given_log(noisy: dict[str, np.ndarray], truth: dict[str, np.ndarray]) -> list[dict]:
+    """Noise-log rows of real noise: type ``given``, corrupted where the masks differ."""
+    return [
+        {
+            "name": n,
+            "corrupted": bool(np.any(noisy[n] != truth[n])),
+            "type": "given",
+            "params": {},
+            "dice": dice(noisy[n], truth[n]),
+        }
+        for n in sorted(noisy)
+    ]
+
+
+def prepare(
+    data_dir: str | Path,
+    noise: float,
+    seed: int,
+    size: int,
+    kinds: str = "protocol",
+    truth_dir: str | Path | None = None,
+) -> BenchData:
+    """Read, corrupt (fraction ``noise``, ``seed``, noise types ``kinds``) and resize a
+    benchmark folder; with ``truth_dir``, take its masks as given and the truth from there
+    (``noise`` and ``kinds`` are then ignored).
 
     Returns
     -------
     BenchData
-        With ``noise_log`` rows of :func:`~napari_noisyfix.synth.noise.corrupt_dataset` plus
-        ``dice_working``: Dice of the noisy against the true mask at the working size.
+        With ``noise_log`` rows of :func:`~napari_noisyfix.synth.noise.corrupt_dataset` (real
+        noise: type ``given``) plus ``dice_working``: Dice of the noisy against the true mask at
+        the working size; ``corrupted`` holds only where they differ at that size.
     """
     from ..synth.noise import corrupt_dataset
 
+    types = noise_types(kinds) if truth_dir is None else "given"  # checked before reading
     pairs = read_folder(data_dir)
-    images = {p.name: p.image for p in pairs}
-    truth_full = {p.name: (np.asarray(p.mask) > 0).astype(np.uint8) for p in pairs}
-    noisy_full, log = corrupt_dataset(truth_full, noise, seed)
-    shape = working_shape([np.asarray(im).shape[:2] for im in images.values()], size)
-    out_images = {n: _resize_image(np.asarray(im), shape) for n, im in images.items()}
+    given = {p.name: _binary(p.mask) for p in pairs}
+    if truth_dir is None:
+        truth_full = given
+        noisy_full, log = corrupt_dataset(given, noise, seed, kinds=types)
+    else:
+        truth_full, noisy_full = read_truth(pairs, truth_dir), given
+        log = _given_log(given, truth_full)
+    images = {p.name: np.asarray(p.image) for p in pairs}
+    shape = working_shape([im.shape[:2] for im in images.values()], size)
     truth = {n: _resize_mask(m, shape) for n, m in truth_full.items()}
     noisy = {n: _resize_mask(m, shape) for n, m in noisy_full.items()}
     for row in log:
@@ -97,15 +208,40 @@ def prepare(data_dir: str | Path, noise: float, seed: int, size: int) -> BenchDa
         row["corrupted"] = bool(row["corrupted"]) and bool(
             np.any(noisy[row["name"]] != truth[row["name"]])
         )
-    patients = {p.name: str(p.patient) for p in pairs}
-    return BenchData(Path(data_dir).resolve().name, patients, out_images, truth, noisy, log)
+    return BenchData(
+        Path(data_dir).resolve().name,
+        {p.name: str(p.patient) for p in pairs},
+        {n: _resize_image(im, shape) for n, im in images.items()},
+        truth,
+        noisy,
+        log,
+        **_noise_facts(log, types, noise, truth_dir),
+    )
 
 
-def noise_summary(data: BenchData) -> dict[str, float]:
-    """Mean noisy-label Dice over all images (the protocol's figure: clean ones count as 1) and
-    over the corrupted images only, at the working size."""
-    corrupted = [r["dice_working"] for r in data.noise_log if r["corrupted"]]
+def _noise_facts(log: list[dict], types: str, noise: float, truth_dir) -> dict:
+    """The noise fields of :class:`BenchData`: for real noise the share of masks that differ."""
+    if truth_dir is None:
+        return {"types": types, "fraction": float(noise)}
     return {
+        "source": "given",
+        "types": types,
+        "fraction": float(np.mean([r["corrupted"] for r in log])),
+        "truth_dir": str(Path(truth_dir).resolve()),
+    }
+
+
+def noise_summary(data: BenchData) -> dict:
+    """The ``noise.*`` keys of ``results.json``: source, types, fraction (and the truth folder of
+    real noise), corrupted images, and the mean noisy-label Dice over all images (the protocol's
+    figure: clean ones count as 1) and over the corrupted images only, at the working size."""
+    corrupted = [r["dice_working"] for r in data.noise_log if r["corrupted"]]
+    where = {"noise.truth_dir": data.truth_dir} if data.truth_dir else {}
+    return {
+        "noise.source": data.source,
+        "noise.types": data.types,
+        "noise.fraction": data.fraction,
+        **where,
         "noise.n_corrupted": len(corrupted),
         "noise.mean_noisy_dice": float(np.mean([r["dice_working"] for r in data.noise_log])),
         "noise.mean_noisy_dice_corrupted": float(np.mean(corrupted)) if corrupted else 1.0,

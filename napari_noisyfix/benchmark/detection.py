@@ -5,7 +5,9 @@ Pixel level: average precision of a per-pixel error score against the true error
 (given != expert). Image level: AUROC of an image score for "this mask was corrupted", overall and
 per noise type (corrupted images of one type against every uncorrupted image). Binary issue masks
 (cleanlab ``find_label_issues``; the tool: pixels its error regions would change) get precision,
-recall and F1.
+recall and F1. Per image: the Pearson r between a method's estimated mask quality (the tool's
+``est_dice``, or its ``quality`` where the scores lack it; cleanlab's softmin label quality) and
+the true Dice of the given mask against the expert mask.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score
 
-from ..evaluate import class_metrics
+from ..evaluate import class_metrics, dice
 
 
 @dataclass
@@ -33,12 +35,16 @@ class Scores:
         (N, H, W) bool: pixels the method calls label errors.
     seconds : float
         Time the method took for the whole set (beyond the shared probabilities).
+    quality : ndarray, optional
+        (N,) estimated quality of each given mask, higher = better (the tool: its estimated
+        Dice; cleanlab: its softmin label quality).
     """
 
     pixel: np.ndarray
     image: np.ndarray
     issues: np.ndarray
     seconds: float
+    quality: np.ndarray | None = None
 
 
 def cleanlab_scores(labels: np.ndarray, probs: np.ndarray) -> Scores:
@@ -60,17 +66,19 @@ def cleanlab_scores(labels: np.ndarray, probs: np.ndarray) -> Scores:
     image_q, pixel_q = get_label_quality_scores(labels, probs, verbose=False)
     issues = find_label_issues(labels, probs, verbose=False, n_jobs=1)
     seconds = time.perf_counter() - start
-    return Scores(1.0 - pixel_q, 1.0 - image_q, np.asarray(issues, bool), seconds)
+    image_q = np.asarray(image_q, float)
+    return Scores(1.0 - pixel_q, 1.0 - image_q, np.asarray(issues, bool), seconds, image_q)
 
 
 def tool_scores(project, version: int, seconds: float) -> Scores:
     """The tool's scores read from a scored project: the ``error_score`` map, the image
-    ``error_score`` and the pixels its error regions (not the outliers) would change."""
+    ``error_score``, the pixels its error regions (not the outliers) would change and the
+    estimated mask Dice (``image_scores.csv`` column ``est_dice``, else ``quality``)."""
     from ..quality.score import load_image_scores, load_maps, load_regions
 
     names = project.names
     pixel = np.stack([load_maps(project, n, version)["error_score"] for n in names])
-    rows = {r["image"]: r["error_score"] for r in load_image_scores(project, version)}
+    rows = {r["image"]: r for r in load_image_scores(project, version)}
     issues = np.zeros(pixel.shape, bool)
     index = {n: i for i, n in enumerate(names)}
     masks = {n: project.mask(n) for n in names}
@@ -80,7 +88,32 @@ def tool_scores(project, version: int, seconds: float) -> Scores:
         i = index[region.image]
         changed = region.apply(masks[region.image]) != masks[region.image]
         issues[i] |= changed
-    return Scores(pixel, np.array([rows[n] for n in names]), issues, seconds)
+    image = np.array([float(rows[n]["error_score"]) for n in names])
+    return Scores(pixel, image, issues, seconds, np.array([estimated_dice(rows[n]) for n in names]))
+
+
+def estimated_dice(row: dict) -> float:
+    """The tool's estimated Dice of one image's mask: ``est_dice``, else ``quality``."""
+    return float(row["est_dice"] if "est_dice" in row else row["quality"])
+
+
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation of two (N,) arrays; NaN when either is constant."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def image_dice_results(ours: Scores, peer: Scores, given: np.ndarray, truth: np.ndarray) -> dict:
+    """``detection.image_dice_r`` (the tool) and ``detection.image_dice_r.cleanlab``: Pearson r
+    of each method's estimated mask quality with the true per-image Dice of ``given`` (N, H, W)
+    against ``truth``."""
+    true = np.array([dice(g, t) for g, t in zip(given, truth, strict=True)])
+    return {
+        "detection.image_dice_r": pearson(ours.quality, true),
+        "detection.image_dice_r.cleanlab": pearson(peer.quality, true),
+    }
 
 
 def _auroc(flags: np.ndarray, scores: np.ndarray) -> float:

@@ -1,4 +1,4 @@
-"""Benchmark plots: label Dice against the share of the queue reviewed, and pixel PR curves."""
+"""Benchmark plots: label Dice against review actions per image, and pixel PR curves."""
 
 from __future__ import annotations
 
@@ -6,18 +6,20 @@ from pathlib import Path
 
 from ..report.plots import plt, save_figure
 
-COLORS = {"noisyfix": "#228833", "random": "#bbbbbb", "cleanlab": "#4477aa"}
+COLORS = {"noisyfix": "#228833", "random": "#bbbbbb", "cleanlab": "#4477aa", "oracle": "#000000"}
 
 
 def plot_review_curves(curves: dict[str, dict[float, float]], before: float, path: Path) -> Path:
-    """``curves[method][fraction] = label Dice``; the noisy start drawn at 0."""
+    """``curves[method][actions per image] = label Dice``; the noisy start drawn at 0."""
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     for method, points in curves.items():
         xs = [0.0, *sorted(points)]
         ys = [before, *(points[x] for x in sorted(points))]
-        ax.plot(xs, ys, "o-", color=COLORS.get(method), label=method)
+        style = "o--" if method == "oracle" else "o-"  # the reference, not a competitor
+        ax.plot(xs, ys, style, color=COLORS.get(method), label=method)
     ax.axhline(1.0, color="k", lw=0.5)
-    ax.set_xlabel("share of the queue reviewed (regions)")
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("review actions per image")
     ax.set_ylabel("label Dice vs expert masks")
     ax.legend()
     return save_figure(fig, path)

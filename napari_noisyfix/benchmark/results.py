@@ -1,6 +1,7 @@
 """``results.json``: one flat object whose keys are the literal dotted names of the issue
-(``"review.dice_after.noisyfix.0.05"``), so each name resolves with a plain lookup, plus extra
-keys of the same form. Also the markdown table printed at the end of a run."""
+(``"review.dice_after.noisyfix.0.10"``: label Dice after 0.10 review actions per image), so each
+name resolves with a plain lookup, plus extra keys of the same form. Also the markdown table
+printed at the end of a run."""
 
 from __future__ import annotations
 
@@ -9,13 +10,15 @@ from pathlib import Path
 
 from .._atomic import read_json, write_json
 from ..errors import NoisyFixError
+from .review_metrics import BUDGET_KEYS, METHODS, efficiency_key
 
-FRACTION_KEYS = ("0.05", "0.10", "0.25", "0.50")
-TEXT_KEYS = ("dataset", "device", "budget")
+TEXT_KEYS = ("dataset", "device", "budget", "noise.source", "noise.types")
 REQUIRED = (
     "dataset",
     "n_images",
     "device",
+    "noise.source",
+    "noise.types",
     "noise.fraction",
     "noise.seed",
     "noise.mean_noisy_dice",
@@ -23,13 +26,14 @@ REQUIRED = (
     "detection.pixel_ap.cleanlab",
     "detection.image_auroc.noisyfix",
     "detection.image_auroc.cleanlab",
-    *(
-        f"review.dice_after.{m}.{f}"
-        for m in ("noisyfix", "random", "cleanlab")
-        for f in FRACTION_KEYS
-    ),
-    "review.gap_recovered.noisyfix.0.10",
-    "review.gap_recovered.noisyfix.0.25",
+    "detection.image_dice_r",
+    "detection.image_dice_r.cleanlab",
+    *(f"review.dice_after.{m}.{a}" for m in METHODS for a in BUDGET_KEYS),
+    *(f"review.gap_recovered.noisyfix.{a}" for a in BUDGET_KEYS),
+    "review.efficiency",
+    "review.efficiency.random",
+    "review.efficiency.cleanlab",
+    "review.top10_precision",
     "review.accepted_unedited",
     "training.test_dice.ce_noisy",
     "training.test_dice.robust_noisy",
@@ -105,14 +109,23 @@ def fmt(value) -> str:
     return str(value)
 
 
+def noise_text(results: dict) -> str:
+    """The noise of a run in words: ``noise 0.5 (protocol, seed 0)`` or ``given noise (0.4 of
+    the masks differ from the truth)``."""
+    r = results.get
+    if r("noise.source") == "given":
+        return f"given noise ({fmt(r('noise.fraction'))} of the masks differ from the truth)"
+    types = r("noise.types", "protocol")
+    return f"noise {r('noise.fraction')} ({types}, seed {r('noise.seed')})"
+
+
 def markdown_table(results: dict) -> str:
     """The headline figures as markdown tables (detection, review, training, speed)."""
     r = results.get
     lines = [
         (
-            f"**{r('dataset')}**: {r('n_images')} images, noise {r('noise.fraction')} "
-            f"(seed {r('noise.seed')}), mean noisy-label Dice {fmt(r('noise.mean_noisy_dice'))}, "
-            f"budget {r('budget')}, device {r('device')}"
+            f"**{r('dataset')}**: {r('n_images')} images, {noise_text(results)}, mean noisy-label "
+            f"Dice {fmt(r('noise.mean_noisy_dice'))}, budget {r('budget')}, device {r('device')}"
         ),
         "",
         "| detection | noisyfix | cleanlab | ratio |",
@@ -128,14 +141,11 @@ def markdown_table(results: dict) -> str:
             f"| issues {metric} | {fmt(r(f'detection.issues_{metric}.noisyfix'))} | "
             f"{fmt(r(f'detection.issues_{metric}.cleanlab'))} | |"
         )
-    lines += ["", "| label Dice after reviewing | " + " | ".join(FRACTION_KEYS) + " |"]
-    lines.append("|---" * (len(FRACTION_KEYS) + 1) + "|")
-    for method in ("noisyfix", "random", "cleanlab"):
-        cells = " | ".join(fmt(r(f"review.dice_after.{method}.{f}")) for f in FRACTION_KEYS)
-        lines.append(f"| {method} | {cells} |")
-    gaps = " | ".join(fmt(r(f"review.gap_recovered.noisyfix.{f}")) for f in FRACTION_KEYS)
-    lines.append(f"| noisyfix gap recovered | {gaps} |")
-    lines.append(f"\naccepted unedited (noisyfix): {fmt(r('review.accepted_unedited'))}\n")
+    lines.append(
+        f"| image Dice r | {fmt(r('detection.image_dice_r'))} | "
+        f"{fmt(r('detection.image_dice_r.cleanlab'))} | |"
+    )
+    lines += _review_lines(results)
     lines += ["| training (test Dice) | ce_noisy | robust_noisy | ce_clean | gap recovered |"]
     lines.append("|---|---|---|---|---|")
     cells = " | ".join(
@@ -146,3 +156,23 @@ def markdown_table(results: dict) -> str:
     for key in REQUIRED[-5:] + ("speed.analysis_s_per_image", "speed.cleanlab_s_per_image"):
         lines.append(f"| {key} | {fmt(r(key))} |")
     return "\n".join(lines) + "\n"
+
+
+def _review_lines(results: dict) -> list[str]:
+    """Measure 2: label Dice per budget of review actions per image, per order."""
+    r = results.get
+    lines = [
+        "",
+        "| label Dice after actions per image | " + " | ".join(BUDGET_KEYS) + " | efficiency |",
+    ]
+    lines.append("|---" * (len(BUDGET_KEYS) + 2) + "|")
+    for method in METHODS:
+        cells = " | ".join(fmt(r(f"review.dice_after.{method}.{a}")) for a in BUDGET_KEYS)
+        lines.append(f"| {method} | {cells} | {fmt(r(efficiency_key(method)))} |")
+    gaps = " | ".join(fmt(r(f"review.gap_recovered.noisyfix.{a}")) for a in BUDGET_KEYS)
+    lines.append(f"| noisyfix gap recovered | {gaps} | |")
+    lines.append(
+        f"\ntop-10 precision (noisyfix): {fmt(r('review.top10_precision'))}; accepted unedited: "
+        f"{fmt(r('review.accepted_unedited'))}\n"
+    )
+    return lines

@@ -5,27 +5,25 @@ accept / edit / reject logic, saved to disk and logged; one session per image).
 For each region: if the working mask already equals the expert mask on the region's pixels, the
 reviewer rejects the flag (the label was right); else it accepts the proposal when that lowers the
 number of wrong pixels in the image, otherwise it paints the expert mask over the region's pixels
-(an edit). Label Dice (mean over all images of the working mask against the expert mask) is
-recorded after reviewing 5, 10, 25 and 50% of the tool's queue length: the same number of regions
-for every order, so the orders are compared at equal reviewer effort.
+(an edit). Every action counts 1; the label Dice (mean over all images of the working mask against
+the expert mask) is recorded after each, and the figures at each budget of actions per image come
+from :mod:`~napari_noisyfix.benchmark.review_metrics`.
 
 Orders: the tool's queue (``noisyfix``), the same regions shuffled (``random``), and regions built
 from cleanlab's ``find_label_issues`` pixels (connected components after a 3x3 closing) ranked by
 cleanlab's image score, worst image first, larger regions first within an image (``cleanlab``).
+The ``oracle`` order is :mod:`~napari_noisyfix.benchmark.oracle`.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from collections import Counter
 
 import numpy as np
 from scipy import ndimage
 
-from ..evaluate import dice
+from .review_metrics import LabelDice
 
-FRACTIONS = (0.05, 0.10, 0.25, 0.50)
 REVIEWER = "simulated-reviewer"
 
 
@@ -44,26 +42,6 @@ def review_region(session, region, truth: np.ndarray) -> str:
     painted[where] = truth[where]
     session.commit_edit(region.image, painted, region.id)
     return "edit"
-
-
-def budgets(n_queue: int, fractions=FRACTIONS) -> dict[float, int]:
-    """Regions reviewed at each fraction of a queue of ``n_queue`` regions (rounded up)."""
-    return {f: int(math.ceil(f * n_queue)) for f in fractions}
-
-
-class _Tracker:
-    """Mean label Dice over all images, updated image by image."""
-
-    def __init__(self, project, truth: dict[str, np.ndarray]):
-        self.project, self.truth = project, truth
-        self.dice = {n: dice(project.mask(n), truth[n]) for n in project.names}
-
-    def update(self, name: str) -> None:
-        self.dice[name] = dice(self.project.mask(name), self.truth[name])
-
-    @property
-    def mean(self) -> float:
-        return float(np.mean(list(self.dice.values())))
 
 
 class _Sessions:
@@ -99,7 +77,7 @@ class _Sessions:
 
 
 def simulate(
-    project, regions: list, order: list[str] | None, truth: dict, steps: dict, version=None
+    project, regions: list, order: list[str] | None, truth: dict, n_actions: int, version=None
 ):
     """Walk ``regions`` on ``project`` with the review session's actions (a generator).
 
@@ -115,40 +93,35 @@ def simulate(
         action confirmed are skipped, as the queue drops them.
     truth : dict
         Expert masks by name.
-    steps : dict
-        ``{fraction: number of regions}`` at which to record the label Dice.
+    n_actions : int
+        Actions to take at most (the walk stops earlier when the regions run out).
+    version : int, optional
+        Scored model version the sessions review.
 
     Returns
     -------
     dict
-        ``{"dice": {fraction: label Dice}, "dice_before", "actions": Counter, "reviewed",
-        "seconds_per_action"}``.
+        ``dice_before`` (label Dice before any action), ``trace`` (label Dice after each action),
+        ``actions`` (``accept``, ``edit`` or ``reject``, in order) and ``seconds_per_action``.
     """
     from ..progress import Progress
     from ..quality.queue import ReviewQueue
 
     sessions = _Sessions(project, regions, version)
-    tracker = _Tracker(project, truth)
-    out = {"dice_before": tracker.mean, "dice": {}, "actions": Counter()}
+    tracker = LabelDice(project.mask, truth)
+    out = {"dice_before": tracker.mean, "trace": [], "actions": []}
     todo = iter(order if order is not None else [r.id for r in ReviewQueue(regions)])
-    last = max(steps.values(), default=0)
-    start, done = time.perf_counter(), 0
-    while done < last:
+    start = time.perf_counter()
+    while len(out["actions"]) < n_actions:
         region = sessions.next_open(todo)
         if region is None:
             break
         session = sessions.of(region.image)
-        out["actions"][review_region(session, region, truth[region.image])] += 1
+        out["actions"].append(review_region(session, region, truth[region.image]))
         tracker.update(region.image)
-        done += 1
-        for f, n in steps.items():
-            if n == done:
-                out["dice"][f] = tracker.mean
-        yield Progress("review simulation", done, last, region.id)
-    for f in steps:
-        out["dice"].setdefault(f, tracker.mean)
-    out["reviewed"] = done
-    out["seconds_per_action"] = (time.perf_counter() - start) / max(done, 1)
+        out["trace"].append(tracker.mean)
+        yield Progress("review simulation", len(out["actions"]), n_actions, region.id)
+    out["seconds_per_action"] = (time.perf_counter() - start) / max(len(out["actions"]), 1)
     return out
 
 
@@ -225,17 +198,3 @@ def _issue_regions(name: str, issues, probs, given, image_error: float) -> list:
             )
         )
     return found
-
-
-def review_results(method: str, sim: dict, before: float) -> dict[str, float]:
-    """Flat ``review.*`` keys of one order."""
-    out = {f"review.dice_after.{method}.{f:.2f}": d for f, d in sim["dice"].items()}
-    gap = 1.0 - before
-    for f, d in sim["dice"].items():
-        out[f"review.gap_recovered.{method}.{f:.2f}"] = (d - before) / gap if gap > 0 else 1.0
-    total = max(sim["reviewed"], 1)
-    for action in ("accept", "edit", "reject"):
-        out[f"review.share.{method}.{action}"] = sim["actions"][action] / total
-    out[f"review.reviewed.{method}"] = sim["reviewed"]
-    out[f"review.seconds_per_action.{method}"] = sim["seconds_per_action"]
-    return out

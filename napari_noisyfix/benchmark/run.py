@@ -1,9 +1,10 @@
 """``noisyfix benchmark``: the benchmark protocol end to end on a folder with images/ and masks/.
 
-Steps (``../shared/BENCHMARK_PROTOCOL.md``): read and corrupt the masks, build a project in
-``OUT/project``, train out-of-fold with the noise-robust recipe, score, run cleanlab on the same
-probabilities (measure 1), simulate a reviewer over three queue orders (measure 2), train plain /
-robust / clean models and test them on held-out patients (measure 3), time everything (measure 4).
+Steps (``../shared/BENCHMARK_PROTOCOL.md``): read and corrupt the masks (or, with a truth folder,
+take them as given), build a project in ``OUT/project``, train out-of-fold with the noise-robust
+recipe, score, run cleanlab on the same probabilities (measure 1), simulate a reviewer over four
+orders with effort in review actions per image (measure 2), train plain / robust / clean models and
+test them on held-out patients (measure 3), time everything (measure 4).
 Writes ``OUT/results.json`` (also after measures 1 and 2, so that a run stopped later keeps
 them), ``OUT/results.md``, ``OUT/noise_log.json`` and ``OUT/plots/*.png``.
 """
@@ -20,7 +21,7 @@ import numpy as np
 from .._atomic import atomic_write_text, write_json
 from ..errors import NoisyFixError
 from ..progress import Progress
-from . import detection, plots, review_sim, speed, training
+from . import detection, oracle, plots, review_metrics, review_sim, speed, training
 from .budget import Budget, get_budget
 from .dataset import BenchData, build_project, noise_summary, prepare
 from .results import markdown_table, write_results
@@ -74,6 +75,8 @@ def run_benchmark(
     budget: str = "fast",
     device: str = "auto",
     measures=MEASURES,
+    noise_types: str = "protocol",
+    truth=None,
 ):
     """Run the protocol (a generator of Progress); returns the results dict.
 
@@ -84,7 +87,7 @@ def run_benchmark(
     out : path
         Output folder (created; its ``project`` sub-folders are replaced).
     noise : float
-        Fraction of images whose mask is corrupted.
+        Fraction of images whose mask is corrupted (ignored with ``truth``).
     seed : int
         Seed of the noise, the folds and the training.
     budget : {"tiny", "fast", "full"}
@@ -94,15 +97,21 @@ def run_benchmark(
     measures : tuple of str
         Measures to run after detection (always run): ``review``, ``training``, ``speed``.
         ``results.json`` must hold every key of the issue only when all run.
+    noise_types : str
+        Synthetic noise types (:func:`~napari_noisyfix.synth.noise.parse_kinds`): ``protocol``,
+        ``realistic``, ``all`` or a comma list of type names (ignored with ``truth``).
+    truth : path, optional
+        Folder of true masks (same file stems as ``masks/``): the given masks are then used as
+        they are (real label noise) and every measure runs against these.
     """
     start = time.perf_counter()
     plan = get_budget(budget)
     out = Path(out)
-    (out / "plots").mkdir(parents=True, exist_ok=True)
     yield Progress("prepare", 0, 1, f"reading {data_dir}")
-    data = prepare(data_dir, noise, seed, plan.size)
+    data = prepare(data_dir, noise, seed, plan.size, noise_types, truth)
+    (out / "plots").mkdir(parents=True, exist_ok=True)
     write_json(out / "noise_log.json", data.noise_log)
-    results = _header(data, noise, seed, plan, device)
+    results = _header(data, seed, plan, device)
     project = build_project(data, out / "project")
     configs = train_configs(plan, device, seed)
     robust_steps: list[float] = []
@@ -142,7 +151,8 @@ def rescore_benchmark(source, data_dir, out):
     source : path
         Output folder of :func:`run_benchmark` (its ``results.json`` and ``project``).
     data_dir : path
-        The data folder that run used (its noise is redrawn from the recorded seed).
+        The data folder that run used (its noise is redrawn from the recorded seed and noise
+        types; a run on real noise re-reads its recorded truth folder).
     out : path
         New output folder; the source is left untouched.
     """
@@ -160,22 +170,25 @@ def rescore_benchmark(source, data_dir, out):
     shutil.copytree(source / "project", out / "project")
     (out / "plots").mkdir(parents=True, exist_ok=True)
     plan = get_budget(before["budget"])
-    data = prepare(data_dir, before["noise.fraction"], before["noise.seed"], plan.size)
+    seed = int(before["noise.seed"])
+    kinds = before.get("noise.types", "protocol")
+    truth = before.get("noise.truth_dir") if before.get("noise.source") == "given" else None
+    data = prepare(data_dir, before["noise.fraction"], seed, plan.size, kinds, truth)
     project = Project.open(out / "project")
     version = project.latest_model_version()
     start = time.perf_counter()
     yield from score_project(project, version, force=True)
     analysis_s = (time.perf_counter() - start) / len(project.names)
-    results = _header(data, before["noise.fraction"], before["noise.seed"], plan, "cpu")
+    results = _header(data, seed, plan, "cpu")
     results.update(device=before["device"], rescored_from=str(source))
     found = yield from _detection(project, version, data, out, analysis_s, results)
-    yield from _review(data, out, project, version, found, int(before["noise.seed"]), results)
+    yield from _review(data, out, project, version, found, seed, results)
     results["seconds_total"] = time.perf_counter() - start
     write_results(out / "results.json", results, require=False)
     return results
 
 
-def _header(data: BenchData, noise: float, seed: int, plan: Budget, device: str) -> dict:
+def _header(data: BenchData, seed: int, plan: Budget, device: str) -> dict:
     return {
         "dataset": data.dataset,
         "n_images": len(data.names),
@@ -183,7 +196,6 @@ def _header(data: BenchData, noise: float, seed: int, plan: Budget, device: str)
         "device": describe_device(device),
         **code_version(),
         "budget": plan.name,
-        "noise.fraction": float(noise),
         "noise.seed": int(seed),
         **noise_summary(data),
     }
@@ -224,6 +236,7 @@ def _detection(project, version, data: BenchData, out: Path, analysis_s: float, 
     for method, scores in (("noisyfix", ours), ("cleanlab", peer)):
         results.update(detection.detection_results(method, scores, errors, corrupted, kinds))
     results.update(detection.ratios(results))
+    results.update(detection.image_dice_results(ours, peer, given, truth))
     curves = {m: detection.pr_curve(s, errors) for m, s in (("noisyfix", ours), ("cleanlab", peer))}
     plots.plot_pr_curves(curves, float(errors.mean()), out / "plots" / "pixel_pr.png")
     regions = review_sim.cleanlab_regions(project.names, peer.issues, probs, given, peer.image)
@@ -231,37 +244,51 @@ def _detection(project, version, data: BenchData, out: Path, analysis_s: float, 
 
 
 def _review(data: BenchData, out: Path, project, version: int, found: dict, seed: int, results):
-    """Measure 2: the simulated reviewer over the three orders, each on a fresh project."""
+    """Measure 2: the simulated reviewer over the tool's, a random and cleanlab's order (each on
+    a fresh project) and the oracle, up to 1 action per image."""
     from ..quality.score import load_regions
     from ..review.session import order_regions
 
     ours = order_regions(load_regions(project, version))
-    steps = review_sim.budgets(len(ours))
+    steps = review_metrics.budgets(len(data.names))
+    n_actions = max(steps.values())
     orders = {
         "noisyfix": (ours, None),
         "random": (ours, review_sim.random_order(ours, seed)),
         "cleanlab": (found["cleanlab_regions"], [r.id for r in found["cleanlab_regions"]]),
     }
-    curves = {}
+    sims = {}
     for method, (regions, order) in orders.items():
         work = build_project(data, out / f"review_{method}")
-        sim = yield from review_sim.simulate(work, regions, order, data.truth, steps, version)
-        results.update(review_sim.review_results(method, sim, sim["dice_before"]))
-        curves[method] = sim["dice"]
+        walk = review_sim.simulate(work, regions, order, data.truth, n_actions, version)
+        sims[method] = yield from walk
+    fixes = oracle.oracle_fixes(data.noisy, data.truth)
+    sims["oracle"] = oracle.simulate_oracle(fixes, data.noisy, data.truth, n_actions)
+    results.update(review_metrics.measure_results(sims, steps))
     results["review.queue_length.noisyfix"] = len(ours)
     results["review.queue_length.cleanlab"] = len(found["cleanlab_regions"])
-    results["review.dice_before"] = sim["dice_before"]
-    results["review.accepted_unedited"] = results["review.share.noisyfix.accept"]
-    plots.plot_review_curves(curves, sim["dice_before"], out / "plots" / "review_curves.png")
+    results["review.queue_length.oracle"] = len(fixes)
+    curves = {m: review_metrics.dice_at(sim, steps) for m, sim in sims.items()}
+    before = results["review.dice_before"]
+    plots.plot_review_curves(curves, before, out / "plots" / "review_curves.png")
 
 
 def benchmark_command(args) -> int:
-    """``noisyfix benchmark DATA --noise --seed --budget --device --out``: run, print the table."""
+    """``noisyfix benchmark DATA --noise --noise-types --truth --seed --budget --device --out``:
+    run, print the table."""
     from ..progress import drive
 
-    results = drive(
-        run_benchmark(args.data, args.out, args.noise, args.seed, args.budget, args.device)
+    job = run_benchmark(
+        args.data,
+        args.out,
+        args.noise,
+        args.seed,
+        args.budget,
+        args.device,
+        noise_types=args.noise_types,
+        truth=args.truth,
     )
+    results = drive(job)
     print(markdown_table(results))
     print(f"results written to {Path(args.out) / 'results.json'}")
     return 0

@@ -1,0 +1,57 @@
+"""The benchmark scripts (benchmarks/*.py) and the `noisyfix benchmark` options."""
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from napari_noisyfix.benchmark.results import REQUIRED, write_results
+
+SCRIPTS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _script(name: str):
+    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_detection_folders_name_the_noise_types_unless_protocol():
+    run_folder = _script("detection").run_folder
+    assert run_folder("/data/fluo", 0.5, "protocol") == "fluo_noise0.5"
+    assert run_folder("/data/fluo", 0.3, "realistic") == "fluo_noise0.3_realistic"
+    assert run_folder("/data/fluo", 0.5, "drop,add") == "fluo_noise0.5_drop+add"
+
+
+def test_summarize_prints_the_measure_2_tables(tmp_path, monkeypatch, capsys):
+    r = dict.fromkeys(REQUIRED, 0.5) | {"dataset": "cells", "device": "cpu", "budget": "tiny"}
+    r |= {"noise.source": "synthetic", "noise.types": "realistic", "review.dice_before": 0.4}
+    write_results(tmp_path / "run" / "results.json", r)
+    monkeypatch.setattr(sys, "argv", ["summarize.py", str(tmp_path)])
+    _script("summarize").main()
+    out = capsys.readouterr().out
+    assert "## Measure 2: fixing errors fast" in out
+    assert "| cells | 0.500 realistic | oracle | 0.400 | 0.500 |" in out
+    assert "## Full protocol: cells, noise 0.500 realistic" in out
+
+
+def test_benchmark_parser_takes_noise_types_and_truth():
+    from napari_noisyfix.cli import build_parser
+
+    args = build_parser().parse_args(["benchmark", "d", "--out", "o"])
+    assert args.noise_types == "protocol" and args.truth is None
+    argv = ["benchmark", "d", "--out", "o", "--noise-types", "realistic", "--truth", "t"]
+    args = build_parser().parse_args(argv)
+    assert args.noise_types == "realistic" and args.truth == "t"
+
+
+def test_unknown_noise_types_fail_before_any_work(tmp_path):
+    from napari_noisyfix.benchmark.run import run_benchmark
+    from napari_noisyfix.errors import NoisyFixError
+    from napari_noisyfix.progress import drive
+
+    with pytest.raises(NoisyFixError, match="unknown noise type 'bogus'"):
+        drive(run_benchmark(tmp_path, tmp_path / "out", noise_types="bogus"), quiet=True)
+    assert not (tmp_path / "out").exists()
