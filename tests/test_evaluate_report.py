@@ -55,6 +55,7 @@ def test_report_holds_quality_review_and_correction_plots(tmp_path):
         assert (index.parent / png).stat().st_size > 1000, png
         assert f'src="{png}"' in html
     assert "No cross-validation in this report" in html
+    assert "Not calibrated" in html  # four images are too few for the calibration
     assert "No training history yet" in html
     assert not (index.parent / "cv.json").exists()
     assert latest_cv(project) == {}

@@ -8,7 +8,7 @@ from napari_noisyfix.quality.queue import ReviewQueue, expected_gain
 from napari_noisyfix.quality.region import Region
 
 
-def _region(rid, image, area, prob, score=0.5, at=(0, 0)):
+def _region(rid, image, area, prob, score=0.5, at=(0, 0), change=0.1):
     side = int(np.ceil(np.sqrt(area)))
     pixels = np.zeros((side, side), bool)
     pixels.flat[:area] = True
@@ -24,6 +24,7 @@ def _region(rid, image, area, prob, score=0.5, at=(0, 0)):
         bbox=(at[0], at[1], at[0] + side, at[1] + side),
         region=pixels,
         proposal=np.ones((side, side), np.uint8),
+        dice_gain=prob * change,
     )
 
 
@@ -32,8 +33,16 @@ def test_large_confident_error_comes_before_small_doubtful_one():
     large = _region("b#0", "b", area=120, prob=0.95, score=0.9)
     queue = ReviewQueue([small, large])
     assert [r.id for r in queue] == ["b#0", "a#0"]
-    assert expected_gain(large) == pytest.approx(114.0)
+    assert expected_gain(large) == pytest.approx(0.095)
     assert queue.total_gain() == pytest.approx(114.0 + 3.3)
+
+
+def test_the_queue_orders_by_the_images_dice_gain_not_by_pixels():
+    """A wrong object in a mask of few objects changes its image's Dice more than a larger sliver
+    of a mask with many: label quality is judged per image."""
+    sliver = _region("a#0", "a", area=200, prob=0.9, change=0.02)
+    nucleus = _region("b#0", "b", area=40, prob=0.9, change=0.3)
+    assert [r.id for r in ReviewQueue([sliver, nucleus])] == ["b#0", "a#0"]
 
 
 def test_reviewed_regions_leave_the_queue_and_rerank_keeps_them_out():
@@ -63,6 +72,6 @@ def test_unknown_region_and_bad_reviewed_map():
 
 def test_regions_more_likely_wrong_than_right_stay_out_of_the_queue():
     likely = _region("a#0", "a", area=16, prob=0.8)
-    doubtful = _region("a#1", "a", area=400, prob=0.3)  # larger gain, but likely a false alarm
+    doubtful = _region("a#1", "a", area=400, prob=0.3, change=0.5)  # larger gain, likely wrong
     assert [r.id for r in ReviewQueue([likely, doubtful])] == ["a#0"]
     assert [r.id for r in ReviewQueue([likely, doubtful], min_prob=0.0)] == ["a#1", "a#0"]

@@ -49,7 +49,7 @@ def test_dilated_or_eroded_mask_is_one_region_that_restores_it(given, kind, word
     mask = given(truth).astype(np.uint8)
     regions = find_regions("img", probs_from_mask(truth), mask, thresholds=THRESHOLDS)
     whole = _whole(regions)
-    assert whole.kind == kind and whole.label == f"whole mask {kind}"
+    assert whole.kind == kind and whole.label == f"whole mask drawn {kind.replace('_', ' ')}"
     radius = float(re.search(rf"{word} by ([0-9.]+) px", whole.reason).group(1))
     assert abs(radius - 3.0) <= 0.5 and whole.score > 0.9
     assert whole.bbox[2] - whole.bbox[0] > 60 and whole.bbox[3] - whole.bbox[1] > 60

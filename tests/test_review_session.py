@@ -15,7 +15,7 @@ from napari_noisyfix.quality.region import Region
 from napari_noisyfix.review import ReviewSession
 
 
-def square_region(image, k, r0, c0, size, value, gain, score=0.8):
+def square_region(image, k, r0, c0, size, value, gain, score=0.8, helps=0.9):
     region = np.ones((size, size), bool)
     proposal = np.full((size, size), value, np.uint8)
     bbox = (r0, c0, r0 + size, c0 + size)
@@ -26,7 +26,7 @@ def square_region(image, k, r0, c0, size, value, gain, score=0.8):
         kind,
         1,
         score,
-        0.9,
+        helps,
         gain,
         size * size,
         bbox,
@@ -51,10 +51,10 @@ def make_project(root):
 
 def regions_for(project):
     return [
-        square_region("img0", 0, 2, 2, 6, 1, gain=0.9, score=0.9),
-        square_region("img0", 1, 20, 20, 4, 0, gain=0.5, score=0.6),
-        square_region("img1", 0, 10, 10, 5, 1, gain=0.7, score=0.75),
-        square_region("img2", 0, 0, 0, 4, 1, gain=0.2, score=0.3),
+        square_region("img0", 0, 2, 2, 6, 1, gain=0.9, score=0.9, helps=0.9),
+        square_region("img0", 1, 20, 20, 4, 0, gain=0.5, score=0.6, helps=0.6),
+        square_region("img1", 0, 10, 10, 5, 1, gain=0.7, score=0.75, helps=0.75),
+        square_region("img2", 0, 0, 0, 4, 1, gain=0.2, score=0.3, helps=0.55),
     ]
 
 
@@ -152,7 +152,7 @@ def test_edit_shape_checked(project):
 def test_accept_all_preview_then_apply_as_one_action(project):
     s = open_session(project)
     preview = s.accept_all(0.7, preview=True)
-    assert preview == {"regions": 2, "images": 2, "pixels": 36 + 25}
+    assert preview == {"regions": 2, "images": 2, "pixels": 36 + 25, "precision": 0.825}
     assert not project.has_correction("img0")
     assert s.accept_all(0.7) == preview
     assert project.mask("img0")[2:8, 2:8].all() and project.mask("img1")[10:15, 10:15].all()

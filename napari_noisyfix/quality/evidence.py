@@ -55,6 +55,11 @@ def pixel_error(probs: np.ndarray, given_mask: np.ndarray, thresholds: np.ndarra
     return 1.0 - np.take_along_axis(q, given_mask[None].astype(np.intp), 0)[0]
 
 
+def smoothed_pixel_error(probs, given_mask, thresholds) -> np.ndarray:
+    """Steps 1-2: the calibrated pixel error, lightly smoothed (H, W)."""
+    return ndi.gaussian_filter(pixel_error(probs, given_mask, thresholds), SMOOTH_SIGMA)
+
+
 def evidence_mass(regions: list[Region], given_mask: np.ndarray, model_mask: np.ndarray) -> float:
     """Error-region mass of an image relative to its foreground area (0 = no evidence)."""
     weight = dict.fromkeys(OBJECT_KINDS, OBJECT_WEIGHT)
@@ -74,8 +79,9 @@ def error_probability(
     given_mask: np.ndarray,
     thresholds: np.ndarray,
     regions: list[Region] | None = None,
+    pix: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Probability (H, W) that each pixel's given label is wrong.
+    """Probability (H, W) that each pixel's given label is wrong (steps 1-4, uncalibrated).
 
     Parameters
     ----------
@@ -88,12 +94,14 @@ def error_probability(
     regions : list of Region, optional
         The image's error regions (from :func:`~napari_noisyfix.quality.regions.find_regions`);
         computed here when omitted.
+    pix : ndarray, optional
+        :func:`smoothed_pixel_error` when the caller has it already.
     """
     from .regions import find_regions, model_labels
 
     if regions is None:
         regions = find_regions("image", probs, given_mask, thresholds=thresholds)
-    pix = ndi.gaussian_filter(pixel_error(probs, given_mask, thresholds), SMOOTH_SIGMA)
+    pix = smoothed_pixel_error(probs, given_mask, thresholds) if pix is None else pix
     mass = evidence_mass(regions, given_mask, model_labels(probs, thresholds) > 0)
     return np.clip(_with_systematic(pix * image_factor(mass), regions), 0.0, 1.0)
 

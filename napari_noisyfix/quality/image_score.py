@@ -1,4 +1,8 @@
-"""Image-level label quality: how likely the whole mask of an image is wrong."""
+"""Image-level label quality before calibration: how likely the whole mask of an image is wrong.
+
+The calibrated image score and the estimated Dice (:mod:`~napari_noisyfix.quality.calibration`)
+take these as evidence.
+"""
 
 from __future__ import annotations
 
@@ -49,22 +53,3 @@ def image_error_score(
             size = min(reg.area / unit, 1.0) if unit else 1.0
             keep *= 1.0 - reg.score**2 * size
     return float(1.0 - keep)
-
-
-def image_row(
-    name: str,
-    maps: dict[str, np.ndarray],
-    regions: list[Region],
-    given_mask: np.ndarray,
-    model_mask: np.ndarray,
-) -> dict:
-    """One row of ``image_scores.csv``."""
-    err = image_error_score(regions, given_mask, model_mask)
-    return {
-        "image": name,
-        "quality": round(1.0 - err, 6),
-        "error_score": round(err, 6),
-        "softmin": round(softmin_quality(maps["p_given"]), 6),
-        "n_regions": len(regions),
-        "error_pixels": round(float(maps["error_score"].sum()), 2),
-    }

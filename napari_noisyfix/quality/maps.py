@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NoisyFixError
-from .evidence import error_probability
+from .evidence import error_probability, smoothed_pixel_error
 from .thresholds import check_probs, per_class_thresholds
 
 _EPS = 1e-7
@@ -41,9 +41,11 @@ def compute_maps(
     dict
         ``confidence`` (max probability), ``entropy`` (normalised to 0..1), ``margin`` (top-1 minus
         top-2), ``p_given`` (probability of the given label), ``label_quality`` (``p_given / t_given``
-        clipped to 0..1: 1 means as sure as the model usually is about that class), ``error_score``
-        (probability that the given label is wrong, with spatial evidence: see
-        :mod:`~napari_noisyfix.quality.evidence`), and with samples
+        clipped to 0..1: 1 means as sure as the model usually is about that class), ``pixel_error``
+        (the class-calibrated probability that the given label is wrong, lightly smoothed),
+        ``error_score`` (that probability sharpened by spatial evidence: see
+        :mod:`~napari_noisyfix.quality.evidence`; scoring a project replaces it with the
+        project-calibrated map), and with samples
         ``variance`` (mean over classes of the sample variance) and ``mutual_information``.
     """
     probs = np.asarray(probs, dtype=np.float32)
@@ -60,8 +62,11 @@ def compute_maps(
         "entropy": entropy(probs),
         "p_given": p_given,
         "label_quality": np.clip(p_given / thresholds[given_mask], 0.0, 1.0),
-        "error_score": error_probability(probs, given_mask, thresholds, regions),
     }
+    maps["pixel_error"] = smoothed_pixel_error(probs, given_mask, thresholds)
+    maps["error_score"] = error_probability(
+        probs, given_mask, thresholds, regions, pix=maps["pixel_error"]
+    )
     if samples is not None:
         maps.update(sample_maps(np.asarray(samples, dtype=np.float32), probs.shape, name))
     return {k: v.astype(np.float32) for k, v in maps.items()}

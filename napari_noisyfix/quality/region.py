@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import NoisyFixError
+from .reasons import kind_words
 
 KINDS = ("missing", "spurious", "too_wide", "too_narrow", "shifted", "outlier")
 #: ``object``: one object's error; ``image``: the whole mask is off in one coherent way.
@@ -26,6 +27,8 @@ ROW_FIELDS = (
     "c1",
     "reason",
     "scope",
+    "dice_gain",
+    "detail",
 )
 
 
@@ -44,10 +47,13 @@ class Region:
     cls : int
         The class involved (the object's class).
     score : float
-        How sure the tool is that the given label is wrong here (0..1).
+        Probability that the given label is wrong here (0..1): calibrated on errors planted in the
+        project's own masks once the project is scored (before that, the model's mean doubt
+        about the given labels).
     prob_correct : float
-        Probability that the proposal is right: mean model probability of the proposed labels,
-        times the image's error evidence.
+        Probability that accepting the proposal brings the mask closer to the truth: calibrated
+        the same way (before that, the model's mean belief in the proposed labels times the
+        image's error evidence).
     gain : float
         Expected pixels fixed: pixels the proposal changes times ``prob_correct``.
     area : int
@@ -64,6 +70,14 @@ class Region:
         ``"object"`` (one object or outline) or ``"image"`` (a whole-mask error: every outline
         too wide or too narrow, or the mask misaligned; see
         :mod:`~napari_noisyfix.quality.systematic`).
+    features : ndarray, optional
+        The region's evidence (:data:`~napari_noisyfix.quality.features.REGION_FEATURES`), from
+        which the project's calibration computes ``score``, ``prob_correct`` and the gains.
+    dice_gain : float
+        Expected gain in the image's Dice: ``prob_correct`` times the Dice change the proposal
+        makes (the review queue's order).
+    detail : str
+        The transform a whole-mask region undoes, in words (``"erode by 2.0 px"``).
     """
 
     id: str
@@ -79,6 +93,9 @@ class Region:
     proposal: np.ndarray
     reason: str = ""
     scope: str = "object"
+    features: np.ndarray | None = field(default=None, repr=False, compare=False)
+    dice_gain: float = 0.0
+    detail: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -92,8 +109,15 @@ class Region:
 
     @property
     def label(self) -> str:
-        """The kind as shown to the reviewer (``"whole mask too_wide"`` for an image-scope region)."""
-        return self.kind if self.scope == "object" else f"whole mask {self.kind}"
+        """The kind in the reviewer's words (``"outline drawn too wide"``, ``"whole mask
+        misaligned with the image"``)."""
+        return kind_words(self.kind, self.scope)
+
+    def judge(self, p_error: float, p_helps: float, dice_change: float) -> None:
+        """Set ``score`` and ``prob_correct`` and the gains that follow from them."""
+        self.score, self.prob_correct = float(p_error), float(p_helps)
+        self.gain = self.area * self.prob_correct
+        self.dice_gain = self.prob_correct * float(dice_change)
 
     @property
     def slices(self) -> tuple[slice, slice]:
@@ -142,6 +166,8 @@ class Region:
             "c1": c1,
             "reason": self.reason,
             "scope": self.scope,
+            "dice_gain": round(float(self.dice_gain), 6),
+            "detail": self.detail,
         }
 
 

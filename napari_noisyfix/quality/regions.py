@@ -24,6 +24,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from .evidence import evidence_mass, image_factor, median_object_area
+from .features import FEATURE_INDEX, ImageStats, region_features
+from .reasons import region_reason
 from .region import Region, renumber
 from .systematic import MIN_WEIGHT, absorb, fit_systematic, systematic_region
 from .thresholds import check_probs, per_class_thresholds
@@ -58,6 +60,7 @@ def find_regions(
     image: np.ndarray | None = None,
     min_area: int | None = None,
     fg_shift: float = 0.0,
+    stats: ImageStats | None = None,
 ) -> list[Region]:
     """Candidate label errors of one image, strongest first.
 
@@ -72,18 +75,21 @@ def find_regions(
     thresholds : ndarray, optional
         Per-class thresholds; derived from this image (confident learning) when omitted.
     image : ndarray, optional
-        The image; when given, each region's reason quotes its intensity relative to the
-        labelled objects of its class.
+        The image; when given, each region's evidence holds its colour distance to the labelled
+        objects and to the background (and its reason says which it matches).
     min_area : int, optional
         Smallest region kept; by default 5% of the median given object area, at least 3 pixels.
     fg_shift : float
         The project's foreground log-odds shift (:mod:`~napari_noisyfix.quality.prior_shift`);
         a whole-mask error must hold under the shifted probabilities too.
+    stats : ImageStats, optional
+        The image's shared statistics when the caller already has them (built here otherwise).
 
     Returns
     -------
     list of Region
-        Sorted by decreasing gain, with ids ``<name>#0``, ``<name>#1``, ...
+        Sorted by decreasing gain, with ids ``<name>#0``, ``<name>#1``, ..., each carrying its
+        evidence row (:func:`~napari_noisyfix.quality.features.region_features`).
     """
     probs = np.asarray(probs, dtype=np.float32)
     given_mask = np.asarray(given_mask)
@@ -94,7 +100,7 @@ def find_regions(
     p_given = np.take_along_axis(probs, given_mask[None].astype(np.intp), 0)[0]
     p_pred = np.take_along_axis(probs, pred[None].astype(np.intp), 0)[0]
     confident = p_pred >= confidence_bar(np.asarray(thresholds, dtype=np.float32))[pred]
-    ctx = _Context(name, probs, given_mask, pred, p_given, p_pred, confident, image)
+    ctx = _Context(name, probs, given_mask, pred, p_given, p_pred, confident)
     min_area = _default_min_area(given_mask) if min_area is None else int(min_area)
     regions = []
     for cls in range(1, probs.shape[0]):
@@ -103,45 +109,33 @@ def find_regions(
     if fit is not None and fit.weight >= MIN_WEIGHT:
         whole = systematic_region(name, fit, p_given)
         regions = [*absorb(regions, fit), whole]
-    _weigh_by_image_evidence(regions, given_mask, pred > 0)
+    stats = stats if stats is not None else ImageStats(given_mask, pred, image)
+    factor = image_factor(evidence_mass(regions, given_mask, pred > 0))
+    region_features(regions, stats, probs, factor)
+    _weigh_by_image_evidence(regions, factor)
     regions.sort(key=lambda r: (-r.gain, -r.score))
     return renumber(regions, name)
 
 
-def _weigh_by_image_evidence(regions: list[Region], given_mask, model_mask) -> None:
-    """Scale each region's ``prob_correct`` (and gain) by the image's error evidence.
+def _weigh_by_image_evidence(regions: list[Region], factor: float) -> None:
+    """Scale each region's ``prob_correct`` (and gain) by the image's error evidence ``factor``.
 
     A model with a systematic bias (outlines a little tight, say) disagrees with every image in
-    the same way; where an image shows no coherent error evidence, its proposals are less likely to
-    be right. On out-of-fold probabilities of dsb2018 nuclei this ordering fixed more per region reviewed.
+    the same way; where an image shows no coherent error evidence, its proposals are less likely
+    to be right. This is the order before the project is calibrated; the calibration weighs the
+    same evidence (the ``image_evidence`` feature) on errors planted in the project's own masks.
     """
-    factor = image_factor(evidence_mass(regions, given_mask, model_mask))
     for reg in regions:
-        reg.prob_correct *= factor
-        reg.gain = reg.area * reg.prob_correct
+        reg.judge(reg.score, reg.prob_correct * factor, reg.features[FEATURE_INDEX["dice_change"]])
+        reg.reason = region_reason(reg)
 
 
 class _Context:
     """Arrays shared by the per-class passes of one image."""
 
-    def __init__(self, name, probs, given, pred, p_given, p_pred, confident, image):
+    def __init__(self, name, probs, given, pred, p_given, p_pred, confident):
         self.name, self.probs, self.given, self.pred = name, probs, given, pred
         self.p_given, self.p_pred, self.confident = p_given, p_pred, confident
-        self.image = None if image is None else _gray(np.asarray(image, dtype=np.float32))
-        self._intensity: dict[int, tuple[float, float] | None] = {}
-
-    def class_intensity(self, cls: int) -> tuple[float, float] | None:
-        """Mean and standard deviation of the image over the pixels labelled ``cls`` (None
-        without an image or with fewer than two such pixels)."""
-        if cls not in self._intensity:
-            ref = None if self.image is None else self.image[self.given == cls]
-            ok = ref is not None and ref.size >= 2
-            self._intensity[cls] = (float(ref.mean()), float(ref.std())) if ok else None
-        return self._intensity[cls]
-
-
-def _gray(image: np.ndarray) -> np.ndarray:
-    return image.mean(axis=2) if image.ndim == 3 else image
 
 
 def _default_min_area(given_mask: np.ndarray) -> int:
@@ -213,7 +207,6 @@ def _group_region(ctx, cls, gid, sl, group, inside, has_given, has_pred, min_are
         bbox=(sl[0].start, sl[1].start, sl[0].stop, sl[1].stop),
         region=pixels,
         proposal=ctx.pred[sl].copy(),
-        reason=_reason(ctx, kind, cls, sl, pixels, score),
     )
 
 
@@ -242,21 +235,3 @@ def _crop(pixels: np.ndarray, sl: tuple[slice, slice]):
     r0, r1, c0, c1 = rows.min(), rows.max() + 1, cols.min(), cols.max() + 1
     new = (slice(sl[0].start + r0, sl[0].start + r1), slice(sl[1].start + c0, sl[1].start + c1))
     return pixels[r0:r1, c0:c1], new
-
-
-_REASONS = {
-    "missing": "the model sees a class-{c} object the mask lacks",
-    "spurious": "the mask holds a class-{c} object the model does not see",
-    "too_wide": "the class-{c} outline is drawn too wide",
-    "too_narrow": "the class-{c} outline is drawn too narrow",
-    "shifted": "the class-{c} outline is shifted",
-}
-
-
-def _reason(ctx, kind, cls, sl, pixels, score) -> str:
-    text = _REASONS[kind].format(c=cls) + f" (error probability {score:.2f})"
-    ref = ctx.class_intensity(cls)
-    if ref is None:
-        return text
-    z = (float(ctx.image[sl][pixels].mean()) - ref[0]) / (ref[1] + 1e-6)
-    return text + f"; intensity {z:+.1f} sd from labelled class-{cls} pixels"

@@ -8,12 +8,17 @@ Files under ``scores/vNNNN/``::
     outliers.npz           clustering outliers of all images
     regions.csv            one row per region of every image
     image_scores.csv       one row per image
-    quality_manifest.json  per image a hash of probabilities + mask; the thresholds and the
-                           foreground shift used
+    calibration.json       the calibration's verdict (can the model judge these masks?)
+    quality_manifest.json  per image a hash of probabilities + mask and its raw and calibrated
+                           rows; the thresholds, the foreground shift and the calibration key
 
-Rescoring redoes only images whose probabilities or mask changed (or all when the class thresholds
-moved by more than ``THRESHOLD_DRIFT`` or the foreground shift by more than ``SHIFT_DRIFT``); the
-outlier clustering and the tables are rebuilt each time from the cached descriptors.
+Two passes. The first analyses each image (regions with their evidence, maps, raw image
+features); it redoes only images whose probabilities or mask changed (or all when the class
+thresholds moved by more than ``THRESHOLD_DRIFT`` or the foreground shift by more than
+``SHIFT_DRIFT``). The second calibrates: errors are planted in copies of the project's least
+suspicious masks, the calibration is fitted on them (:mod:`~napari_noisyfix.quality.calibration`)
+and every image's regions, error map and image score are rewritten with it. It runs whenever any
+image was analysed again. The outlier clustering and the tables are rebuilt each time.
 """
 
 from __future__ import annotations
@@ -29,23 +34,34 @@ import numpy as np
 from .._atomic import atomic_write_text, read_json, write_json
 from ..errors import NoisyFixError
 from ..progress import Progress
-from .image_score import image_row
-from .maps import compute_maps
+from .analysis import analyse
+from .calibration import Calibration, fit_calibration
+from .calibration_data import image_samples
 from .outliers import ObjectTable, describe_objects, find_outliers, object_labels
+from .params import CALIBRATION
 from .prior_shift import foreground_shift, logodds_histogram
 from .region import ROW_FIELDS, Region
-from .regions import find_regions, model_labels
 from .storage import read_maps, read_npz, regions_arrays, regions_from_arrays, write_maps, write_npz
 from .thresholds import apply_override, check_probs, class_sums, thresholds_from_sums
+from .verdict import Verdict
 
 MANIFEST = "quality_manifest.json"
+VERDICT_FILE = "calibration.json"
 #: Version of the cached files' layout; caches of another version are rebuilt.
-CACHE_FORMAT = 4
+CACHE_FORMAT = 5
 #: Class thresholds may drift this much before every image is rescored.
 THRESHOLD_DRIFT = 0.02
 #: The foreground log-odds shift may drift this much before every image is rescored.
 SHIFT_DRIFT = 0.1
-IMAGE_FIELDS = ("image", "quality", "error_score", "softmin", "n_regions", "error_pixels")
+IMAGE_FIELDS = (
+    "image",
+    "quality",
+    "error_score",
+    "est_dice",
+    "softmin",
+    "n_regions",
+    "error_pixels",
+)
 
 
 def score_project(
@@ -60,7 +76,8 @@ def score_project(
 
     Stored (out-of-fold) probabilities are used; the predictor runs only for images without them
     (with test-time augmentation when ``tta``) and its output is stored. Yields :class:`Progress`
-    and returns a one-line summary.
+    and returns a summary: one line of counts, the calibration's verdict, and its warning when
+    the model cannot judge the masks.
 
     Parameters
     ----------
@@ -94,27 +111,131 @@ def score_project(
     stale = stale or manifest.get("format") != CACHE_FORMAT
     extra = (predictor, tta) if features else None
     done = manifest.get("images", {})
-    rows, archives, redone = {}, {}, 0
+    raw, archives, redone = {}, {}, 0
     for i, name in enumerate(project.names):
         fresh = not stale and done.get(name, {}).get("hash") == hashes[name]
-        archive = _read_archive(sdir, name) if fresh else None
+        archive = _read_archive(sdir, name) if fresh and "raw" in done[name] else None
         if archive is None:
-            rows[name], archive = _score_image(project, version, name, (thr, shift), extra)
+            raw[name], archive = _score_image(project, version, name, (thr, shift), extra)
             redone += 1
         else:
-            rows[name] = done[name]["row"]
+            raw[name] = done[name]["raw"]
         archives[name] = archive
         yield Progress("score: regions", i + 1, len(project.names), name)
+    key = _calibration_key(hashes, features)
+    if redone or manifest.get("calibration_key") != key:
+        calibration = yield from _calibrate(project, version, (thr, shift), raw)
+        rows = yield from _apply_calibration(project, sdir, calibration, raw, archives)
+        verdict = calibration.verdict
+    else:
+        rows = {n: done[n]["row"] for n in project.names}
+        verdict = load_verdict(project, version)
     tables = [_object_table(project, n, archives[n]) for n in project.names]
     regions = {n: _archive_regions(sdir, n, archives[n]) for n in project.names}
     outliers = _finish_outliers(find_outliers(tables), regions, rows)
     write_npz(sdir / "outliers.npz", regions_arrays(outliers))
     _write_tables(project, sdir, rows, regions, outliers)
-    write_json(sdir / MANIFEST, _manifest(hashes, rows, [float(t) for t in thr], shift, features))
-    return (
+    write_json(sdir / VERDICT_FILE, verdict.to_dict())
+    manifest = _manifest(hashes, raw, rows, [float(t) for t in thr], shift, features)
+    write_json(sdir / MANIFEST, {**manifest, "calibration_key": key})
+    summary = (
         f"v{version:04d}: rescored {redone} of {len(rows)} images, {len(outliers)} outliers, "
-        f"foreground log-odds shift {shift:+.2f}"
+        f"foreground log-odds shift {shift:+.2f}\n{verdict.text()}"
     )
+    return summary + (f"\n{verdict.warning}" if verdict.warning else "")
+
+
+def _calibration_key(hashes: dict, features: bool) -> str:
+    """Digest of everything the calibration depends on: every image's probabilities and mask,
+    the calibration's parameters and the cache layout."""
+    h = hashlib.sha1(repr((CACHE_FORMAT, CALIBRATION, features)).encode())
+    for name in sorted(hashes):
+        h.update(f"{name}:{hashes[name]};".encode())
+    return h.hexdigest()
+
+
+def calibration_images(project, raw: dict, params=CALIBRATION) -> list[str]:
+    """The images whose masks receive planted errors, sorted.
+
+    Masks with foreground among the ``params.base_share`` least suspicious under the
+    uncalibrated image score: clean-subset masks first, then a seeded random draw from the rest
+    of that pool, at most ``params.max_images`` in all. A random draw rather than the least
+    suspicious ones keeps the calibration images as hard as the project's other correct masks:
+    the model's own disagreement on them is what the calibration must learn to tell apart.
+    """
+    names = [n for n in project.names if raw[n]["foreground"] > 0]
+    ranked = sorted(names, key=lambda n: (raw[n]["noisy_or"], n))
+    pool_size = max(params.min_images, int(np.ceil(params.base_share * len(project.names))))
+    clean = [n for n in names if project.is_clean(n)]
+    pool = [n for n in ranked[:pool_size] if n not in clean]
+    room = max(0, params.max_images - len(clean))
+    rng = np.random.default_rng(params.seed)
+    drawn = rng.choice(len(pool), size=min(room, len(pool)), replace=False) if pool else []
+    return sorted(clean[: params.max_images] + [pool[i] for i in drawn])
+
+
+def _calibrate(project, version: int, calibration, raw: dict, params=CALIBRATION):
+    """Plant errors in the calibration images and fit the calibration (a generator)."""
+    base = calibration_images(project, raw, params)
+    patients = sorted({project.patient(n) for n in base})
+    group = {p: i for i, p in enumerate(patients)} if len(patients) > 1 else None
+    samples = []
+    for i, name in enumerate(base):
+        rng = np.random.default_rng([params.seed, i])
+        probs, mask = project.load_probs(name, version), project.mask(name)
+        g = group[project.patient(name)] if group else i
+        samples += image_samples(
+            name,
+            g,
+            probs,
+            mask,
+            calibration,
+            rng,
+            params.plants_per_image,
+            project.image(name),
+            params.pixels_per_image,
+        )
+        yield Progress("score: calibration", i + 1, len(base), name)
+    return fit_calibration(samples, params)
+
+
+def _apply_calibration(project, sdir: Path, calibration: Calibration, raw: dict, archives: dict):
+    """Rewrite every image's regions, error map and row with ``calibration`` (a generator);
+    returns the image rows."""
+    rows = {}
+    for i, name in enumerate(project.names):
+        where = sdir / "regions" / f"{name}.npz"
+        regions = regions_from_arrays(archives[name], str(where))
+        maps = read_maps(sdir / "maps" / f"{name}.npz")
+        image = calibration.apply(name, regions, raw[name], maps)
+        archives[name].update(regions_arrays(regions))
+        write_npz(where, archives[name])
+        write_maps(sdir / "maps" / f"{name}.npz", maps)
+        rows[name] = _image_row(name, raw[name], image, maps, len(regions))
+        yield Progress("score: calibrated", i + 1, len(project.names), name)
+    return rows
+
+
+def _image_row(name: str, raw: dict, image: dict, maps: dict, n_regions: int) -> dict:
+    """One row of ``image_scores.csv``."""
+    return {
+        "image": name,
+        "quality": round(1.0 - image["error_score"], 6),
+        "error_score": round(image["error_score"], 6),
+        "est_dice": round(image["est_dice"], 6),
+        "softmin": round(raw["softmin"], 6),
+        "n_regions": n_regions,
+        "error_pixels": round(float(maps["error_score"].sum()), 2),
+    }
+
+
+def load_verdict(project, version: int | None = None) -> Verdict:
+    """The calibration verdict of a scored version (uncalibrated when none was stored)."""
+    path = project.scores_dir(scored_version(project, version)) / VERDICT_FILE
+    if not path.exists():
+        return Verdict.uncalibrated("scored before calibration existed")
+    data = read_json(path)
+    return Verdict.from_dict(data) if isinstance(data, dict) else Verdict.uncalibrated("unreadable")
 
 
 def _settle(new: np.ndarray, old, drift: float) -> tuple[np.ndarray, bool]:
@@ -204,20 +325,18 @@ def _read_archive(sdir: Path, name: str) -> dict | None:
 
 
 def _score_image(project, version, name, calibration, extra) -> tuple[dict, dict]:
-    """Score one image with ``calibration`` (class thresholds, foreground shift), write its
-    caches; returns its image-score row and region archive."""
-    thr, shift = calibration
+    """Analyse one image with ``calibration`` (class thresholds, foreground shift), write its
+    caches; returns its raw image features and its region archive."""
     probs, mask, image = project.load_probs(name, version), project.mask(name), project.image(name)
     samples = feats = None
     if extra is not None:
         pred = extra[0].get().predict(image, tta=extra[1], return_features=True)
         samples, feats = pred.samples, pred.features
-    regions = find_regions(name, probs, mask, thresholds=thr, image=image, fg_shift=shift)
-    maps = compute_maps(probs, mask, samples, thresholds=thr, name=name, regions=regions)
+    found = analyse(name, probs, mask, calibration, image, samples)
     table = describe_objects(name, mask, image=image, probs=probs, features=feats)
     sdir = project.scores_dir(version)
-    write_maps(sdir / "maps" / f"{name}.npz", maps)
-    archive = regions_arrays(regions)
+    write_maps(sdir / "maps" / f"{name}.npz", found.maps)
+    archive = regions_arrays(found.regions)
     archive.update(
         object_X=table.X,
         object_classes=table.classes,
@@ -225,7 +344,7 @@ def _score_image(project, version, name, calibration, extra) -> tuple[dict, dict
         prediction=table.proposal,
     )
     write_npz(sdir / "regions" / f"{name}.npz", archive)
-    return image_row(name, maps, regions, mask, model_labels(probs, thr) > 0), archive
+    return {**found.raw, "foreground": int(np.count_nonzero(mask))}, archive
 
 
 def _object_table(project, name: str, archive: dict) -> ObjectTable:
@@ -262,13 +381,13 @@ def _read_manifest(sdir: Path) -> dict:
     return data if isinstance(data, dict) else {}
 
 
-def _manifest(hashes: dict, rows: dict, thresholds: list, shift: float, features: bool) -> dict:
+def _manifest(hashes, raw, rows, thresholds: list, shift: float, features: bool) -> dict:
     return {
         "format": CACHE_FORMAT,
         "thresholds": thresholds,
         "fg_shift": shift,
         "features": features,
-        "images": {n: {"hash": hashes[n], "row": rows[n]} for n in hashes},
+        "images": {n: {"hash": hashes[n], "raw": raw[n], "row": rows[n]} for n in hashes},
     }
 
 

@@ -53,7 +53,15 @@ def regions_arrays(regions: list[Region], prefix: str = "") -> dict[str, np.ndar
         f"{prefix}meta": np.array(json.dumps([r.to_row() for r in regions])),
         f"{prefix}regions": _flat([r.region for r in regions], bool),
         f"{prefix}proposals": _flat([r.proposal for r in regions], np.uint8),
+        f"{prefix}features": _features(regions),
     }
+
+
+def _features(regions: list[Region]) -> np.ndarray:
+    """(n, F) evidence rows of ``regions``; (n, 0) when some region has none (outliers)."""
+    if not regions or any(r.features is None for r in regions):
+        return np.zeros((len(regions), 0), np.float32)
+    return np.stack([np.asarray(r.features, np.float32) for r in regions])
 
 
 def _flat(arrays: list[np.ndarray], dtype) -> np.ndarray:
@@ -73,11 +81,15 @@ def regions_from_arrays(
         if sum(sizes) != flat_regions.size or flat_regions.size != flat_proposals.size:
             raise ValueError("pixel arrays do not match the bounding boxes")
         starts = np.cumsum([0, *sizes])
+        features = arrays.get(f"{prefix}features", np.zeros((len(rows), 0), np.float32))
+        if len(features) != len(rows):
+            raise ValueError("feature rows do not match the regions")
         out = []
-        for row, a, b in zip(rows, starts[:-1], starts[1:], strict=True):
+        for i, (row, a, b) in enumerate(zip(rows, starts[:-1], starts[1:], strict=True)):
             shape = (row["r1"] - row["r0"], row["c1"] - row["c0"])
             region = flat_regions[a:b].reshape(shape)
             out.append(_row_region(row, region, flat_proposals[a:b].reshape(shape)))
+            out[-1].features = features[i] if features.shape[1] else None
         return out
     except (KeyError, json.JSONDecodeError, TypeError, ValueError, NoisyFixError) as exc:
         raise NoisyFixError(f"{where}: damaged region archive ({exc})") from exc
@@ -98,4 +110,6 @@ def _row_region(row: dict, region: np.ndarray, proposal: np.ndarray) -> Region:
         proposal=proposal.astype(np.uint8),
         reason=row.get("reason", ""),
         scope=row.get("scope", "object"),
+        dice_gain=float(row.get("dice_gain", 0.0)),
+        detail=row.get("detail", ""),
     )

@@ -65,7 +65,6 @@ MIN_WEIGHT = 0.5
 ABSORB_SHARE = 0.5
 _CLIP = 1e-3
 WHOLE_MASK_KINDS = ("too_wide", "too_narrow", "shifted")
-_WORDS = {"too_wide": "too wide", "too_narrow": "too narrow", "shifted": "misaligned"}
 
 
 @dataclass
@@ -346,10 +345,7 @@ def systematic_region(name: str, fit: SystematicFit, p_given: np.ndarray) -> Reg
         bbox=(r0, c0, r1, c1),
         region=fit.changed[r0:r1, c0:c1].copy(),
         proposal=fit.restored[r0:r1, c0:c1].copy(),
-        reason=(
-            f"the whole mask looks {_WORDS[fit.kind]}: {fit.detail} "
-            f"({area} px, mean error probability {doubt:.2f}, likelihood ratio e^{fit.llr:.1f})"
-        ),
+        detail=f"{fit.detail} ({area} px, mean doubt {doubt:.2f}, likelihood ratio e^{fit.llr:.1f})",
     )
 
 

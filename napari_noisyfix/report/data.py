@@ -47,15 +47,25 @@ def model_history(project) -> dict[str, list[float]]:
     return history_series(read_json(path)) if path.exists() else {}
 
 
-def image_quality_scores(project) -> np.ndarray | None:
-    """Image label-quality scores (1 = label trusted) of the newest scoring; None before any."""
+def estimated_dice(project) -> np.ndarray | None:
+    """Estimated Dice of each image's mask against the truth (newest scoring); None before any."""
     from ..quality.score import load_image_scores
 
     try:
         rows = load_image_scores(project)
     except NoisyFixError:
         return None
-    return np.array([r["quality"] for r in rows], dtype=float)
+    return np.array([r["est_dice"] for r in rows], dtype=float)
+
+
+def calibration_verdict(project):
+    """The newest scoring's :class:`~napari_noisyfix.quality.verdict.Verdict`; None before any."""
+    from ..quality.score import load_verdict
+
+    try:
+        return load_verdict(project)
+    except NoisyFixError:
+        return None
 
 
 def review_events(project) -> list[dict]:

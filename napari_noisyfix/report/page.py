@@ -16,7 +16,7 @@ from . import data, plots
 STYLE = """body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse;margin:0.5em 0 1.5em}td,th{border:1px solid #ccc;padding:3px 8px;
 text-align:right}th{background:#f0f0f0}img{max-width:100%;border:1px solid #ddd}
-p.note{color:#666}"""
+p.note{color:#666}p.warning{background:#fff3cd;border:1px solid #e0b000;padding:0.5em}"""
 
 
 def latest_report(project) -> Path | None:
@@ -133,12 +133,17 @@ def _curves_section(project, cv: dict, out: Path) -> str:
 
 def _quality_section(project, out: Path) -> str:
     parts = []
-    values = data.image_quality_scores(project)
+    verdict = data.calibration_verdict(project)
+    if verdict is not None:
+        parts.append(f"<p>{html.escape(verdict.text())}</p>")
+        if verdict.warning:
+            parts.append(f'<p class="warning">{html.escape(verdict.warning)}</p>')
+    values = data.estimated_dice(project)
     if values is not None:
         png = plots.plot_histogram(
-            values, out / "label_quality.png", "image label quality", "Image label-quality scores"
+            values, out / "label_quality.png", "estimated Dice of the mask", "Estimated mask Dice"
         )
-        parts.append(_img(png, "label quality histogram"))
+        parts.append(_img(png, "estimated mask Dice histogram"))
     else:
         parts.append(_note("No label-quality scores yet (run `noisyfix score PROJECT`)."))
     groups = data.label_metrics(project)

@@ -249,18 +249,23 @@ class ReviewSession:
         return self._save("edit", regions, {name: (new_mask, covered)})
 
     def accept_all(self, threshold: float, preview: bool = False) -> dict:
-        """Accept every open region scored at or above ``threshold`` as one audited action.
+        """Accept every open region whose proposal helps with probability ``threshold`` or more
+        (its calibrated ``prob_correct``) as one audited action.
 
-        Returns ``{"regions", "images", "pixels"}``: what it changes (``preview=True``: would change).
+        Returns ``{"regions", "images", "pixels", "precision"}``: what it changes
+        (``preview=True``: would change) and the expected share of those regions whose proposal
+        brings the mask closer to the truth (the mean of their calibrated probabilities).
         """
-        chosen = [r for r in self.queue if r.score >= threshold]
+        chosen = [r for r in self.queue if r.prob_correct >= threshold]
         updates: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for r in chosen:
             mask, covered = updates.get(r.image, (self.project.mask(r.image), None))
             cover = self.footprint(r) if covered is None else covered | self.footprint(r)
             updates[r.image] = (r.apply(mask), cover)
         pixels = sum(int((m != self.project.mask(n)).sum()) for n, (m, _) in updates.items())
+        precision = float(np.mean([r.prob_correct for r in chosen])) if chosen else float("nan")
         counts = {"regions": len(chosen), "images": len(updates), "pixels": pixels}
+        counts["precision"] = precision
         if chosen and not preview:
             self._save("accept_all", chosen, updates, {"threshold": float(threshold)})
         return counts

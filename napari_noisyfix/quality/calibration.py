@@ -1,0 +1,355 @@
+"""Per-project calibration: what the evidence is worth, learnt from errors planted in the
+project's own masks under its own out-of-fold probabilities.
+
+Three stages, each fitted on the examples of :mod:`~napari_noisyfix.quality.calibration_data`
+with scikit-learn's gradient-boosted trees (logistic regression for the pixels):
+
+1. **Regions**: from a region's evidence, the probability that it is an error (``score``) and
+   the probability that accepting its proposal brings the mask closer to the truth
+   (``prob_correct``); ``gain`` (pixels) and ``dice_gain`` (the queue's order) follow.
+2. **Images**: from image evidence and the calibrated regions, the probability that the mask
+   holds an error (``error_score``) and its estimated Dice against the truth (``est_dice``).
+3. **Pixels**: the error map, a logistic combination of the pixel's own doubt, the uncalibrated
+   map, the calibrated probability of the regions covering it and the image's probability.
+
+Stages 2 and 3 are fitted on cross-fitted (held-out) outputs of the stages before, and the
+calibration images themselves are scored by the models that did not see them. The held-out
+figures make the :class:`~napari_noisyfix.quality.verdict.Verdict`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from scipy import stats as sstats
+from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GroupKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from .calibration_data import Sample, _logit
+from .features import FEATURE_INDEX as _COL
+from .features import IMAGE_FEATURES, REGION_FEATURES, image_design, image_features
+from .params import CALIBRATION, CalibrationParams
+from .reasons import region_reason
+from .region import Region
+from .verdict import Verdict
+
+FOLDS = 2
+#: Inverse regularisation strengths the image model chooses from (the first one wins ties, as when
+#: the project is too small to cross-validate).
+REGULARISATION = (1.0, 0.01, 0.03, 0.1, 0.3, 3.0, 10.0)
+
+
+class _Constant:
+    """A model that predicts one value (a stage whose labels are all alike)."""
+
+    def __init__(self, value: float):
+        self.value = float(value)
+
+    def predict_proba(self, X):
+        p = np.full(len(X), self.value)
+        return np.stack([1 - p, p], 1)
+
+    def predict(self, X):
+        return np.full(len(X), self.value)
+
+
+def _classifier(X, y, w, params: CalibrationParams):
+    y = np.asarray(y, bool)
+    if len(y) == 0 or y.all() or not y.any():
+        return _Constant(float(y.mean()) if len(y) else 0.0)
+    model = HistGradientBoostingClassifier(**_boosting(params))
+    return model.fit(X, y, sample_weight=w)
+
+
+def _regressor(X, y, w, params: CalibrationParams):
+    if len(y) == 0 or np.ptp(y) == 0:
+        return _Constant(float(np.mean(y)) if len(y) else 1.0)
+    return HistGradientBoostingRegressor(**_boosting(params)).fit(X, y, sample_weight=w)
+
+
+def _linear(X, y, w, groups):
+    """Standardised logistic regression with its regularisation chosen by cross-validation over
+    the calibration images (``groups``): the image stage has a few hundred examples, and a
+    linear model in logit space ranks images it has not seen without the ties and plateaus of
+    trees fitted on so few."""
+    y = np.asarray(y, bool)
+    if len(y) == 0 or y.all() or not y.any():
+        return _Constant(float(y.mean()) if len(y) else 0.0)
+
+    def model(c):
+        return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))
+
+    n_folds = min(FOLDS + 1, len(set(groups)))
+    splits = list(GroupKFold(n_folds).split(X, y, groups)) if n_folds >= 2 else []
+    splits = [(a, b) for a, b in splits if 0 < y[a].sum() < len(a) and 0 < y[b].sum() < len(b)]
+    best = max(REGULARISATION, key=lambda c: _cv_auroc(model(c), X, y, w, splits))
+    return model(best).fit(X, y, logisticregression__sample_weight=w)
+
+
+def _cv_auroc(model, X, y, w, splits) -> float:
+    """Mean held-out AUROC of ``model`` over ``splits`` (0 without any)."""
+    scores = []
+    for train, test in splits:
+        model.fit(X[train], y[train], logisticregression__sample_weight=w[train])
+        scores.append(roc_auc_score(y[test], model.decision_function(X[test])))
+    return float(np.mean(scores)) if scores else 0.0
+
+
+def _boosting(params: CalibrationParams) -> dict:
+    return {
+        "max_iter": params.max_iter,
+        "learning_rate": params.learning_rate,
+        "max_leaf_nodes": params.max_leaf_nodes,
+        "min_samples_leaf": params.min_samples_leaf,
+        "l2_regularization": params.l2_regularization,
+        "early_stopping": False,
+        "random_state": params.seed,
+    }
+
+
+def _proba(model, X) -> np.ndarray:
+    return model.predict_proba(X)[:, 1] if len(X) else np.zeros(0)
+
+
+class _Regions:
+    """The region models: P(error) and P(the proposal helps) from a region's evidence."""
+
+    def __init__(self, samples: list[Sample], params: CalibrationParams, trust=None):
+        X, err, helps = _region_arrays(samples)
+        w = np.concatenate(trust) if trust is not None and len(X) else None
+        self.error = _classifier(X, err, w, params)
+        self.helps = _classifier(X, helps, w, params)
+
+    def __call__(self, X) -> tuple[np.ndarray, np.ndarray]:
+        return _proba(self.error, X), _proba(self.helps, X)
+
+
+class _Images:
+    """The image models: P(the mask holds an error) and its estimated Dice, from image rows
+    built with held-out region probabilities."""
+
+    def __init__(self, Ximg, planted, dice, weights, groups, params: CalibrationParams):
+        self.error = _linear(image_design(Ximg), planted, weights, groups)
+        self.dice = _regressor(Ximg, dice, weights, params)
+
+    def __call__(self, Ximg) -> tuple[np.ndarray, np.ndarray]:
+        dice = np.clip(self.dice.predict(Ximg), 0.0, 1.0) if len(Ximg) else np.zeros(0)
+        return _proba(self.error, image_design(Ximg)), dice
+
+
+class _Stage:
+    """A region model and the image model stacked on it."""
+
+    def __init__(self, regions: _Regions, images: _Images):
+        self.regions, self.images = regions, images
+
+    def image(self, raw: dict, X) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """Region probabilities, image probability and estimated Dice of one image."""
+        p_err, p_help = self.regions(X)
+        p_img, dice = self.images(_image_row(raw, X, p_err, p_help)[None])
+        return p_err, p_help, float(p_img[0]), float(dice[0])
+
+
+def _region_arrays(samples: list[Sample]):
+    X = np.concatenate([s.X for s in samples]) if samples else np.zeros((0, len(REGION_FEATURES)))
+    err = np.concatenate([s.is_error for s in samples]) if samples else np.zeros(0, bool)
+    helps = np.concatenate([s.helps for s in samples]) if samples else np.zeros(0, bool)
+    return X, err, helps
+
+
+def _image_arrays(samples: list[Sample], region_probs: list):
+    """Image rows of ``samples`` from their regions' (held-out) probabilities, the labels
+    "planted", the true Dice and class-balancing weights."""
+    rows = [_image_row(s.raw, s.X, *probs) for s, probs in zip(samples, region_probs, strict=True)]
+    Ximg = np.array(rows, np.float32).reshape(-1, len(IMAGE_FEATURES))
+    y = np.array([bool(s.planted) for s in samples])
+    dice = np.array([s.true_dice for s in samples], np.float64)
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    w = np.where(y, 1.0, n_pos / max(n_neg, 1)) if n_pos and n_neg else np.ones(len(y))
+    groups = np.array([s.image for s in samples])
+    return Ximg, y, dice, w, groups
+
+
+def _image_row(raw: dict, X: np.ndarray, p_err, p_help) -> np.ndarray:
+    whole = X[:, _COL["whole_mask"]] > 0 if len(X) else np.zeros(0, bool)
+    weight = float(X[whole, _COL["doubt"]].max()) if whole.any() else 0.0
+    change = X[:, _COL["dice_change"]] if len(X) else np.zeros(0)
+    return image_features(raw, p_err, p_help, change, weight)
+
+
+class Calibration:
+    """The fitted calibration of one project: apply it to regions, images and error maps.
+
+    Use :func:`fit_calibration`; :meth:`uncalibrated` is the fallback of a project too small to
+    calibrate (uncalibrated evidence passes through).
+    """
+
+    def __init__(self, final=None, folds=None, fold_of=None, pixel=None, verdict=None):
+        self.final, self.folds, self.fold_of = final, folds or [], fold_of or {}
+        self.pixel, self.verdict = pixel, verdict or Verdict.uncalibrated("not fitted")
+
+    @classmethod
+    def uncalibrated(cls, note: str) -> Calibration:
+        """Pass the uncalibrated evidence through, with a verdict saying why."""
+        return cls(verdict=Verdict.uncalibrated(note))
+
+    @property
+    def fitted(self) -> bool:
+        return self.final is not None
+
+    def _stage(self, image: str) -> _Stage:
+        fold = self.fold_of.get(image)
+        return self.final if fold is None else self.folds[fold]
+
+    def apply(self, image: str, regions: list[Region], raw: dict, maps: dict) -> dict:
+        """Calibrate one image in place: its regions (``score``, ``prob_correct``, ``gain``,
+        ``dice_gain``, ``reason``) and ``maps["error_score"]``; returns ``{"error_score",
+        "est_dice"}`` of the image."""
+        judged = [r for r in regions if r.features is not None]
+        X = np.array([r.features for r in judged], np.float32).reshape(-1, len(REGION_FEATURES))
+        if self.fitted:
+            p_err, p_help, p_img, est = self._stage(image).image(raw, X)
+            maps["error_score"] = self._pixel_map(maps, judged, p_err, p_img)
+        else:
+            p_err = X[:, _COL["doubt"]] if len(X) else np.zeros(0)
+            p_help = X[:, _COL["model_belief"]] * X[:, _COL["image_evidence"]] if len(X) else p_err
+            p_img = float(raw["noisy_or"])
+            loss = _image_row(raw, X, p_err, p_help)[IMAGE_FEATURES.index("expected_loss")]
+            est = 1.0 - float(loss)
+            maps["error_score"] = maps["error_raw"]
+        for reg, pe, ph in zip(judged, p_err, p_help, strict=True):
+            _set(reg, float(pe), float(ph))
+        return {"error_score": p_img, "est_dice": est}
+
+    def _pixel_map(self, maps: dict, regions: list[Region], p_err, p_img: float) -> np.ndarray:
+        shape = maps["pixel_error"].shape
+        cover = np.zeros(shape, np.float32)
+        for reg, p in zip(regions, p_err, strict=True):
+            window = cover[reg.slices]
+            window[reg.region] = np.maximum(window[reg.region], p)
+        logits = np.stack([_logit(maps[k].ravel()) for k in ("pixel_error", "error_raw")], 1)
+        X = pixel_rows(logits, cover.ravel(), np.full(cover.size, p_img, np.float32))
+        return _proba(self.pixel, X).reshape(shape).astype(np.float32)
+
+
+def _set(reg: Region, p_err: float, p_help: float) -> None:
+    reg.judge(p_err, p_help, reg.features[_COL["dice_change"]])
+    reg.reason = region_reason(reg)
+
+
+def pixel_rows(logits: np.ndarray, cover: np.ndarray, p_img: np.ndarray) -> np.ndarray:
+    """Rows of the pixel model: the logits of the pixel's doubt and of the uncalibrated map
+    (``logits``, m x 2), the calibrated probability of the regions covering it, the image's
+    logit and one interaction (doubt within a doubtful image)."""
+    p_img = np.asarray(p_img, np.float32)
+    columns = [logits[:, 0], logits[:, 1], cover, _logit(p_img), logits[:, 0] * p_img]
+    return np.stack(columns, 1).astype(np.float32)
+
+
+def fit_calibration(samples: list[Sample], params: CalibrationParams = CALIBRATION) -> Calibration:
+    """Fit the three stages on ``samples``, cross-fitted over their groups, and judge them.
+
+    The region models of each fold give held-out region probabilities for the other fold's
+    samples; the image models are fitted on image rows built from those, and the pixel model on
+    the held-out outputs of both. Returns the uncalibrated pass-through when there are too few
+    calibration images or no planted error.
+    """
+    images = sorted({s.image for s in samples})
+    if len(images) < params.min_images or not any(s.planted for s in samples):
+        note = f"{len(images)} calibration images, {params.min_images} needed"
+        return Calibration.uncalibrated(note)
+    groups = sorted({s.group for s in samples})
+    fold_of_group = {g: i % FOLDS for i, g in enumerate(groups)}
+    fold_of = {s.image: fold_of_group[s.group] for s in samples}
+    fold = np.array([fold_of[s.image] for s in samples])
+    region_folds, region_probs, trust = _fit_regions(samples, fold, params)
+    arrays = _image_arrays(samples, region_probs)
+    images_ = [_Images(*(a[fold != k] for a in arrays), params) for k in range(FOLDS)]
+    folds = [_Stage(region_folds[k], images_[k]) for k in range(FOLDS)]
+    held = [folds[f].image(s.raw, s.X) for s, f in zip(samples, fold, strict=True)]
+    final = _Stage(_Regions(samples, params, trust), _Images(*arrays, params))
+    pixel = _fit_pixels(samples, held)
+    return Calibration(final, folds, fold_of, pixel, _verdict(samples, held))
+
+
+def _fit_regions(samples: list[Sample], fold: np.ndarray, params: CalibrationParams):
+    """Cross-fitted region models in two rounds; returns the second round's held-out region
+    probabilities per sample and the trust weights.
+
+    The calibration images are the least suspicious masks, not certainly right ones: a real
+    error among them is a region labelled "not an error" that looks like the planted ones. In
+    the spirit of confident learning, the first round's held-out probability that a region
+    labelled "not an error" is one lowers its weight in the second round.
+    """
+    first = _fold_regions(samples, fold, params, None)
+    held = [first[f](s.X)[0] for s, f in zip(samples, fold, strict=True)]
+    trust = [np.where(s.is_error, 1.0, 1.0 - p) for s, p in zip(samples, held, strict=True)]
+    second = _fold_regions(samples, fold, params, trust)
+    return second, [second[f](s.X) for s, f in zip(samples, fold, strict=True)], trust
+
+
+def _fold_regions(samples, fold, params, trust) -> list[_Regions]:
+    """One region model per fold, fitted on the other folds."""
+    out = []
+    for k in range(FOLDS):
+        keep = [i for i, f in enumerate(fold) if f != k]
+        weights = None if trust is None else [trust[i] for i in keep]
+        out.append(_Regions([samples[i] for i in keep], params, weights))
+    return out
+
+
+def _fit_pixels(samples: list[Sample], held: list):
+    """The pixel model on every sampled pixel, with the held-out region and image outputs."""
+    rows, ys, ws = [], [], []
+    for s, (p_err, _, p_img, _) in zip(samples, held, strict=True):
+        cover = np.zeros(len(s.pix_y), np.float32)
+        for idx, p in zip(s.cover, p_err, strict=True):
+            cover[idx] = np.maximum(cover[idx], p)
+        rows.append(pixel_rows(s.pix_X, cover, np.full(len(cover), p_img, np.float32)))
+        ys.append(s.pix_y)
+        ws.append(s.pix_w)
+    X, y, w = np.concatenate(rows), np.concatenate(ys), np.concatenate(ws)
+    if y.all() or not y.any():
+        return _Constant(float(y.mean()) if len(y) else 0.0)
+    return LogisticRegression(C=1.0, max_iter=500).fit(X, y, sample_weight=w / w.mean())
+
+
+def _verdict(samples: list[Sample], held: list) -> Verdict:
+    planted = np.array([bool(s.planted) for s in samples])
+    p_img = np.array([h[2] for h in held])
+    est = np.array([h[3] for h in held])
+    true = np.array([s.true_dice for s in samples])
+    err = np.concatenate([s.is_error for s in samples])
+    p_reg = np.concatenate([h[0] for h in held])
+    model_dice = float(np.median([s.raw["model_dice"] for s in samples if not s.planted]))
+    small = ~planted | (1.0 - true <= 1.0 - model_dice)
+    return Verdict.judge(
+        image_auroc=_auroc(planted, p_img),
+        region_auroc=_auroc(err, p_reg),
+        small_auroc=_auroc(planted[small], p_img[small])
+        if (planted & small).sum() >= 3
+        else math.nan,
+        dice_r=_pearson(est, true),
+        model_dice=model_dice,
+        n_images=len({s.image for s in samples}),
+        n_planted=int(planted.sum()),
+        n_regions=len(err),
+    )
+
+
+def _auroc(y, score) -> float:
+    y = np.asarray(y, bool)
+    return float(roc_auc_score(y, score)) if 0 < y.sum() < len(y) else math.nan
+
+
+def _pearson(a, b) -> float:
+    return (
+        float(sstats.pearsonr(a, b)[0])
+        if len(a) > 2 and np.ptp(a) > 0 and np.ptp(b) > 0
+        else math.nan
+    )

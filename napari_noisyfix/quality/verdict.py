@@ -1,0 +1,141 @@
+"""Can the model judge these masks? The verdict a person reads, from the held-out calibration.
+
+The calibration (:mod:`~napari_noisyfix.quality.calibration`) is cross-fitted: each half of the
+calibration images is scored by models fitted on the other half. How well those scores tell the
+planted errors from the untouched masks is the honest measure of what the queue is worth on this
+project, and in particular for errors as small as the model's own disagreement with the labels:
+below that size, what the model flags is as likely its own mistake as the annotator's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+from .params import VERDICT, VerdictParams
+
+STATUSES = ("good", "limited", "weak", "uncalibrated")
+ADVICE = (
+    "train longer (`noisyfix train --epochs N`) or on a GPU",
+    "mark masks you trust as a clean subset (`noisyfix import --clean LIST`)",
+    "train at a larger image size (`noisyfix train --image-size N`)",
+)
+
+
+@dataclass
+class Verdict:
+    """How well the model can find errors in this project's masks.
+
+    Attributes
+    ----------
+    status : str
+        ``good`` (the queue can be trusted), ``limited``, ``weak`` (the model cannot judge the
+        masks: the tool warns) or ``uncalibrated`` (too few images to calibrate).
+    image_auroc : float
+        Held-out AUROC of the image score for "this mask holds a planted error".
+    region_auroc : float
+        Held-out AUROC of the region probability for "this region is a planted error".
+    small_auroc : float
+        ``image_auroc`` for planted errors no larger (in Dice) than the model's own disagreement.
+    dice_r : float
+        Held-out Pearson r of the estimated against the true Dice of the calibration masks.
+    model_dice : float
+        Median Dice of the model's labels against the given masks of the calibration images.
+    n_images, n_planted, n_regions : int
+        Calibration images, copies with a planted error, regions labelled.
+    note : str
+        Why the project is uncalibrated, when it is.
+    """
+
+    status: str = "uncalibrated"
+    image_auroc: float = math.nan
+    region_auroc: float = math.nan
+    small_auroc: float = math.nan
+    dice_r: float = math.nan
+    model_dice: float = math.nan
+    n_images: int = 0
+    n_planted: int = 0
+    n_regions: int = 0
+    note: str = ""
+    advice: list[str] = field(default_factory=list)
+
+    @classmethod
+    def judge(cls, params: VerdictParams = VERDICT, **figures) -> Verdict:
+        """The verdict for held-out ``figures`` (the attributes above but status and advice)."""
+        out = cls(**figures)
+        bars = [out.image_auroc, out.region_auroc]
+        small = out.small_auroc
+        weak = any(_below(b, params.weak) for b in bars) or _below(small, params.weak)
+        if weak or _below(out.dice_r, params.min_dice_r):
+            out.status = "weak"
+        elif all(not _below(b, params.good) for b in bars):
+            out.status = "good"
+        else:
+            out.status = "limited"
+        out.advice = list(ADVICE) if out.status != "good" else []
+        return out
+
+    @classmethod
+    def uncalibrated(cls, note: str) -> Verdict:
+        """The verdict of a project that could not be calibrated (``note`` says why)."""
+        return cls(status="uncalibrated", note=note, advice=list(ADVICE[1:2]))
+
+    @property
+    def warning(self) -> str | None:
+        """A plain warning when the queue should not be trusted, else None."""
+        if self.status == "weak":
+            return (
+                "The model cannot reliably judge these masks: on errors planted in the project's "
+                f"own masks it tells them apart only with AUROC {_fmt(self.image_auroc)} "
+                f"(errors as small as its own disagreement with the labels: {_fmt(self.small_auroc)}). "
+                "Its flags may be its own mistakes. What would help: "
+                + "; ".join(self.advice)
+                + "."
+            )
+        if self.status == "uncalibrated":
+            return f"Scores are not calibrated on this project ({self.note})."
+        return None
+
+    def text(self) -> str:
+        """The verdict in one paragraph."""
+        head = {
+            "good": "The model can judge these masks",
+            "limited": "The model judges these masks with limits",
+            "weak": "Warning: the model is too weak to judge these masks",
+            "uncalibrated": "Not calibrated",
+        }[self.status]
+        if self.status == "uncalibrated":
+            return f"{head}: {self.note}."
+        body = (
+            f"{head}: planted errors found with image AUROC {_fmt(self.image_auroc)}, region "
+            f"AUROC {_fmt(self.region_auroc)}, errors as small as the model's own disagreement "
+            f"AUROC {_fmt(self.small_auroc)}; estimated mask Dice r = {_fmt(self.dice_r)}; the "
+            f"model agrees with the labels at Dice {_fmt(self.model_dice)} "
+            f"({self.n_images} calibration images, {self.n_planted} planted errors)."
+        )
+        return body + (" What would help: " + "; ".join(self.advice) + "." if self.advice else "")
+
+    def to_dict(self) -> dict:
+        """JSON-ready (NaN as None)."""
+        return {
+            k: (None if isinstance(v, float) and math.isnan(v) else v)
+            for k, v in asdict(self).items()
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Verdict:
+        """Inverse of :meth:`to_dict`."""
+        known = {
+            k: (math.nan if v is None else v)
+            for k, v in data.items()
+            if k in cls.__dataclass_fields__
+        }
+        return cls(**known)
+
+
+def _below(value: float, bar: float) -> bool:
+    return not math.isnan(value) and value < bar
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.2f}"

@@ -1,0 +1,172 @@
+"""Per-project calibration: errors planted in the project's own masks decide what the evidence is
+worth, the queue's order, the image scores and the verdict."""
+
+import json
+
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from sklearn.metrics import roc_auc_score
+
+from napari_noisyfix.progress import drive
+from napari_noisyfix.project import Project
+from napari_noisyfix.quality.queue import ReviewQueue
+from napari_noisyfix.quality.regions import find_regions
+from napari_noisyfix.quality.score import (
+    load_image_scores,
+    load_regions,
+    load_verdict,
+    score_project,
+)
+from napari_noisyfix.quality.synthetic import disk_mask, probs_from_mask
+from napari_noisyfix.quality.verdict import Verdict
+
+GRID = [(r, c) for r in (10, 32, 54) for c in (10, 32, 54)]
+N_IMAGES = 24
+
+
+def _artefact_project(root):
+    """Nuclei on a background with a bright artefact the model always calls an object.
+
+    The masks rightly leave the artefact out; every fourth mask lacks two nuclei. Uncalibrated,
+    the artefact is the most confident "missing object" of every image.
+    """
+    rng = np.random.default_rng(0)
+    truths, masks, images, probs = {}, {}, {}, {}
+    for i in range(N_IMAGES):
+        name = f"im{i:02d}"
+        truth = disk_mask((64, 64), GRID, rng.integers(5, 8, len(GRID)))
+        mask = truth.copy()
+        if i % 4 == 0:
+            labels, n = ndi.label(truth)
+            mask[np.isin(labels, rng.choice(np.arange(1, n + 1), 2, replace=False))] = 0
+        image = (truth * 120 + rng.integers(0, 60, truth.shape)).astype(np.float32)
+        r, c = (0, 21) if i % 2 else (21, 0)
+        box = (slice(r, r + 22), slice(c, c + 22))
+        artefact = ~ndi.binary_dilation(truth > 0, iterations=2)[box]
+        seen = truth.copy()
+        seen[box] |= artefact
+        image[box] = np.where(artefact, 250, image[box])
+        truths[name], masks[name], images[name] = truth, mask, image.astype(np.uint8)
+        probs[name] = probs_from_mask(seen, noise=0.03, seed=i)
+    project = Project.create(root, images, masks, truth=truths)
+    version, _ = project.new_model_dir()
+    for name in project.names:
+        project.save_probs(version, name, probs[name])
+    return project, probs
+
+
+@pytest.fixture(scope="module")
+def scored(tmp_path_factory):
+    project, probs = _artefact_project(tmp_path_factory.mktemp("cal") / "p")
+    summary = drive(score_project(project), quiet=True)
+    return project, probs, summary
+
+
+def _helps(project, region) -> bool:
+    mask, truth = project.mask(region.image), project.truth(region.image)
+    return np.count_nonzero(region.apply(mask) != truth) < np.count_nonzero(mask != truth)
+
+
+def _uncalibrated_queue(project, probs):
+    manifest = json.loads((project.scores_dir(1) / "quality_manifest.json").read_text())
+    thresholds = np.array(manifest["thresholds"], np.float32)
+    regions = []
+    for name in project.names:
+        regions += find_regions(
+            name, probs[name], project.mask(name), thresholds, project.image(name),
+            fg_shift=manifest["fg_shift"],
+        )  # fmt: skip
+    return list(ReviewQueue(regions, min_prob=0.0))
+
+
+def test_calibration_raises_the_precision_of_the_top_of_the_queue(scored):
+    project, probs, _ = scored
+    calibrated = list(ReviewQueue([r for r in load_regions(project) if r.kind != "outlier"]))
+    uncalibrated = _uncalibrated_queue(project, probs)
+    k = 2 * N_IMAGES // 4  # as many as there are true errors
+    before = np.mean([_helps(project, r) for r in uncalibrated[:k]])
+    after = np.mean([_helps(project, r) for r in calibrated[:k]])
+    assert before < 0.3  # the artefacts lead the uncalibrated queue
+    assert after >= 0.9 and after > before + 0.5
+
+
+def test_image_scores_and_estimated_dice_follow_the_errors(scored):
+    project, _, _ = scored
+    rows = {r["image"]: r for r in load_image_scores(project)}
+    wrong = np.array([np.any(project.mask(n) != project.truth(n)) for n in project.names])
+    score = np.array([rows[n]["error_score"] for n in project.names])
+    est = np.array([rows[n]["est_dice"] for n in project.names])
+    assert roc_auc_score(wrong, score) > 0.9
+    assert est[wrong].mean() < est[~wrong].mean() - 0.05
+    assert np.all((est >= 0) & (est <= 1))
+
+
+def test_calibrated_regions_carry_their_reason_and_gains(scored):
+    project, _, _ = scored
+    region = ReviewQueue(load_regions(project))[0]
+    assert region.label == "object missing from the mask"
+    assert "the model sees an object here" in region.reason and "expected gain" in region.reason
+    assert region.gain == pytest.approx(region.area * region.prob_correct)
+    assert 0 < region.dice_gain <= region.prob_correct
+
+
+def test_the_verdict_is_stored_printed_and_good_here(scored):
+    project, _, summary = scored
+    verdict = load_verdict(project)
+    assert verdict.status == "good" and verdict.warning is None
+    assert verdict.n_images >= 6 and verdict.n_planted > verdict.n_images
+    assert verdict.image_auroc > 0.85 and "can judge these masks" in summary
+    stored = json.loads((project.scores_dir(1) / "calibration.json").read_text())
+    assert Verdict.from_dict(stored) == verdict
+
+
+def test_rescoring_an_unchanged_project_reuses_the_calibration(scored):
+    project, _, _ = scored
+    path = project.scores_dir(1) / "maps" / "im01.npz"
+    before = path.stat().st_mtime_ns
+    summary = drive(score_project(project), quiet=True)
+    assert "rescored 0 of" in summary and path.stat().st_mtime_ns == before
+
+
+def test_a_model_that_cannot_see_the_objects_gets_a_warning(tmp_path):
+    rng = np.random.default_rng(3)
+    images, masks = {}, {}
+    for i in range(16):
+        mask = disk_mask((48, 48), [(12, 12), (12, 36), (36, 24)], rng.integers(4, 8, 3))
+        images[f"im{i:02d}"], masks[f"im{i:02d}"] = (mask * 100).astype(np.uint8), mask
+    project = Project.create(tmp_path / "p", images, masks)
+    version, _ = project.new_model_dir()
+    for i, name in enumerate(project.names):
+        unrelated = disk_mask((48, 48), [tuple(rng.integers(6, 42, 2))], [6])
+        project.save_probs(version, name, probs_from_mask(unrelated, noise=0.2, seed=i))
+    summary = drive(score_project(project), quiet=True)
+    verdict = load_verdict(project)
+    assert verdict.status == "weak" and verdict.model_dice < 0.5
+    assert verdict.warning in summary and "What would help" in verdict.warning
+
+
+def test_too_few_images_stay_uncalibrated(tmp_path):
+    masks = {f"im{i}": disk_mask((32, 32), [(16, 16)], [6]) for i in range(3)}
+    project = Project.create(tmp_path / "p", {k: v * 200 for k, v in masks.items()}, masks)
+    version, _ = project.new_model_dir()
+    for name, mask in masks.items():
+        project.save_probs(version, name, probs_from_mask(mask, seed=1))
+    summary = drive(score_project(project), quiet=True)
+    verdict = load_verdict(project)
+    assert verdict.status == "uncalibrated" and "6 needed" in verdict.note
+    assert "not calibrated" in summary.lower()
+    assert {r["image"] for r in load_image_scores(project)} == set(masks)
+
+
+def test_verdict_rules():
+    good = Verdict.judge(image_auroc=0.95, region_auroc=0.9, small_auroc=0.8)
+    limited = Verdict.judge(image_auroc=0.8, region_auroc=0.9, small_auroc=0.75)
+    weak_small = Verdict.judge(image_auroc=0.95, region_auroc=0.9, small_auroc=0.6)
+    weak = Verdict.judge(image_auroc=0.6, region_auroc=0.9)
+    blind = Verdict.judge(image_auroc=0.9, region_auroc=0.9, dice_r=0.2)
+    statuses = [v.status for v in (good, limited, weak_small, weak, blind)]
+    assert statuses == ["good", "limited", "weak", "weak", "weak"]
+    assert good.warning is None and not good.advice
+    assert "cannot reliably judge" in weak.warning and weak.advice
+    assert Verdict.from_dict(weak.to_dict()) == weak
