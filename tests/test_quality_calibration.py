@@ -134,7 +134,8 @@ def test_a_model_that_cannot_see_the_objects_gets_a_warning(tmp_path):
     images, masks = {}, {}
     for i in range(16):
         mask = disk_mask((48, 48), [(12, 12), (12, 36), (36, 24)], rng.integers(4, 8, 3))
-        images[f"im{i:02d}"], masks[f"im{i:02d}"] = (mask * 100).astype(np.uint8), mask
+        noise = rng.integers(0, 255, mask.shape).astype(np.uint8)  # no intensity evidence
+        images[f"im{i:02d}"], masks[f"im{i:02d}"] = noise, mask
     project = Project.create(tmp_path / "p", images, masks)
     version, _ = project.new_model_dir()
     for i, name in enumerate(project.names):

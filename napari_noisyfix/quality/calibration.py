@@ -119,11 +119,10 @@ def _proba(model, X) -> np.ndarray:
 class _Regions:
     """The region models: P(error) and P(the proposal helps) from a region's evidence."""
 
-    def __init__(self, samples: list[Sample], params: CalibrationParams, trust=None):
+    def __init__(self, samples: list[Sample], params: CalibrationParams):
         X, err, helps = _region_arrays(samples)
-        w = np.concatenate(trust) if trust is not None and len(X) else None
-        self.error = _classifier(X, err, w, params)
-        self.helps = _classifier(X, helps, w, params)
+        self.error = _classifier(X, err, None, params)
+        self.helps = _classifier(X, helps, None, params)
 
     def __call__(self, X) -> tuple[np.ndarray, np.ndarray]:
         return _proba(self.error, X), _proba(self.helps, X)
@@ -150,9 +149,18 @@ class _Stage:
 
     def image(self, raw: dict, X) -> tuple[np.ndarray, np.ndarray, float, float]:
         """Region probabilities, image probability and estimated Dice of one image."""
-        p_err, p_help = self.regions(X)
-        p_img, dice = self.images(_image_row(raw, X, p_err, p_help)[None])
-        return p_err, p_help, float(p_img[0]), float(dice[0])
+        return self.images_of([raw], [X])[0]
+
+    def images_of(self, raws: list[dict], Xs: list[np.ndarray]) -> list[tuple]:
+        """:meth:`image` of many images, with one prediction per model."""
+        if not Xs:
+            return []
+        bounds = np.cumsum([0, *(len(X) for X in Xs)])
+        p_err, p_help = self.regions(np.concatenate(Xs))
+        parts = [(p_err[a:b], p_help[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        rows = np.array([_image_row(r, X, *pp) for r, X, pp in zip(raws, Xs, parts, strict=True)])
+        p_img, dice = self.images(rows)
+        return [(*pp, float(pi), float(d)) for pp, pi, d in zip(parts, p_img, dice, strict=True)]
 
 
 def _region_arrays(samples: list[Sample]):
@@ -202,25 +210,36 @@ class Calibration:
     def fitted(self) -> bool:
         return self.final is not None
 
-    def _stage(self, image: str) -> _Stage:
-        fold = self.fold_of.get(image)
-        return self.final if fold is None else self.folds[fold]
+    def predict(self, images: dict[str, tuple[dict, list[Region]]]) -> dict[str, tuple]:
+        """Calibrated ``(p_error, p_helps, p_image, est_dice)`` of many images at once:
+        ``images`` maps a name to its raw image features and its regions (with evidence).
 
-    def apply(self, image: str, regions: list[Region], raw: dict, maps: dict) -> dict:
-        """Calibrate one image in place: its regions (``score``, ``prob_correct``, ``gain``,
-        ``dice_gain``, ``reason``) and ``maps["error_score"]``; returns ``{"error_score",
-        "est_dice"}`` of the image."""
+        The calibration images are judged by the fold models that did not see them.
+        """
+        out: dict[str, tuple] = {}
+        groups: dict[int | None, list[str]] = {}
+        for name in images:
+            groups.setdefault(self.fold_of.get(name) if self.fitted else None, []).append(name)
+        for fold, names in groups.items():
+            raws = [images[n][0] for n in names]
+            Xs = [_evidence(images[n][1]) for n in names]
+            if not self.fitted:
+                found = [_uncalibrated(raw, X) for raw, X in zip(raws, Xs, strict=True)]
+            else:
+                stage = self.final if fold is None else self.folds[fold]
+                found = stage.images_of(raws, Xs)
+            out.update(zip(names, found, strict=True))
+        return out
+
+    def apply(self, regions: list[Region], maps: dict, prediction: tuple) -> dict:
+        """Calibrate one image in place with its :meth:`predict` output: its regions
+        (``score``, ``prob_correct``, ``gain``, ``dice_gain``, ``reason``) and
+        ``maps["error_score"]``; returns ``{"error_score", "est_dice"}`` of the image."""
+        p_err, p_help, p_img, est = prediction
         judged = [r for r in regions if r.features is not None]
-        X = np.array([r.features for r in judged], np.float32).reshape(-1, len(REGION_FEATURES))
         if self.fitted:
-            p_err, p_help, p_img, est = self._stage(image).image(raw, X)
             maps["error_score"] = self._pixel_map(maps, judged, p_err, p_img)
         else:
-            p_err = X[:, _COL["doubt"]] if len(X) else np.zeros(0)
-            p_help = X[:, _COL["model_belief"]] * X[:, _COL["image_evidence"]] if len(X) else p_err
-            p_img = float(raw["noisy_or"])
-            loss = _image_row(raw, X, p_err, p_help)[IMAGE_FEATURES.index("expected_loss")]
-            est = 1.0 - float(loss)
             maps["error_score"] = maps["error_raw"]
         for reg, pe, ph in zip(judged, p_err, p_help, strict=True):
             _set(reg, float(pe), float(ph))
@@ -235,6 +254,21 @@ class Calibration:
         logits = np.stack([_logit(maps[k].ravel()) for k in ("pixel_error", "error_raw")], 1)
         X = pixel_rows(logits, cover.ravel(), np.full(cover.size, p_img, np.float32))
         return _proba(self.pixel, X).reshape(shape).astype(np.float32)
+
+
+def _evidence(regions: list[Region]) -> np.ndarray:
+    """(n, F) evidence rows of the regions that have one (outliers have none)."""
+    rows = [r.features for r in regions if r.features is not None]
+    return np.array(rows, np.float32).reshape(-1, len(REGION_FEATURES))
+
+
+def _uncalibrated(raw: dict, X: np.ndarray) -> tuple:
+    """The uncalibrated evidence as the calibration's output: the model's doubt, its belief in
+    the proposal times the image's evidence, the noisy-or image score and ``1 - expected loss``."""
+    p_err = X[:, _COL["doubt"]]
+    p_help = X[:, _COL["model_belief"]] * X[:, _COL["image_evidence"]]
+    loss = _image_row(raw, X, p_err, p_help)[IMAGE_FEATURES.index("expected_loss")]
+    return p_err, p_help, float(raw["noisy_or"]), 1.0 - float(loss)
 
 
 def _set(reg: Region, p_err: float, p_help: float) -> None:
@@ -267,40 +301,23 @@ def fit_calibration(samples: list[Sample], params: CalibrationParams = CALIBRATI
     fold_of_group = {g: i % FOLDS for i, g in enumerate(groups)}
     fold_of = {s.image: fold_of_group[s.group] for s in samples}
     fold = np.array([fold_of[s.image] for s in samples])
-    region_folds, region_probs, trust = _fit_regions(samples, fold, params)
+    region_folds, region_probs = _fit_regions(samples, fold, params)
     arrays = _image_arrays(samples, region_probs)
     images_ = [_Images(*(a[fold != k] for a in arrays), params) for k in range(FOLDS)]
     folds = [_Stage(region_folds[k], images_[k]) for k in range(FOLDS)]
     held = [folds[f].image(s.raw, s.X) for s, f in zip(samples, fold, strict=True)]
-    final = _Stage(_Regions(samples, params, trust), _Images(*arrays, params))
+    final = _Stage(_Regions(samples, params), _Images(*arrays, params))
     pixel = _fit_pixels(samples, held)
     return Calibration(final, folds, fold_of, pixel, _verdict(samples, held))
 
 
 def _fit_regions(samples: list[Sample], fold: np.ndarray, params: CalibrationParams):
-    """Cross-fitted region models in two rounds; returns the second round's held-out region
-    probabilities per sample and the trust weights.
-
-    The calibration images are the least suspicious masks, not certainly right ones: a real
-    error among them is a region labelled "not an error" that looks like the planted ones. In
-    the spirit of confident learning, the first round's held-out probability that a region
-    labelled "not an error" is one lowers its weight in the second round.
-    """
-    first = _fold_regions(samples, fold, params, None)
-    held = [first[f](s.X)[0] for s, f in zip(samples, fold, strict=True)]
-    trust = [np.where(s.is_error, 1.0, 1.0 - p) for s, p in zip(samples, held, strict=True)]
-    second = _fold_regions(samples, fold, params, trust)
-    return second, [second[f](s.X) for s, f in zip(samples, fold, strict=True)], trust
-
-
-def _fold_regions(samples, fold, params, trust) -> list[_Regions]:
-    """One region model per fold, fitted on the other folds."""
-    out = []
+    """One region model per fold, fitted on the other folds; returns them and each sample's
+    held-out region probabilities."""
+    models = []
     for k in range(FOLDS):
-        keep = [i for i, f in enumerate(fold) if f != k]
-        weights = None if trust is None else [trust[i] for i in keep]
-        out.append(_Regions([samples[i] for i in keep], params, weights))
-    return out
+        models.append(_Regions([s for s, f in zip(samples, fold, strict=True) if f != k], params))
+    return models, [models[f](s.X) for s, f in zip(samples, fold, strict=True)]
 
 
 def _fit_pixels(samples: list[Sample], held: list):

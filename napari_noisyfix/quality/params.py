@@ -28,7 +28,10 @@ class CalibrationParams:
         images are drawn: the masks least likely to be wrong, so that what is planted is the
         error and what is found elsewhere is mostly the model's own disagreement.
     plants_per_image : int
-        Copies of each calibration mask, each with one planted error of a random type.
+        Copies of each calibration mask, each with one planted error of a random type; more in a
+        small project, so that at least ``min_planted`` errors are planted in all.
+    min_planted : int
+        Fewest planted errors of a calibration.
     seed : int
         Seed of the planting (scores are repeatable).
     pixels_per_image : int
@@ -43,6 +46,7 @@ class CalibrationParams:
     min_images: int = 6
     base_share: float = 0.5
     plants_per_image: int = 3
+    min_planted: int = 120
     seed: int = 0
     pixels_per_image: int = 1500
     max_iter: int = 120

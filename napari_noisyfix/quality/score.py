@@ -179,6 +179,7 @@ def _calibrate(project, version: int, calibration, raw: dict, params=CALIBRATION
     base = calibration_images(project, raw, params)
     patients = sorted({project.patient(n) for n in base})
     group = {p: i for i, p in enumerate(patients)} if len(patients) > 1 else None
+    plants = max(params.plants_per_image, -(-params.min_planted // max(len(base), 1)))
     samples = []
     for i, name in enumerate(base):
         rng = np.random.default_rng([params.seed, i])
@@ -191,7 +192,7 @@ def _calibrate(project, version: int, calibration, raw: dict, params=CALIBRATION
             mask,
             calibration,
             rng,
-            params.plants_per_image,
+            plants,
             project.image(name),
             params.pixels_per_image,
         )
@@ -201,17 +202,19 @@ def _calibrate(project, version: int, calibration, raw: dict, params=CALIBRATION
 
 def _apply_calibration(project, sdir: Path, calibration: Calibration, raw: dict, archives: dict):
     """Rewrite every image's regions, error map and row with ``calibration`` (a generator);
-    returns the image rows."""
+    returns the image rows. The models predict once for all images; the maps are read and
+    written one image at a time."""
+    where = {n: sdir / "regions" / f"{n}.npz" for n in project.names}
+    regions = {n: regions_from_arrays(archives[n], str(where[n])) for n in project.names}
+    predicted = calibration.predict({n: (raw[n], regions[n]) for n in project.names})
     rows = {}
     for i, name in enumerate(project.names):
-        where = sdir / "regions" / f"{name}.npz"
-        regions = regions_from_arrays(archives[name], str(where))
         maps = read_maps(sdir / "maps" / f"{name}.npz")
-        image = calibration.apply(name, regions, raw[name], maps)
-        archives[name].update(regions_arrays(regions))
-        write_npz(where, archives[name])
+        image = calibration.apply(regions[name], maps, predicted[name])
+        archives[name].update(regions_arrays(regions[name]))
+        write_npz(where[name], archives[name])
         write_maps(sdir / "maps" / f"{name}.npz", maps)
-        rows[name] = _image_row(name, raw[name], image, maps, len(regions))
+        rows[name] = _image_row(name, raw[name], image, maps, len(regions[name]))
         yield Progress("score: calibrated", i + 1, len(project.names), name)
     return rows
 
