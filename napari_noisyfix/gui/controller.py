@@ -33,6 +33,7 @@ class ReviewController:
         self.on_change, self.on_status = on_change, on_status
         self.project = None
         self.session: ReviewSession | None = None
+        self.view: ScoreView | None = None
         self.refine_choice: Callable[[], tuple[str | None, dict]] = lambda: (None, {})
         self.retrain_steps = 30
         self.auto_retrain = 0
@@ -69,9 +70,11 @@ class ReviewController:
         arriving from a worker never holds the interface for the whole update.
         """
         steps = [
-            lambda: self._swap_session(view.session),
+            lambda: self._swap_session(view),
             *self.layers.score_steps(view),
-            lambda: self.layers.show_flags(self.session.regions, self.session.status),
+            lambda: self.layers.show_flags(
+                self.session.regions, self.session.status, self.current_id
+            ),
             lambda: self.layers.show_outliers(self.session.regions),
             lambda: self._refreshed(focus),
         ]
@@ -81,7 +84,8 @@ class ReviewController:
             for step in steps:
                 step()
 
-    def _swap_session(self, session: ReviewSession) -> None:
+    def _swap_session(self, view: ScoreView) -> None:
+        session, self.view = view.session, view
         session.forget(self._touched)
         self._touched = set()
         if self.session is not None:
@@ -91,6 +95,12 @@ class ReviewController:
     def _refreshed(self, focus: bool) -> None:
         self._refresh(focus=focus)
         self.refreshed_at = time.perf_counter()
+
+    @property
+    def current_id(self) -> str | None:
+        """Id of the region under review, or None."""
+        region = self.session.current if self.session else None
+        return None if region is None else region.id
 
     def refocus(self) -> None:
         """Fit the view to the window again and zoom onto the current region (after a resize)."""
@@ -175,7 +185,8 @@ class ReviewController:
         self.on_status("nothing to redo" if action is None else f"redid {action.kind}")
 
     def accept_all(self, threshold: float, preview: bool) -> dict | None:
-        """Counts of what accepting every open region scored >= ``threshold`` changes (or did)."""
+        """Counts and expected precision of accepting every open region whose proposal helps
+        with probability ``threshold`` or more (what it would change, or did)."""
         counts = self._run(lambda: self.session.accept_all(threshold, preview=preview))
         if counts and counts["regions"] and not preview:
             self._saved(self.session.history.done[-1])
@@ -210,7 +221,7 @@ class ReviewController:
     def _refresh(self, focus: bool) -> None:
         if self.session is not None:
             self.layers.show_preview(None, None)
-            self.layers.update_status(self.session.status)
+            self.layers.update_status(self.session.status, self.current_id)
             if focus and self.session.current is not None:
                 self.layers.focus(self.session.current)
         self.on_change()

@@ -8,30 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 
-NAMES = {
-    "image": "image",
-    "mask": "working mask",
-    "proposal": "model proposal",
-    "uncertainty": "uncertainty",
-    "errors": "label-error map",
-    "flags": "flagged regions",
-    "outliers": "clustering outliers",
-    "preview": "refine preview",
-}
-KIND_COLORS = {
-    "missing": "#00e5ff",
-    "spurious": "#ff5252",
-    "too_wide": "#ffb300",
-    "too_narrow": "#69f0ae",
-    "shifted": "#e040fb",
-    "outlier": "#ffffff",
-}
-DONE_COLOR = "#757575"
-OPEN = ("pending", "skipped")
-FLAG_FEATURES = ("id", "kind", "score", "status", "label")
-CLASS_COLORS = ("#ffd54f", "#4fc3f7", "#aed581", "#f06292", "#ba68c8", "#ff8a65")
-PROPOSAL_COLOR = "#00e5ff"
-PREVIEW_COLOR = "#76ff03"
+from .flag_layer import FlagLayer
+from .style import (
+    CLASS_COLORS,
+    CONTOUR_WIDTH,
+    NAMES,
+    OUTLIER_COLOR,
+    PREVIEW_COLOR,
+    PROPOSAL_COLOR,
+)
+
 HEAT_OPACITY = 0.5
 #: The label-error map lights up where the given label is more likely wrong than right.
 ERROR_LIMITS = (0.5, 1.0)
@@ -58,13 +44,6 @@ def label_colormap(n_classes: int, color: str | None = None):
     return DirectLabelColormap(color_dict=colors)
 
 
-def bbox_rectangle(index: int, bbox) -> np.ndarray:
-    """Corners of a region's box on slice ``index`` (napari Shapes vertices, pixel edges)."""
-    r0, c0, r1, c1 = (float(v) for v in bbox)
-    r0, c0, r1, c1 = r0 - 0.5, c0 - 0.5, r1 - 0.5, c1 - 0.5
-    return np.array([[index, r0, c0], [index, r0, c1], [index, r1, c1], [index, r1, c0]])
-
-
 class ProjectLayers:
     """Creates and updates the review layers of one project in a viewer."""
 
@@ -73,11 +52,7 @@ class ProjectLayers:
         self.names: list[str] = []
         self.shapes: dict[str, tuple[int, int]] = {}
         self.n_classes = 2
-        self._flagged: list = []
-        self._all_flagged: list = []
-        self._status: dict[str, str] = {}
-        self._slice: int | None = None
-        self._following = False
+        self.flags = FlagLayer(self)
         self._preview_on = False
 
     # ------------------------------------------------------------------ helpers
@@ -165,55 +140,21 @@ class ProjectLayers:
 
     def _proposal(self, data: np.ndarray) -> None:
         self._put("proposal", data, self.viewer.add_labels, opacity=0.9)
-        self._style_contours("proposal", PROPOSAL_COLOR, 1)
+        self._style_contours("proposal", PROPOSAL_COLOR, CONTOUR_WIDTH)
 
-    def show_flags(self, regions: list, status: dict[str, str]) -> None:
-        """Rectangles of the flagged (non-outlier) regions of the image on screen, with type and score.
-
-        Only the current slice is drawn (napari builds every rectangle in Python): the layer is
-        redrawn when the dims slider moves, so thousands of regions stay cheap.
-        """
-        self._all_flagged = [r for r in regions if r.kind != "outlier"]
-        self._status = dict(status)
-        if self.layer("flags") is None:
-            self.viewer.add_shapes(
-                ndim=3,
-                name=NAMES["flags"],
-                features={k: [] for k in FLAG_FEATURES},
-                opacity=0.9,
-                text={"string": "{label}", "color": "white", "size": 9, "anchor": "upper_left"},
-            )
-            self.viewer.dims.events.current_step.connect(self._on_step)
-            self._following = True
-        self._slice = None
-        self._draw_flags()
+    def show_flags(self, regions: list, status: dict[str, str], current: str | None = None) -> None:
+        """Boxes of the flagged regions of the image on screen (see :class:`FlagLayer`);
+        ``current`` is the id of the region under review: its box stands out."""
+        self.flags.show(regions, status, current)
         self.select_mask()
 
-    def _on_step(self, event=None) -> None:
-        if self.names and self._slice != self._current_index():
-            self._draw_flags()
-
-    def _current_index(self) -> int | None:
-        name = self.current_name()
-        return None if name is None else self.index(name)
-
-    def _draw_flags(self) -> None:
-        layer = self.layer("flags")
-        if layer is None:
-            return
-        self._slice = self._current_index()
-        self._flagged = [r for r in self._all_flagged if self.index(r.image) == self._slice]
-        layer.data = [(bbox_rectangle(self._slice, r.bbox), "rectangle") for r in self._flagged]
-        if self._flagged:
-            layer.face_color = "transparent"
-            layer.edge_width = 1.5
-        self.update_status(self._status)
+    def update_status(self, status: dict[str, str], current: str | None = None) -> None:
+        """Restyle and relabel the flagged boxes after review actions or moves (no rebuild)."""
+        self.flags.update(status, current)
 
     def disconnect(self) -> None:
-        """Stop following the dims slider (the widget is closing)."""
-        if self._following:
-            self.viewer.dims.events.current_step.disconnect(self._on_step)
-            self._following = False
+        """Stop following the dims slider and the camera (the widget is closing)."""
+        self.flags.disconnect()
 
     def show_outliers(self, regions: list) -> None:
         """Clustering outliers as crosses at their region centres."""
@@ -225,37 +166,18 @@ class ProjectLayers:
         data = np.array(points, dtype=float).reshape(-1, 3)
         size = max(3.0, min(self.canvas_shape) / 30)
         layer = self._put(
-            "outliers", data, self.viewer.add_points, symbol="x", size=size, face_color="#ffffff"
+            "outliers",
+            data,
+            self.viewer.add_points,
+            symbol="x",
+            size=size,
+            face_color=OUTLIER_COLOR,
         )
         layer.features = {
             "id": [r.id for r in outliers],
             "score": [float(r.score) for r in outliers],
         }
         self.select_mask()
-
-    def update_status(self, status: dict[str, str]) -> None:
-        """Recolour and relabel the flagged rectangles after review actions (no rebuild)."""
-        self._status = dict(status)
-        layer, flagged = self.layer("flags"), self._flagged
-        states = [status.get(r.id, "pending") for r in flagged]
-        layer.features = {
-            "id": [r.id for r in flagged],
-            "kind": [r.kind for r in flagged],
-            "score": np.array([float(r.score) for r in flagged]),
-            "status": states,
-            "label": [
-                f"{r.label} {r.score:.2f}" if s in OPEN else s
-                for r, s in zip(flagged, states, strict=True)
-            ],
-        }
-        if flagged:
-            layer.edge_color = self._flag_colors(status)
-
-    def _flag_colors(self, status: dict[str, str]) -> list[str]:
-        return [
-            KIND_COLORS[r.kind] if status.get(r.id, "pending") in OPEN else DONE_COLOR
-            for r in self._flagged
-        ]
 
     # ------------------------------------------------------------------ masks
     def mask_of(self, name: str) -> np.ndarray:
@@ -288,7 +210,7 @@ class ProjectLayers:
             h, w = self.shapes[name]
             data[self.index(name), :h, :w] = mask
         self._put("preview", data, self.viewer.add_labels, opacity=1.0)
-        self._style_contours("preview", PREVIEW_COLOR, 2)
+        self._style_contours("preview", PREVIEW_COLOR, CONTOUR_WIDTH)
         self.select_mask()
 
     def _style_contours(self, key: str, color: str, width: int) -> None:

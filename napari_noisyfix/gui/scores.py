@@ -6,22 +6,39 @@ the UI thread only swaps layer data in: the refresh does not stall the interface
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import NoisyFixError
+from ..quality.score import load_image_scores, load_verdict
+from ..quality.verdict import Verdict
 from ..review import ReviewSession
 from .layers import stack
 
 
 @dataclass
 class ScoreView:
-    """A review session of a scored version and its overlays, stacked like the image layer."""
+    """A review session of a scored version, its overlays (stacked like the image layer), the
+    calibration verdict and the per-image estimates.
+
+    Attributes
+    ----------
+    verdict : Verdict or None
+        Can the model judge these masks (None before anything is scored).
+    est_dice : dict
+        Estimated Dice of each image's mask against the truth, by image name.
+    image_error : dict
+        Probability that each image's mask holds an error, by image name.
+    """
 
     session: ReviewSession
     proposal: np.ndarray
     uncertainty: np.ndarray
     errors: np.ndarray
+    verdict: Verdict | None = None
+    est_dice: dict[str, float] = field(default_factory=dict)
+    image_error: dict[str, float] = field(default_factory=dict)
 
 
 def image_overlays(project, name: str, shape: tuple[int, int], version: int | None):
@@ -42,4 +59,18 @@ def prepare_scores(project, reviewer: str, names, shapes: dict, canvas, version=
     session.progress()  # warms the label-quality cache
     parts = [image_overlays(project, n, shapes[n], session.version) for n in names]
     proposal, uncertainty, errors = (stack(list(p), canvas) for p in zip(*parts, strict=True))
-    return ScoreView(session, proposal, uncertainty, errors)
+    view = ScoreView(session, proposal, uncertainty, errors)
+    if session.version is not None:
+        view.verdict = load_verdict(project, session.version)
+        view.est_dice, view.image_error = image_estimates(project, session.version)
+    return view
+
+
+def image_estimates(project, version: int) -> tuple[dict[str, float], dict[str, float]]:
+    """Estimated mask Dice and P(mask holds an error) of each image (empty when not stored)."""
+    try:
+        rows = load_image_scores(project, version)
+    except NoisyFixError:
+        return {}, {}
+    est = {r["image"]: float(r.get("est_dice", np.nan)) for r in rows}
+    return est, {r["image"]: float(r.get("error_score", np.nan)) for r in rows}

@@ -6,29 +6,34 @@ from pathlib import Path
 
 from qtpy.QtCore import QEvent, Qt
 from qtpy.QtWidgets import (
-    QDoubleSpinBox,
     QFileDialog,
     QGridLayout,
     QGroupBox,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSlider,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from ..errors import NoisyFixError
 from ..project import Project
+from .bulk_panel import BulkPanel
 from .controller import ReviewController
 from .keys import ACTIONS, KeyBinder, key_text
 from .layers import HEAT_OPACITY
+from .legend import Legend
 from .queue_panel import QueuePanel
 from .refine_panel import RefinePanel
+from .why_panel import VerdictBanner, WhyPanel
 
 SAMPLE_DIR = Path.home() / "noisyfix-sample"
+#: Narrowest the widget gets (pixels), so the queue's "what" column stays readable.
+MIN_WIDTH = 560
 
 
 def _button(text: str, slot, tip: str = "") -> QPushButton:
@@ -36,6 +41,12 @@ def _button(text: str, slot, tip: str = "") -> QPushButton:
     button.setToolTip(tip)
     button.clicked.connect(lambda *_: slot())
     return button
+
+
+def _group(title: str, widget: QWidget) -> QGroupBox:
+    group = QGroupBox(title)
+    QVBoxLayout(group).addWidget(widget)
+    return group
 
 
 def _spin(cls, lo, hi, value, step=1, prefix="", suffix=""):
@@ -64,6 +75,9 @@ class NoisyFixWidget(QWidget):
         self.keys = KeyBinder(napari_viewer)
         self.queue_panel = QueuePanel()
         self.refine_panel = RefinePanel()
+        self.bulk_panel = BulkPanel(self.controller.accept_all)
+        self.threshold, self.bulk = self.bulk_panel.threshold, self.bulk_panel.text
+        self.banner, self.why, self.legend = VerdictBanner(), WhyPanel(), Legend()
         self.controller.refine_choice = self.refine_panel.selection
         self._shown_session = None
         self.queue_panel.region_selected.connect(self.controller.goto)
@@ -73,57 +87,69 @@ class NoisyFixWidget(QWidget):
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:
-        box = QVBoxLayout(self)
-        box.addWidget(self._project_box())
-        box.addWidget(self._jobs_box())
-        queue = QGroupBox("Review queue")
-        QVBoxLayout(queue).addWidget(self.queue_panel)
-        box.addWidget(queue, stretch=1)
-        box.addWidget(self._actions_box())
-        box.addWidget(self._refine_box())
-        self.status = QLabel()
-        self.status.setWordWrap(True)
-        box.addWidget(self.status)
-
-    def _project_box(self) -> QGroupBox:
-        group = QGroupBox("Project")
-        grid = QGridLayout(group)
-        grid.addWidget(_button("Open project…", self.choose_project), 0, 0)
-        grid.addWidget(_button("Open sample", self.open_sample, str(SAMPLE_DIR)), 0, 1)
-        self.state = QLabel()
-        self.progress_line = QLabel()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 2, 4, 2)
+        outer.addWidget(self.banner)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+        content = QWidget()
+        box = QVBoxLayout(content)
+        self.state, self.progress_line, self.status = QLabel(), QLabel(), QLabel()
         self.progress_line.setStyleSheet("font-weight: bold")
-        grid.addWidget(self.state, 1, 0, 1, 2)
-        grid.addWidget(self.progress_line, 2, 0, 1, 2)
-        return group
+        self.status.setWordWrap(True)
+        self.status.setContentsMargins(6, 0, 6, 0)
+        box.addWidget(self.state)
+        box.addWidget(self.progress_line)
+        box.addWidget(self._tabs())
+        box.addWidget(_group("Review queue", self.queue_panel), stretch=1)
+        box.addWidget(_group("Why this region", self.why))
+        box.addWidget(self._actions_box())
+        scroll.setWidget(content)
+        bar = scroll.verticalScrollBar().sizeHint().width()
+        scroll.setMinimumWidth(max(content.minimumSizeHint().width(), MIN_WIDTH) + bar)
+        outer.addWidget(scroll)
+        outer.addWidget(self.status)
 
-    def _jobs_box(self) -> QGroupBox:
-        group = QGroupBox("Model")
-        grid = QGridLayout(group)
+    def _tabs(self) -> QTabWidget:
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._legend_tab(), "Legend")
+        self.tabs.addTab(self._project_tab(), "Project and model")
+        self.tabs.addTab(self._refine_tab(), "Refine and bulk accept")
+        self.tabs.setCurrentIndex(1)  # the legend is shown once a project is open
+        return self.tabs
+
+    def _legend_tab(self) -> QWidget:
+        tab = QWidget()
+        grid = QGridLayout(tab)
+        grid.addWidget(self.legend, 0, 0, 1, 2)
+        self.heat_opacity = QSlider(Qt.Horizontal)
+        self.heat_opacity.setRange(0, 100)
+        self.heat_opacity.setValue(round(HEAT_OPACITY * 100))
+        self.heat_opacity.valueChanged.connect(
+            lambda v: self.controller.layers.set_heat_opacity(v / 100)
+        )
+        grid.addWidget(QLabel("heatmap opacity"), 1, 0)
+        grid.addWidget(self.heat_opacity, 1, 1)
+        return tab
+
+    def _project_tab(self) -> QWidget:
+        tab = QWidget()
+        grid = QGridLayout(tab)
         c = self.controller
-        for i, (text, slot) in enumerate(
-            (
-                ("Train", c.train),
-                ("Score", c.score),
-                ("Retrain", c.retrain),
-                ("Cancel", c.runner.cancel),
-            )
-        ):
-            grid.addWidget(_button(text, slot), 0, i)
+        grid.addWidget(_button("Open project…", self.choose_project), 0, 0, 1, 2)
+        grid.addWidget(_button("Open sample", self.open_sample, str(SAMPLE_DIR)), 0, 2, 1, 2)
+        jobs = (("Train", c.train), ("Score", c.score), ("Retrain", c.retrain))
+        for i, (text, slot) in enumerate((*jobs, ("Cancel", c.runner.cancel))):
+            grid.addWidget(_button(text, slot), 1, i)
         self.steps = _spin(QSpinBox, 1, 10000, c.retrain_steps, prefix="retrain ", suffix=" steps")
         self.auto = _spin(QSpinBox, 0, 1000, 0, prefix="auto after ", suffix=" fixes")
         self.auto.setSpecialValueText("auto retrain off")
         self.steps.valueChanged.connect(lambda v: setattr(c, "retrain_steps", v))
         self.auto.valueChanged.connect(lambda v: setattr(c, "auto_retrain", v))
-        grid.addWidget(self.steps, 1, 0, 1, 2)
-        grid.addWidget(self.auto, 1, 2, 1, 2)
-        self.heat_opacity = QSlider(Qt.Horizontal)
-        self.heat_opacity.setRange(0, 100)
-        self.heat_opacity.setValue(round(HEAT_OPACITY * 100))
-        self.heat_opacity.valueChanged.connect(lambda v: c.layers.set_heat_opacity(v / 100))
-        grid.addWidget(QLabel("heatmap opacity"), 2, 0)
-        grid.addWidget(self.heat_opacity, 2, 1, 1, 3)
-        return group
+        grid.addWidget(self.steps, 2, 0, 1, 2)
+        grid.addWidget(self.auto, 2, 2, 1, 2)
+        return tab
 
     def _actions_box(self) -> QGroupBox:
         group = QGroupBox("Actions (keys)")
@@ -132,26 +158,19 @@ class NoisyFixWidget(QWidget):
             text = f"{action.label}  [{key_text(action.key)}]"
             slot = getattr(self.controller, action.method)
             grid.addWidget(_button(text, slot, action.help), i // 4, i % 4)
-        keys = "  ·  ".join(f"{key_text(a.key)} {a.label.lower()}" for a in ACTIONS)
-        hint = QLabel(keys + "  ·  paint with napari's brush (P), eraser (E), fill (F), Ctrl+Z")
+        hint = QLabel("Paint: brush P · eraser E · fill F · Ctrl+Z undoes a stroke")
         hint.setWordWrap(True)
         grid.addWidget(hint, 2, 0, 1, 4)
         return group
 
-    def _refine_box(self) -> QGroupBox:
-        group = QGroupBox("Refinement and bulk accept")
-        box = QVBoxLayout(group)
+    def _refine_tab(self) -> QWidget:
+        tab = QWidget()
+        box = QVBoxLayout(tab)
         box.addWidget(self.refine_panel)
         box.addWidget(_button("Preview refinement", self.controller.preview_refinement))
-        row = QHBoxLayout()
-        self.threshold = _spin(QDoubleSpinBox, 0.0, 1.0, 0.9, 0.05, prefix="score ≥ ")
-        row.addWidget(self.threshold)
-        row.addWidget(_button("Preview", lambda: self.accept_all(preview=True)))
-        row.addWidget(_button("Accept all", lambda: self.accept_all(preview=False)))
-        box.addLayout(row)
-        self.bulk = QLabel()
-        box.addWidget(self.bulk)
-        return group
+        box.addWidget(self.bulk_panel)
+        box.addStretch(1)
+        return tab
 
     # ------------------------------------------------------------------ project
     def choose_project(self) -> None:
@@ -180,6 +199,7 @@ class NoisyFixWidget(QWidget):
             self.show_status("a reviewer name is needed to review")
             return False
         self.controller.open(project, name)
+        self.tabs.setCurrentIndex(0)
         return True
 
     def _ask_reviewer(self) -> str | None:
@@ -188,31 +208,32 @@ class NoisyFixWidget(QWidget):
 
     # ------------------------------------------------------------------ view
     def accept_all(self, preview: bool) -> None:
-        """Preview or apply 'accept all above the threshold'."""
-        counts = self.controller.accept_all(self.threshold.value(), preview)
-        if counts is not None:
-            verb = "would change" if preview else "changed"
-            self.bulk.setText(
-                f"{counts['regions']} regions in {counts['images']} images {verb} "
-                f"{counts['pixels']} pixels"
-            )
+        """Preview or apply 'accept every open region whose fix helps with P >= threshold'."""
+        self.bulk_panel.run(preview)
 
     def refresh(self) -> None:
-        """Update the state line, the progress line and the queue table."""
+        """Update the banner, state and progress lines, the queue table and the why-box."""
         c = self.controller
         if c.project is None:
             self.state.setText("no project open")
             self.progress_line.setText("")
             return
-        s = c.session
+        s, view = c.session, c.view
         self.state.setText(f"{c.project.root.name} · reviewer {s.reviewer} · {c.model_text()}")
         self.progress_line.setText(s.progress().text())
         if s is not self._shown_session:
-            self.queue_panel.set_regions(s.regions, s.status)
+            self.banner.show_verdict(view.verdict)
+            self.queue_panel.set_regions(s.regions, s.status, view.est_dice)
             self._shown_session = s
         else:
             self.queue_panel.update_status(s.status)
         self.queue_panel.select(s.current.id if s.current else None)
+        self._explain(s.current)
+
+    def _explain(self, region) -> None:
+        view = self.controller.view
+        name = region.image if region is not None else None
+        self.why.show_region(region, view.est_dice.get(name), view.image_error.get(name))
 
     def show_status(self, text: str) -> None:
         """Show a one-line message under the widget."""
