@@ -78,7 +78,7 @@ def probs_from_folder(folder: Path, names: list[str]) -> dict[str, np.ndarray]:
 
 def probs_from_project(root: Path) -> tuple[dict, dict, dict]:
     """Images, truth and newest probabilities of the project images that have all three."""
-    project = Project.open(root)
+    project = Project.open(root, mode="read")
     images, truth, probs = {}, {}, {}
     for name in project.names:
         t, p = project.truth(name), project.load_probs(name)

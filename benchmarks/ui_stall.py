@@ -110,7 +110,7 @@ def measure(project, config, args) -> dict:
     preload_model_stack()  # as `noisyfix review` does before opening the window
     viewer = napari.Viewer()
     widget = dock(viewer)
-    widget.open_project(project.root, reviewer="benchmark")
+    widget.open_project(project, reviewer="benchmark")
     c = widget.controller
     c.train_config, c.retrain_steps = config, args.steps
     for _ in range(args.accept):

@@ -1,35 +1,104 @@
-"""Atomic file writes: a crash leaves either the old file or the new one, never half of one."""
+"""Atomic file writes: a crash leaves either the old file or the new one, never half of one.
+
+Files get the permissions the user's umask gives (``0o666 & ~umask``), not ``mkstemp``'s 0600;
+a durable write also forces the folder entry to disk after the rename.
+"""
 
 from __future__ import annotations
 
+import errno
+import functools
 import io
 import json
 import os
 import tempfile
+import threading
 from pathlib import Path
 
 import numpy as np
 
 from .errors import NoisyFixError
 
+_UMASK_LOCK = threading.Lock()
+#: ``fsync`` on a folder is refused by some file systems; that only loses the extra guarantee.
+_NO_DIR_SYNC = {errno.EINVAL, errno.EBADF, errno.EACCES, getattr(errno, "ENOTSUP", errno.EINVAL)}
+
+
+@functools.cache
+def umask() -> int:
+    """The process umask, read once (from ``/proc`` on Linux, else by setting it back at once)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _UMASK_LOCK:  # os.umask can only be read by setting it; 0o077 is the safe side meanwhile
+        current = os.umask(0o077)
+        os.umask(current)
+    return current
+
+
+def file_mode() -> int:
+    """Permission bits of a new file: ``0o666`` less the umask."""
+    return 0o666 & ~umask()
+
+
+def fsync_dir(folder: str | os.PathLike) -> None:
+    """Force a folder's entries (a rename into it) to disk; a no-op where folders cannot sync."""
+    if os.name != "posix":
+        return
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        if exc.errno not in _NO_DIR_SYNC:
+            raise
+
+
+def _named(exc: OSError, path: Path) -> OSError:
+    """The same fault naming the target ``path`` (not the hidden temporary file)."""
+    if exc.errno is None:
+        return exc
+    return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
+
+
+def _write_temp(fd: int, data: bytes, durable: bool) -> None:
+    with os.fdopen(fd, "wb") as fh:
+        if hasattr(os, "fchmod"):
+            os.fchmod(fh.fileno(), file_mode())
+        fh.write(data)
+        if durable:
+            fh.flush()
+            os.fsync(fh.fileno())
+
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> Path:
     """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``.
 
-    ``durable`` also forces the data to disk before the rename (``fsync``), so that even a power
-    cut leaves the old file or the new one; caches that can be recomputed skip it (it costs
-    milliseconds per file).
+    ``durable`` also forces the data to disk before the rename and the folder entry after it
+    (``fsync``), so that even a power cut leaves the old file or the new one; caches that can be
+    recomputed skip it (it costs milliseconds per file). An ``OSError`` (disk full, permission
+    denied...) names ``path`` and leaves no temporary file behind.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            if durable:
-                fh.flush()
-                os.fsync(fh.fileno())
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise _named(exc, path) from exc
+    try:
+        _write_temp(fd, data, durable)
         os.replace(tmp, path)
+        if durable:
+            fsync_dir(path.parent)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise _named(exc, path) from exc
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

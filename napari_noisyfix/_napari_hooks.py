@@ -45,11 +45,14 @@ def get_reader(path):
 
 
 def read_project(path) -> list[tuple]:
-    """A project's images and working masks as one image stack and one labels stack."""
+    """A project's images and working masks as one image stack and one labels stack.
+
+    The project is opened read-only: viewing takes no lock and writes nothing.
+    """
     from .gui.layers import stack
     from .project import Project
 
-    project = Project.open(path[0] if isinstance(path, (list, tuple)) else path)
+    project = Project.open(path[0] if isinstance(path, (list, tuple)) else path, mode="read")
     shapes = [tuple(project.entry(n)["shape"]) for n in project.names]
     hw = (max(s[0] for s in shapes), max(s[1] for s in shapes))
     images = [project.image(n) for n in project.names]

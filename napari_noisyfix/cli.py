@@ -13,7 +13,7 @@ def _cmd_demo(args) -> int:
     from .gui.launch import launch
 
     project = prepare_demo(Path(args.project), n=args.n, size=args.size, seed=args.seed)
-    return launch(project.root, screenshot=args.screenshot, reviewer=args.reviewer)
+    return launch(project, screenshot=args.screenshot, reviewer=args.reviewer)
 
 
 def prepare_demo(
@@ -25,7 +25,10 @@ def prepare_demo(
     epochs: int = 6,
     steps: int = 10,
 ):
-    """The demo's main job: make the sample project, train out-of-fold and score, each only once."""
+    """The demo's main job: make the sample project, train out-of-fold and score, each only once.
+
+    Returns the project, open for writing (close it, or pass it on, before opening it again).
+    """
     from .model.config import TrainConfig
     from .model.oof import train_out_of_fold
     from .progress import drive
@@ -61,18 +64,19 @@ def _cmd_import(args) -> int:
     from .io.importer import import_project
 
     clean = _read_clean_list(args.clean)
-    proj = import_project(
+    with import_project(
         args.images,
         args.masks,
         args.project,
         patients_csv=args.patients,
         clean=clean,
         force=args.force,
-    )
-    print(
-        f"imported {len(proj.names)} images ({len(set(proj.patients().values()))} patients, "
-        f"{len(proj.clean_names())} clean, {proj.n_classes} classes) into {proj.root}"
-    )
+        protect=[args.clean] if args.clean and Path(args.clean).is_file() else [],
+    ) as proj:
+        print(
+            f"imported {len(proj.names)} images ({len(set(proj.patients().values()))} patients, "
+            f"{len(proj.clean_names())} clean, {proj.n_classes} classes) into {proj.root}"
+        )
     return 0
 
 
@@ -81,7 +85,10 @@ def _read_clean_list(value: str | None) -> set[str] | None:
         return None
     path = Path(value)
     if path.is_file():
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise NoisyFixError(f"{path}: clean list is not UTF-8 text ({exc.reason})") from exc
         return {s.strip() for s in text.replace(",", "\n").splitlines() if s.strip()}
     return {s.strip() for s in value.split(",") if s.strip()}
 
@@ -90,10 +97,9 @@ def _cmd_train(args) -> int:
     from .model.config import config_from_args
     from .model.oof import train_out_of_fold
     from .progress import drive
-    from .project import Project
 
-    proj = Project.open(args.project)
-    version = drive(train_out_of_fold(proj, config_from_args(args), folds=args.folds))
+    with open_project(args.project, "write") as proj:
+        version = drive(train_out_of_fold(proj, config_from_args(args), folds=args.folds))
     print(f"model version {version} saved in {proj.model_dir(version)}")
     return 0
 
@@ -102,30 +108,29 @@ def _cmd_update(args) -> int:
     from .model.config import config_from_args
     from .model.update import update
     from .progress import drive
-    from .project import Project
 
-    proj = Project.open(args.project)
-    version = drive(update(proj, steps=args.steps, config=config_from_args(args)))
+    with open_project(args.project, "write") as proj:
+        version = drive(update(proj, steps=args.steps, config=config_from_args(args)))
     print(f"model version {version} saved in {proj.model_dir(version)}")
     return 0
 
 
 def _cmd_score(args) -> int:
     from .progress import drive
-    from .project import Project
     from .quality.score import score_project
 
-    proj = Project.open(args.project)
-    summary = drive(
-        score_project(
-            proj,
-            version=args.version,
-            tta=args.tta,
-            force=args.force,
-            thresholds=_thresholds(args.threshold),
-            features=args.features,
+    thresholds = _thresholds(args.threshold)
+    with open_project(args.project, "write") as proj:
+        summary = drive(
+            score_project(
+                proj,
+                version=args.version,
+                tta=args.tta,
+                force=args.force,
+                thresholds=thresholds,
+                features=args.features,
+            )
         )
-    )
     print(summary)
     return 0
 
@@ -161,10 +166,9 @@ def _cmd_evaluate(args) -> int:
 def _cmd_export(args) -> int:
     from .io.export import export_project
     from .progress import drive
-    from .project import Project
 
-    proj = Project.open(args.project)
-    out = drive(export_project(proj, args.out, fmt=args.format, force=args.force))
+    with open_project(args.project, "read") as proj:  # export only reads the project
+        out = drive(export_project(proj, args.out, fmt=args.format, force=args.force))
     print(f"cleaned masks, review log and model exported to {out}")
     return 0
 
@@ -303,14 +307,37 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_file(args) -> Path | None:
+    """The audit log a command works on, named when SQLite fails."""
+    folder = getattr(args, "project", None) or getattr(args, "dir", None)
+    return Path(folder) / "log.sqlite" if folder else None
+
+
+def open_project(path, mode: str = "write"):
+    """Open a project for a command, printing what recovery did when it was opened for writing
+    (an interrupted action rolled back, a stale version reservation removed)."""
+    from .project import Project
+
+    project = Project.open(path, mode=mode)
+    for note in project.notes:
+        print(f"noisyfix: {note}", file=sys.stderr)
+    return project
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``noisyfix`` console script."""
+    """Entry point of the ``noisyfix`` console script.
+
+    Bad input and every fault from outside (OS, SQLite, memory) end the command with one line
+    ``noisyfix: error: FILE: problem`` on stderr and exit status 2, never a traceback.
+    """
+    from .faults import FAULTS, one_line
+
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except NoisyFixError as exc:
-        print(f"noisyfix: error: {exc}", file=sys.stderr)
+    except FAULTS as exc:
+        print(f"noisyfix: error: {one_line(exc, log=_log_file(args))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("noisyfix: cancelled", file=sys.stderr)

@@ -357,26 +357,26 @@ def evaluate_command(args) -> int:
     ``args`` holds ``project``, ``folds``, ``against``, ``compare_image_split``, ``report_only``
     and the training options of ``noisyfix train``.
     """
+    from .cli import open_project
     from .model.config import config_from_args
     from .progress import drive
-    from .project import Project
     from .report import latest_cv, write_report
 
-    project = Project.open(args.project)
-    if args.report_only:
-        cv = latest_cv(project)
-    else:
-        config = config_from_args(args)
-        seed = getattr(args, "seed", None) or 0
-        splits = ["patient"] + (["image"] if args.compare_image_split else [])
-        cv = {
-            split: drive(cross_validate(project, args.folds, config, args.against, split, seed))
-            for split in splits
-        }
-    for split, result in cv.items():
-        print(
-            f"{split}-level {result['k']}-fold cross-validation against {result['against']}: "
-            + format_summary(result["summary"])
-        )
-    print(f"report written to {write_report(project, cv)}")
-    return 0
+    with open_project(args.project) as project:
+        if args.report_only:
+            cv = latest_cv(project)
+        else:
+            config = config_from_args(args)
+            seed = getattr(args, "seed", None) or 0
+            splits = ["patient"] + (["image"] if args.compare_image_split else [])
+            cv = {
+                split: drive(cross_validate(project, args.folds, config, args.against, split, seed))
+                for split in splits
+            }
+        for split, result in cv.items():
+            print(
+                f"{split}-level {result['k']}-fold cross-validation against {result['against']}: "
+                + format_summary(result["summary"])
+            )
+        print(f"report written to {write_report(project, cv)}")
+        return 0

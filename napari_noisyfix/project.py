@@ -10,30 +10,43 @@ Layout::
       reviewed/<name>.npy          bool (H, W): pixels an expert has confirmed
       truth/<name>.npy             optional true masks (sample data, benchmarks)
       models/vNNNN/                checkpoint versions
+      models/.vNNNN.reserved/      a version number held by a running job (see :mod:`.reservations`)
       scores/vNNNN/                probabilities, maps and regions scored with model version N
       log.sqlite                   audit log (WAL)
+      journal/<key>.npy            mask / reviewed snapshots for undo and crash recovery (review.journal)
+      .lock                        the writer's lock and its holder (see :mod:`napari_noisyfix.locking`)
 
 Every write goes through :mod:`napari_noisyfix._atomic` (temp file + ``os.replace``).
+
+A project is opened for writing (``mode="write"``, the default: one writer at a time, holding the
+lock until :meth:`Project.close`) or for reading (``mode="read"``: no lock, nothing created, every
+write method refused with one line). Opening for writing also finishes or undoes the version
+commits of killed jobs (:func:`napari_noisyfix.reservations.recover`).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import stat
+import weakref
 from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 
-from ._atomic import load_npy, read_json, save_npy, write_json
+from ._atomic import load_npy, read_json, save_npy, umask, write_json
+from ._folders import Staging, check_replaceable
 from .auditlog import AuditLog
 from .errors import NoisyFixError
+from .locking import LockError, ProjectLock
+from .reservations import next_free, recover
+from .review.journal import recover as recover_review
 
 FORMAT = 1
 CONFIG = "project.json"
 MAX_CLASSES = 255
+MODES = ("write", "read")
 _NAME_OK = re.compile(r"^[A-Za-z0-9._\-]+$")
 
 
@@ -41,6 +54,7 @@ def _check_name(name: str) -> str:
     if not _NAME_OK.match(name) or name.startswith("."):
         raise NoisyFixError(
             f"{name!r}: image names may hold only letters, digits, '.', '_' and '-'"
+            " and may not start with '.'"
         )
     return name
 
@@ -65,6 +79,15 @@ def validate_mask(
     return mask.astype(np.uint8)
 
 
+def is_project(root: str | os.PathLike) -> bool:
+    """Whether ``root`` holds a noisyfix ``project.json`` (what ``--force`` may replace)."""
+    try:
+        config = read_json(Path(root) / CONFIG)
+    except (NoisyFixError, OSError):
+        return False
+    return isinstance(config, dict) and config.get("format") == FORMAT and "images" in config
+
+
 def _image_hw(image: np.ndarray, where: str) -> tuple[int, int]:
     if image.ndim == 2 or (image.ndim == 3 and image.shape[2] == 3):
         return image.shape[:2]
@@ -72,13 +95,89 @@ def _image_hw(image: np.ndarray, where: str) -> tuple[int, int]:
 
 
 class Project:
-    """A project folder on disk. Create with :meth:`create`, reopen with :meth:`open`."""
+    """A project folder on disk. Create with :meth:`create`, reopen with :meth:`open`.
 
-    def __init__(self, root: Path, config: dict):
+    Parameters
+    ----------
+    root : path
+        The project folder.
+    config : dict
+        Its ``project.json``; every image name is checked to be a plain file name.
+    mode : {"write", "read"}
+        ``write`` takes the project's lock (held until :meth:`close`, the end of a ``with``
+        block or garbage collection); ``read`` takes none and refuses every write.
+    lock : ProjectLock, optional
+        A lock taken already (by :meth:`create`).
+    reason : str, optional
+        Why a ``read`` project is read-only, for the refusals.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        config: dict,
+        *,
+        mode: str = "write",
+        lock: ProjectLock | None = None,
+        reason: str | None = None,
+    ):
+        if mode not in MODES:
+            raise NoisyFixError(f"{root}: mode {mode!r}: choose 'write' or 'read'")
         self.root = Path(root)
         self.config = config
-        self._entries = {e["name"]: e for e in config["images"]}
-        self.log = AuditLog(self.root / "log.sqlite")
+        self._entries = _checked_entries(config, self.root / CONFIG)
+        self.mode = mode
+        self.read_only_reason = None if mode == "write" else (reason or "opened with mode='read'")
+        self.notes: list[str] = []
+        self._log: AuditLog | None = None
+        self._lock = None
+        if mode == "write":
+            self._take(lock or ProjectLock.acquire(self.root))
+
+    def _take(self, lock: ProjectLock) -> None:
+        """Hold ``lock`` for the object's life, open the log, recover interrupted commits."""
+        self._lock = lock
+        self._release = weakref.finalize(self, lock.release)
+        try:
+            self._log = AuditLog(self.root / "log.sqlite")
+            self.notes = recover(self)
+            self.notes += recover_review(self)
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ lifetime
+    @property
+    def writable(self) -> bool:
+        """Whether the project is open for writing (and not closed)."""
+        return self._lock is not None and self._lock.held
+
+    def check_writable(self, what: str) -> None:
+        """Raise a one-line :class:`NoisyFixError` when ``what`` cannot be written."""
+        if self.mode == "read":
+            raise NoisyFixError(
+                f"{self.root}: opened read-only ({self.read_only_reason}); cannot {what}"
+            )
+        if not self.writable:
+            raise NoisyFixError(f"{self.root}: closed; open it again to {what}")
+
+    def close(self) -> None:
+        """Release the write lock (idempotent); reading goes on working."""
+        if self._lock is not None:
+            self._release()
+
+    def __enter__(self) -> Project:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def log(self) -> AuditLog:
+        """The audit log (opened read-only, on first use, for a ``read`` project)."""
+        if self._log is None:
+            self._log = AuditLog(self.root / "log.sqlite", read_only=self.mode == "read")
+        return self._log
 
     # ------------------------------------------------------------------ creation
     @classmethod
@@ -115,6 +214,9 @@ class Project:
             Per image: ``{"source": path, "source_format": fmt, "slice": int | None}``.
         extra : dict, optional
             More top-level config entries (e.g. the importer's record of the input folders).
+
+        The new project is returned open for writing: its lock is taken in the temporary folder
+        and moves with it. ``force`` refuses a project that another writer has open.
         """
         root = Path(root)
         _check_inputs(images, masks, patients, clean)
@@ -122,10 +224,14 @@ class Project:
         entries = _build_entries(images, masks, n_classes, patients, clean, sources)
         if root.exists() and not force:
             raise NoisyFixError(f"{root}: project path exists already (use --force to replace it)")
-        tmp = root.with_name(f".{root.name}.creating")
-        shutil.rmtree(tmp, ignore_errors=True)
+        check_replaceable(root, is_project, "project", CONFIG)
+        old = ProjectLock.acquire(root) if (root / CONFIG).is_file() else None
+        staging = Staging(root, "creating", is_project)
+        tmp = staging.path
+        lock = None
         try:
             _write_tree(tmp, images, masks, truth, n_classes)
+            lock = ProjectLock.acquire(tmp, shown=root)
             config = {
                 "format": FORMAT,
                 "name": name or root.name,
@@ -141,26 +247,44 @@ class Project:
             AuditLog(tmp / "log.sqlite").record(
                 "import", details={"n_images": len(entries), "n_classes": n_classes}
             )
-            if root.exists():
-                _make_writable(root)
-                shutil.rmtree(root)
-            os.replace(tmp, root)
+            staging.commit("project", CONFIG)
         except BaseException:
+            if lock is not None:
+                lock.release()
             _make_writable(tmp)
-            shutil.rmtree(tmp, ignore_errors=True)
+            staging.abort()
             raise
-        return cls.open(root)
+        finally:
+            if old is not None:
+                old.release()
+        return cls(root, _read_config(root), lock=lock)
 
     @classmethod
-    def open(cls, root: str | os.PathLike) -> Project:
-        """Open an existing project folder."""
+    def open(cls, root: str | os.PathLike, mode: str = "write") -> Project:
+        """Open an existing project folder.
+
+        Parameters
+        ----------
+        root : path
+            The project folder.
+        mode : {"write", "read"}
+            ``write`` (default) takes the one-writer lock and refuses, in one line naming the
+            holder, when another writer has the project; ``read`` takes no lock, creates nothing
+            and refuses every write.
+        """
         root = Path(root)
-        if not (root / CONFIG).is_file():
-            raise NoisyFixError(f"{root}: not a noisyfix project (no {CONFIG})")
-        config = read_json(root / CONFIG)
-        if not isinstance(config, dict) or config.get("format") != FORMAT or "images" not in config:
-            raise NoisyFixError(f"{root / CONFIG}: unknown project format")
-        return cls(root, config)
+        return cls(root, _read_config(root), mode=mode)
+
+    @classmethod
+    def open_for_review(cls, root: str | os.PathLike) -> Project:
+        """Open for writing or, when another writer holds the project or its folder cannot be
+        written, read-only; :attr:`read_only_reason` then says why."""
+        root = Path(root)
+        config = _read_config(root)
+        try:
+            return cls(root, config)
+        except LockError as exc:
+            return cls(root, config, mode="read", reason=exc.reason)
 
     # ------------------------------------------------------------------ metadata
     @property
@@ -208,6 +332,7 @@ class Project:
 
     def set_reviewer(self, reviewer: str) -> None:
         """Remember the reviewer's name in the config."""
+        self.check_writable("remember the reviewer")
         self.config["reviewer"] = reviewer
         write_json(self.root / CONFIG, self.config)
 
@@ -240,6 +365,7 @@ class Project:
 
     def save_mask(self, name: str, mask: np.ndarray) -> Path:
         """Write the working mask atomically after validating it."""
+        self.check_writable(f"save the mask of {name}")
         entry = self.entry(name)
         mask = validate_mask(mask, tuple(entry["shape"]), self.n_classes, f"{self.root}: {name}")
         return save_npy(self.root / "corrections" / f"{name}.npy", mask)
@@ -258,6 +384,7 @@ class Project:
 
     def set_reviewed(self, name: str, reviewed: np.ndarray) -> None:
         """Replace the reviewed-pixel map of ``name`` exactly (undo restores an earlier map)."""
+        self.check_writable(f"save the reviewed pixels of {name}")
         reviewed = _same_shape(np.asarray(reviewed, dtype=bool), self.entry(name), name)
         save_npy(self.root / "reviewed" / f"{name}.npy", reviewed)
 
@@ -279,20 +406,22 @@ class Project:
         return self.root / "models" / f"v{int(version):04d}"
 
     def new_model_dir(self) -> tuple[int, Path]:
-        """Reserve the next model version: returns its number and a new, empty folder."""
-        version = (self.latest_model_version() or 0) + 1
+        """Make the folder of the next model version at once: returns its number and the new,
+        empty folder (jobs reserve numbers with :func:`napari_noisyfix.reservations.reserve`)."""
+        self.check_writable("add a model version")
+        version = next_free(self)
         path = self.model_dir(version)
         path.mkdir(parents=True, exist_ok=False)
         return version, path
 
     def scores_dir(self, version: int) -> Path:
-        """Folder of everything scored with a model version (created)."""
-        path = self.root / "scores" / f"v{int(version):04d}"
-        path.mkdir(parents=True, exist_ok=True)
-        return path
+        """Folder of everything scored with a model version (not created: every write
+        creates the folders it needs, so reading creates nothing)."""
+        return self.root / "scores" / f"v{int(version):04d}"
 
     def save_probs(self, version: int, name: str, probs: np.ndarray) -> Path:
         """Store class probabilities (C, H, W) as float16 for an image and a model version."""
+        self.check_writable(f"store probabilities of {name}")
         probs = np.asarray(probs)
         shape = tuple(self.entry(name)["shape"])
         if probs.ndim != 3 or probs.shape[0] != self.n_classes or probs.shape[1:] != shape:
@@ -314,6 +443,41 @@ class Project:
 
 
 # ---------------------------------------------------------------------- helpers
+def _read_config(root: Path) -> dict:
+    if not (root / CONFIG).is_file():
+        raise NoisyFixError(f"{root}: not a noisyfix project (no {CONFIG})")
+    config = read_json(root / CONFIG)
+    if (
+        not isinstance(config, dict)
+        or config.get("format") != FORMAT
+        or not isinstance(config.get("images"), list)
+    ):
+        raise NoisyFixError(f"{root / CONFIG}: unknown project format")
+    return config
+
+
+def _checked_entries(config: dict, where: Path) -> dict[str, dict]:
+    """Image entries by name, each name a plain file name (nothing can point outside)."""
+    entries: dict[str, dict] = {}
+    for i, entry in enumerate(config["images"]):
+        name = entry.get("name") if isinstance(entry, dict) else None
+        if not isinstance(name, str) or name in entries:
+            raise NoisyFixError(f"{where}: images[{i}]: name {name!r} missing or repeated")
+        try:
+            _check_name(name)
+        except NoisyFixError as exc:
+            raise NoisyFixError(f"{where}: images[{i}]: {exc}") from None
+        shape = entry.get("shape")
+        if not (isinstance(shape, list) and len(shape) == 2 and all(_positive(v) for v in shape)):
+            raise NoisyFixError(f"{where}: images[{i}] ({name}): shape {shape!r} is not [H, W]")
+        entries[name] = entry
+    return entries
+
+
+def _positive(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _same_shape(region: np.ndarray, entry: dict, name: str) -> np.ndarray:
     if region.shape != tuple(entry["shape"]):
         raise NoisyFixError(
@@ -403,7 +567,7 @@ def _write_tree(tmp: Path, images, masks, truth, n_classes) -> None:
     for name, img in images.items():
         save_npy(tmp / "images" / f"{name}.npy", np.asarray(img))
         path = save_npy(tmp / "labels_original" / f"{name}.npy", masks[name])
-        path.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)
+        path.chmod((stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH) & ~umask())
     for name, m in (truth or {}).items():
         hw = np.asarray(images[name]).shape[:2]
         save_npy(tmp / "truth" / f"{name}.npy", validate_mask(m, hw, n_classes, f"truth {name}"))

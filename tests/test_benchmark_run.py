@@ -126,7 +126,7 @@ def test_plots_table_and_review_projects_are_written(run):
     from napari_noisyfix.project import Project
 
     for method in ("noisyfix", "random", "cleanlab"):  # the tiny model's own queue may be empty
-        rows = Project.open(out / f"review_{method}").log.rows("review")
+        rows = Project.open(out / f"review_{method}", mode="read").log.rows("review")
         assert len(rows) == results[f"review.reviewed.{method}"]
         assert {row["reviewer"] for row in rows} <= {"simulated-reviewer"}
     assert results["review.reviewed.cleanlab"] > 0

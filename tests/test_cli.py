@@ -75,14 +75,16 @@ def test_import_prints_summary_and_errors_are_one_line(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    return prepare_demo(tmp_path_factory.mktemp("d") / "demo", n=4, size=48, epochs=1, steps=1)
+    project = prepare_demo(tmp_path_factory.mktemp("d") / "demo", n=4, size=48, epochs=1, steps=1)
+    project.close()  # the tests open it again, some in other processes
+    return project
 
 
 def test_prepare_demo_trains_and_scores_once(demo):
     assert demo.latest_model_version() == 1
     assert (demo.root / "scores" / "v0001" / "regions.csv").is_file()
-    again = prepare_demo(demo.root, n=4, size=48, epochs=1, steps=1)
-    assert again.latest_model_version() == 1
+    with prepare_demo(demo.root, n=4, size=48, epochs=1, steps=1) as again:
+        assert again.latest_model_version() == 1
 
 
 def test_review_screenshot_renders_the_window(demo, tmp_path):
@@ -109,7 +111,7 @@ def test_review_screenshot_renders_the_window(demo, tmp_path):
     shot = imread(png)
     assert shot.shape[0] >= 400 and shot.shape[1] >= 600
     assert shot[..., :3].std() > 10
-    assert Project.open(proj.root).reviewer == "tester"
+    assert Project.open(proj.root, mode="read").reviewer == "tester"
 
 
 def test_threshold_overrides_are_parsed_and_checked():

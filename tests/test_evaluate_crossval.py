@@ -114,6 +114,9 @@ def test_missing_prediction_is_an_error(tmp_path):
 
 
 def _args(project, **kw):
+    """The command's arguments; the test's own handle is closed, since the command opens the
+    project for writing itself (one writer at a time)."""
+    project.close()
     base = {
         "project": str(project.root),
         "folds": 2,

@@ -16,15 +16,27 @@ def test_screenshot_of_the_whole_window(qapp, tmp_path):
     masks = {n: np.zeros((48, 48), np.uint8) for n in images}
     project = Project.create(tmp_path / "p", images, masks)
     out = tmp_path / "shots" / "review.png"
-    assert launch(project.root, screenshot=out, reviewer="dr-shot") == 0
+    assert launch(project, screenshot=out, reviewer="dr-shot") == 0
     with Image.open(out) as png:
         width, height = png.size
         pixels = np.asarray(png.convert("RGB"))
     assert width >= WINDOW_SIZE[0] * 0.9 and height >= WINDOW_SIZE[1] * 0.8  # window, not canvas
     assert pixels.std() > 10
-    assert Project.open(project.root).reviewer == "dr-shot"
+    assert Project.open(project.root, mode="read").reviewer == "dr-shot"
 
 
 def test_not_a_project(qapp, tmp_path):
     with pytest.raises(NoisyFixError, match="not a noisyfix project"):
         launch(tmp_path, screenshot=tmp_path / "x.png")
+
+
+def test_the_launcher_shows_no_binding_deprecation_toast(qapp, tmp_path, monkeypatch):
+    from napari._qt import qt_main_window
+
+    shown = []
+    monkeypatch.setattr(qt_main_window, "SHOW_QT_WARNING", True)
+    monkeypatch.setattr(qt_main_window, "show_warning", shown.append)
+    masks = {"a": np.zeros((32, 32), np.uint8)}
+    project = Project.create(tmp_path / "p", {"a": np.ones((32, 32), np.float32)}, masks)
+    assert launch(project, screenshot=tmp_path / "s.png", reviewer="dr-toast") == 0
+    assert shown == [] and (tmp_path / "s.png").stat().st_size > 0

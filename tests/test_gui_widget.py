@@ -77,7 +77,7 @@ def check_every_layer_and_the_queue(widget):
     assert "whole mask drawn too" in " ".join(shown) or "whole mask misaligned" in " ".join(shown)
     assert f"regions 0/{len(session.regions)}" in widget.progress_line.text()
     assert "model v1" in widget.state.text()
-    assert Project.open(session.project.root).reviewer == "dr-gui"
+    assert Project.open(session.project.root, mode="read").reviewer == "dr-gui"
     assert viewer.layers.selection.active.name == NAMES["mask"]
     widget.heat_opacity.setValue(80)
     assert viewer.layers[NAMES["uncertainty"]].opacity == pytest.approx(0.8)

@@ -38,13 +38,23 @@ def test_png_export_writes_corrections_like_the_input(tmp_path):
     assert proj.log.rows("export")[0]["details"]["format"] == "source"
 
 
+def _checkpoint(proj):
+    import torch
+
+    from napari_noisyfix.model.checkpoints import save_checkpoint
+    from napari_noisyfix.model.config import TrainConfig
+
+    state = {"w": torch.arange(6, dtype=torch.float32)}
+    return save_checkpoint(proj.model_dir(1), state, TrainConfig(), 1, 2)
+
+
 def test_progress_is_yielded_and_model_copied(tmp_path):
     proj = _png_project(tmp_path)
-    _, model = proj.new_model_dir()
-    (model / "config.json").write_text("{}")
+    model = _checkpoint(proj)
     steps = list(export_project(proj, tmp_path / "out", fmt="tiff"))
     assert [p.step for p in steps] == [1, 2, 3, 4] and steps[-1].total == 4
-    assert (tmp_path / "out" / "model" / "config.json").read_text() == "{}"
+    for name in ("config.json", "model.safetensors"):
+        assert (tmp_path / "out" / "model" / name).read_bytes() == (model / name).read_bytes()
     assert np.array_equal(
         tifffile.imread(tmp_path / "out" / "masks" / "a0.tif"), disc_mask(24, 32) * 255
     )
@@ -94,12 +104,19 @@ def test_refuses_non_empty_output_and_cancel_leaves_nothing(tmp_path):
     (tmp_path / "out" / "keep.txt").write_text("x")
     with pytest.raises(NoisyFixError, match="out: folder is not empty"):
         next(export_project(proj, tmp_path / "out"))
+    with pytest.raises(NoisyFixError, match="out: not a noisyfix export .*found keep.txt"):
+        next(export_project(proj, tmp_path / "out", force=True))
+    assert (tmp_path / "out" / "keep.txt").read_text() == "x"
     job = export_project(proj, tmp_path / "new")
     next(job)
     job.close()
-    assert not (tmp_path / "new").exists() and not (tmp_path / ".new.exporting").exists()
-    drive(export_project(proj, tmp_path / "out", force=True), quiet=True)
-    assert not (tmp_path / "out" / "keep.txt").exists()
+    assert not (tmp_path / "new").exists()
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+    drive(export_project(proj, tmp_path / "new"), quiet=True)
+    (tmp_path / "new" / "masks" / "stale.png").write_bytes(b"old")
+    drive(export_project(proj, tmp_path / "new", force=True), quiet=True)
+    assert not (tmp_path / "new" / "masks" / "stale.png").exists()
+    assert (tmp_path / "new" / ".noisyfix-export").is_file()
     with pytest.raises(NoisyFixError, match="export format 'bmp'"):
         next(export_project(proj, tmp_path / "x", fmt="bmp"))
 
@@ -107,7 +124,9 @@ def test_refuses_non_empty_output_and_cancel_leaves_nothing(tmp_path):
 def test_write_mask_formats(tmp_path):
     m = disc_mask(10, 12)
     assert np.array_equal(read_mask(write_mask(tmp_path / "m.png", m, scale=255)), m)
-    assert np.array_equal(read_mask(write_mask(tmp_path / "m.tif", m * 3)), m * 3)
+    assert np.array_equal(read_mask(write_mask(tmp_path / "m.tif", m * 3)), m * 3)  # class 3 kept
+    ids = m + 2 * disc_mask(10, 12, centre=(2, 2), radius=1)
+    assert np.array_equal(read_mask(write_mask(tmp_path / "k.tif", ids)), ids)
     assert np.array_equal(np.load(write_mask(tmp_path / "m.npy", m)), m)
     vol = np.stack([m, 1 - m])
     assert np.array_equal(read_mask(write_mask(tmp_path / "v.nii.gz", vol)), vol)

@@ -38,7 +38,7 @@ def test_import_png_gray_pairs_and_defaults(tmp_path):
     assert np.array_equal(proj.image("im2"), gray(seed=2))
     entry = proj.entry("im0")
     assert entry["source_format"] == "png" and entry["source"].endswith("images/im0.png")
-    assert Project.open(proj.root).config["import"]["mask_scale"] == 255
+    assert Project.open(proj.root, mode="read").config["import"]["mask_scale"] == 255
 
 
 def test_import_rgb_with_patient_table_and_clean_list(tmp_path):
@@ -75,6 +75,7 @@ def test_import_nifti_volume_as_named_slices(tmp_path):
     assert np.array_equal(proj.image("ct1_z002"), xyz[:, :, 2])
     assert np.array_equal(proj.original_mask("ct1_z001"), mask[:, :, 1])
     assert proj.entry("ct1_z003")["slice"] == 3
+    proj.close()  # --force refuses to replace a project open for writing
     again = import_project(tmp_path / "images", tmp_path / "masks", tmp_path / "P", csv, force=True)
     assert set(again.patients().values()) == {"patient7"}
 

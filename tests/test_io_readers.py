@@ -15,7 +15,7 @@ from io_samples import (
 from PIL import Image
 
 from napari_noisyfix.errors import NoisyFixError
-from napari_noisyfix.io.formats import MAX_PIXELS, detect_format, safe_name, stem
+from napari_noisyfix.io.formats import DEFAULT_MAX_BYTES, detect_format, safe_name, stem
 from napari_noisyfix.io.readers import read_image, read_mask
 
 
@@ -101,7 +101,9 @@ def test_masks_binary_255_classes_and_gray_rgb(tmp_path):
             "colour mask",
         ),
         (np.full((8, 8), 0.5, np.float32), "non-integer"),
-        (np.arange(64, dtype=np.uint16).reshape(8, 8) * 10, "too many classes"),
+        (np.arange(64, dtype=np.uint16).reshape(8, 8) * 10, "neither binary nor class ids"),
+        ((np.arange(64, dtype=np.uint16).reshape(8, 8) * 7) % 300, "neither binary nor class"),
+        (np.arange(400, dtype=np.uint16).reshape(20, 20), "400 class ids: too many classes"),
         (-np.ones((8, 8), np.int16), "negative"),
     ],
 )
@@ -138,9 +140,27 @@ def test_absurd_sizes_are_refused_before_allocating(tmp_path):
     raw = bytearray(path.read_bytes())
     raw[40:56] = np.array([3, 30000, 30000, 30000, 1, 1, 1, 1], "<i2").tobytes()
     path.write_bytes(bytes(raw))
-    with pytest.raises(NoisyFixError, match="exceeds the limit"):
+    with pytest.raises(NoisyFixError, match="v.nii: decodes to 24.6 TiB, over the 1.0 GiB limit"):
         read_image(path)
-    assert MAX_PIXELS < 30000**3
+    assert DEFAULT_MAX_BYTES == 1 << 30
+
+
+def test_mask_values_binary_of_any_value_or_dense_class_ids(tmp_path):
+    m = disc_mask(24, 32)
+    # a file read alone keeps a single class id as written (import decides over all files)
+    assert np.array_equal(read_mask(save_png(tmp_path / "h.png", m * 128)), m * 128)
+    assert np.array_equal(read_mask(save_png(tmp_path / "w.png", m * 255)), m)
+    assert np.array_equal(read_mask(save_png(tmp_path / "one.png", m * 0 + 7)), m * 0 + 7)
+    ids = m + 2 * disc_mask(24, 32, centre=(18, 24), radius=3)
+    assert np.array_equal(read_mask(save_tiff(tmp_path / "ids.tif", ids)), ids)
+    bad = ids.astype(np.uint8)
+    bad[bad == 2] = 255
+    with pytest.raises(NoisyFixError) as err:
+        read_mask(save_png(tmp_path / "bad.png", bad))
+    assert str(err.value) == (
+        f"{tmp_path / 'bad.png'}: mask values {{0, 1, 255}} are neither binary nor class ids "
+        "0..K-1; give binary masks (0 and one other value) or class ids"
+    )
 
 
 def test_names_and_stems():

@@ -20,7 +20,7 @@ def test_create_and_reopen_keeps_everything(tmp_path):
     proj = Project.create(
         tmp_path / "p", images, dict(masks), patients={"img0": "A", "img1": "A"}, clean={"img2"}
     )
-    again = Project.open(tmp_path / "p")
+    again = Project.open(tmp_path / "p", mode="read")
     assert again.names == ["img0", "img1", "img2"]
     assert again.n_classes == 2 and again.in_channels == 1
     assert again.patients() == {"img0": "A", "img1": "A", "img2": "img2"}
@@ -36,7 +36,7 @@ def test_save_mask_leaves_original_untouched(tmp_path):
     before = proj.original_mask("img0").copy()
     new = 1 - before
     proj.save_mask("img0", new)
-    np.testing.assert_array_equal(Project.open(proj.root).mask("img0"), new)
+    np.testing.assert_array_equal(Project.open(proj.root, mode="read").mask("img0"), new)
     np.testing.assert_array_equal(proj.original_mask("img0"), before)
     mode = (proj.root / "labels_original" / "img0.npy").stat().st_mode
     assert not mode & stat.S_IWUSR
@@ -160,7 +160,7 @@ def test_reviewer_is_remembered(tmp_path):
     images, masks = _arrays(1)
     proj = Project.create(tmp_path / "p", images, masks)
     proj.set_reviewer("dr.who")
-    assert Project.open(proj.root).reviewer == "dr.who"
+    assert Project.open(proj.root, mode="read").reviewer == "dr.who"
 
 
 def test_set_reviewed_replaces_the_map_exactly(tmp_path):

@@ -186,6 +186,7 @@ def test_reopen_resumes(project):
     s = open_session(project)
     s.accept()
     s.reject("img0#1")
+    project.close()
     again = open_session(Project.open(project.root))
     assert [r.id for r in again.queue] == ["img1#0", "img2#0"]
     assert again.status["img0#0"] == "accepted" and again.status["img0#1"] == "rejected"
@@ -212,6 +213,7 @@ for i in range(1000):
 
 
 def test_killed_session_loses_nothing_confirmed(project):
+    project.close()
     code = textwrap.dedent(CHILD).format(tests=os.path.dirname(__file__), root=str(project.root))
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     child = subprocess.Popen(

@@ -57,7 +57,7 @@ def test_sample_project_contents(tmp_path):
     assert 5 <= sum(int(r["corrupted"]) for r in rows) <= 6
     event = proj.log.rows("synthetic_noise")[0]["details"]
     assert event["seed"] == 3 and event["file"] == "noise_log.csv"
-    assert Project.open(proj.root).has_truth()
+    assert Project.open(proj.root, mode="read").has_truth()
 
 
 def test_sample_project_is_deterministic_for_a_seed(tmp_path):

@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 from ..errors import NoisyFixError
+from ..faults import FAULTS, one_line
 from ..review import ReviewSession
 from ..review.jobs import retrain_job, score_job, train_job
 from .layers import ProjectLayers
@@ -29,9 +30,10 @@ class ReviewController:
     def __init__(self, viewer, on_change: Callable[[], None], on_status: Callable[[str], None]):
         self.viewer = viewer
         self.layers = ProjectLayers(viewer)
-        self.runner = JobRunner(on_status)
+        self.runner = JobRunner(on_status, log_file=self._log_file)
         self.on_change, self.on_status = on_change, on_status
         self.project = None
+        self.reviewer: str | None = None
         self.session: ReviewSession | None = None
         self.view: ScoreView | None = None
         self.refine_choice: Callable[[], tuple[str | None, dict]] = lambda: (None, {})
@@ -45,13 +47,25 @@ class ReviewController:
 
     # ------------------------------------------------------------------ project
     def open(self, project, reviewer: str) -> None:
-        """Show ``project`` and start reviewing as ``reviewer`` (remembered in the project)."""
+        """Show ``project`` and start reviewing as ``reviewer`` (remembered in the project
+        when it is open for writing)."""
         self.runner.cancel()
-        if project.reviewer != reviewer:
+        if project.writable and project.reviewer != reviewer:
             project.set_reviewer(reviewer)
         self.project, self.session, self.corrections = project, None, 0
+        self.reviewer = reviewer
         self.layers.load_project(project)
         self.load_scores(None)
+        self._tell_recovery(project.notes)
+
+    def _tell_recovery(self, notes: list[str]) -> None:
+        """Say what opening the project recovered (an interrupted action rolled back)."""
+        if notes:
+            from napari.utils import notifications
+
+            text = "; ".join(notes)
+            self.on_status(text)
+            notifications.show_info(text)
 
     def load_scores(self, version: int | None) -> None:
         """(Re)load the regions, proposal and heatmaps of a scored version; masks stay as they are."""
@@ -59,7 +73,7 @@ class ReviewController:
 
     def _prepare(self, version: int | None) -> Callable[[], ScoreView]:
         """A function (safe to run in a worker) that builds the ScoreView of ``version``."""
-        project, reviewer, layers = self.project, self.project.reviewer, self.layers
+        project, reviewer, layers = self.project, self.reviewer, self.layers
         names, shapes, canvas = list(layers.names), dict(layers.shapes), layers.canvas_shape
         return lambda: prepare_scores(project, reviewer, names, shapes, canvas, version)
 
@@ -126,9 +140,22 @@ class ReviewController:
             return None
         try:
             return call()
-        except NoisyFixError as exc:
-            self.on_status(str(exc))
+        except FAULTS as exc:
+            self.report(exc)
             return None
+
+    def _log_file(self):
+        return None if self.project is None else self.project.root / "log.sqlite"
+
+    def report(self, exc: BaseException) -> None:
+        """Show an error as one line ``FILE: problem`` in the status line; a fault from outside
+        (disk full, permission denied, SQLite, memory) also as a napari notification."""
+        text = one_line(exc, log=self._log_file())
+        self.on_status(text)
+        if not isinstance(exc, NoisyFixError):
+            from napari.utils import notifications
+
+            notifications.show_error(text)
 
     def accept(self) -> None:
         """Accept the current region's proposal (refined with the chosen tool)."""
@@ -146,8 +173,10 @@ class ReviewController:
             return
         region = self.session.current
         rid = region.id if region is not None and region.image == name else None
-        new = self.layers.mask_of(name)
-        if rid is None and (new == self.project.mask(name)).all():
+        new, saved = self.layers.mask_of(name), self._run(lambda: self.project.mask(name))
+        if saved is None:
+            return
+        if rid is None and (new == saved).all():
             self.on_status(f"{name}: no edit to commit")
             return
         self._saved(self._run(lambda: self.session.commit_edit(name, new, region_id=rid)))
@@ -261,5 +290,5 @@ class ReviewController:
         self._touched = set()
         try:
             self.runner.start(name, job, lambda view: self.show_scores(view, staged=True))
-        except NoisyFixError as exc:
-            self.on_status(str(exc))
+        except FAULTS as exc:
+            self.report(exc)

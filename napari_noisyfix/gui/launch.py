@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 from pathlib import Path
 
 from ..errors import NoisyFixError
@@ -33,6 +34,21 @@ def dock(viewer):
     return widget
 
 
+def quiet_binding_notice() -> None:
+    """Keep napari's "PyQt5 backend is deprecated" toast off our windows.
+
+    The notice speaks to napari's own developers and covers the canvas (and every screenshot);
+    the app installs PyQt5 as its binding and reaches Qt only through qtpy, so PyQt6 works as
+    well. napari has no setting for this notice, only the module flag it checks once per run.
+    """
+    try:
+        from napari._qt import qt_main_window
+    except ImportError:  # another napari layout: the notice, if any, stays
+        return
+    if hasattr(qt_main_window, "SHOW_QT_WARNING"):
+        qt_main_window.SHOW_QT_WARNING = False
+
+
 def _settle() -> None:
     """Let Qt lay out and paint the window."""
     import time
@@ -50,8 +66,10 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
 
     Parameters
     ----------
-    project_path : path
-        A noisyfix project folder.
+    project_path : path or Project
+        A noisyfix project folder, or a project opened already (``noisyfix demo``). A folder is
+        opened for writing or, when another program has it open for writing (or the folder
+        cannot be written), read-only: the window and the terminal say so.
     screenshot : path, optional
         Render the whole window (widget included) to this PNG and exit instead of running.
     reviewer : str, optional
@@ -65,18 +83,26 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
     """
     import napari
 
-    project = Project.open(project_path)
+    project = project_path
+    if not isinstance(project, Project):
+        project = Project.open_for_review(project_path)
+    if not project.writable:
+        print(
+            f"noisyfix: {project.root}: {project.read_only_reason}; opened read-only",
+            file=sys.stderr,
+        )
     preload_model_stack()
     if screenshot is not None and not (reviewer or project.reviewer):
         reviewer = getpass.getuser() or "reviewer"
-    viewer = napari.Viewer(
-        title=f"NoisyFix — {project.config.get('name', Path(project_path).name)}"
-    )
+    quiet_binding_notice()
+    title = f"NoisyFix — {project.config.get('name', project.root.name)}"
+    viewer = napari.Viewer(title=title + ("" if project.writable else " (read-only)"))
     viewer.window.resize(*WINDOW_SIZE)
     widget = dock(viewer)
-    if not widget.open_project(project.root, reviewer=reviewer):
+    if not widget.open_project(project, reviewer=reviewer):
         viewer.close()
-        raise NoisyFixError(f"{project_path}: could not open the project for review")
+        project.close()
+        raise NoisyFixError(f"{project.root}: could not open the project for review")
     viewer.window.show()
     viewer.window.activate()  # napari's toasts fade only in an active window
     if screenshot is None:
@@ -84,6 +110,7 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
 
         QTimer.singleShot(0, widget.controller.refocus)
         napari.run()
+        project.close()
         return 0
     _settle()
     widget.controller.refocus()
@@ -92,4 +119,5 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     viewer.screenshot(str(out), canvas_only=False)
     viewer.close()
+    project.close()
     return 0

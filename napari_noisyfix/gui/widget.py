@@ -49,6 +49,23 @@ def _group(title: str, widget: QWidget) -> QGroupBox:
     return group
 
 
+def _login_name() -> str:
+    """Who is looking, for a read-only view (nothing is logged under this name)."""
+    import getpass
+
+    try:
+        return getpass.getuser() or "viewer"
+    except (OSError, KeyError, ImportError):
+        return "viewer"
+
+
+def _same_folder(a, b) -> bool:
+    try:
+        return Path(a).resolve() == Path(b).resolve()
+    except OSError:
+        return False
+
+
 def _spin(cls, lo, hi, value, step=1, prefix="", suffix=""):
     spin = cls()
     spin.setRange(lo, hi)
@@ -188,19 +205,48 @@ class NoisyFixWidget(QWidget):
         self.open_project(SAMPLE_DIR)
 
     def open_project(self, path, reviewer: str | None = None) -> bool:
-        """Open a project; the reviewer is asked once when neither given nor remembered."""
+        """Open a project folder (or a :class:`Project` opened already) for review.
+
+        The reviewer is asked once when neither given nor remembered. When another program has
+        the project open for writing, or its folder cannot be written, it opens read-only and
+        says so (status line, state line and a notification); its actions are then refused in
+        one line. The project shown before is closed (its lock released).
+        """
+        previous = self.controller.project
         try:
-            project = Project.open(path)
+            project = path if isinstance(path, Project) else self._open(path)
         except NoisyFixError as exc:
             self.show_status(str(exc))
             return False
-        name = reviewer or project.reviewer or self._ask_reviewer()
+        name = reviewer or project.reviewer
+        name = name or (self._ask_reviewer() if project.writable else _login_name())
         if not name:
+            if project is not path:
+                project.close()
             self.show_status("a reviewer name is needed to review")
             return False
         self.controller.open(project, name)
+        if previous is not None and previous is not project:
+            previous.close()
         self.tabs.setCurrentIndex(0)
+        if not project.writable:
+            self._say_read_only(project)
         return True
+
+    def _open(self, path) -> Project:
+        """Open for writing, else read-only; the project on screen is closed first when it is
+        the same folder (it holds the lock)."""
+        current = self.controller.project
+        if current is not None and _same_folder(current.root, path):
+            current.close()
+        return Project.open_for_review(path)
+
+    def _say_read_only(self, project: Project) -> None:
+        from napari.utils.notifications import show_warning
+
+        text = f"{project.root.name} is open read-only: {project.read_only_reason}"
+        self.show_status(text + "; review actions, training and scoring are refused")
+        show_warning(f"NoisyFix: {text}. You can view and export it; close it there to review.")
 
     def _ask_reviewer(self) -> str | None:
         text, ok = QInputDialog.getText(self, "Reviewer", "Your name (kept in the audit log):")
@@ -219,7 +265,10 @@ class NoisyFixWidget(QWidget):
             self.progress_line.setText("")
             return
         s, view = c.session, c.view
-        self.state.setText(f"{c.project.root.name} · reviewer {s.reviewer} · {c.model_text()}")
+        mode = "" if c.project.writable else " · READ-ONLY"
+        self.state.setText(
+            f"{c.project.root.name}{mode} · reviewer {s.reviewer} · {c.model_text()}"
+        )
         self.progress_line.setText(s.progress().text())
         if s is not self._shown_session:
             self.banner.show_verdict(view.verdict)
@@ -240,9 +289,11 @@ class NoisyFixWidget(QWidget):
         self.status.setText(text)
 
     def teardown(self) -> None:
-        """Unbind the review keys and stop background work (idempotent)."""
+        """Unbind the review keys, stop background work and release the project (idempotent)."""
         self.keys.unbind()
         self.controller.close()
+        if self.controller.project is not None:
+            self.controller.project.close()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
         """Tear down when the widget is closed."""

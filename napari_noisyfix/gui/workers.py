@@ -16,6 +16,7 @@ from napari.qt.threading import create_worker
 from napari.utils import progress
 
 from ..errors import NoisyFixError
+from ..faults import one_line
 from ..progress import Progress
 
 CANCELLED = object()
@@ -74,10 +75,13 @@ class JobRunner:
     ----------
     on_state : callable
         Called with a one-line status text whenever the job starts, steps, ends or fails.
+    log_file : callable, optional
+        Returns the project's audit log file, named when a job fails on SQLite.
     """
 
-    def __init__(self, on_state: Callable[[str], None]):
+    def __init__(self, on_state: Callable[[str], None], log_file: Callable = lambda: None):
         self.on_state = on_state
+        self.log_file = log_file
         self.worker = None
         self.name = ""
         self._cancel = threading.Event()
@@ -127,10 +131,12 @@ class JobRunner:
         on_done(result)
 
     def _on_error(self, exc: BaseException) -> None:
-        from napari.utils.notifications import show_error
+        """A failed job: one line ``FILE: problem`` in the status and as a napari notification."""
+        from napari.utils import notifications
 
-        self.on_state(f"{self.name} failed: {exc}")
-        show_error(f"NoisyFix {self.name} failed: {exc}")
+        text = one_line(exc, log=self.log_file())
+        self.on_state(f"{self.name} failed: {text}")
+        notifications.show_error(f"NoisyFix {self.name} failed: {text}")
 
     def _on_finished(self) -> None:
         self._close_bar()

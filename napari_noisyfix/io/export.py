@@ -7,9 +7,12 @@ Output folder::
       review_log.csv  every audit-log event (time, event, reviewer, image, region, action, ...)
       model/          copy of the newest model version, when there is one
       EXPORT.txt      what was written and any format notes (DICOM and JPEG masks become PNG)
+      .noisyfix-export  marker: ``--force`` replaces only a folder that holds it
 
 The folder is built next to ``OUT`` under a temporary name and moved into place at the end, so
-a failure or a cancelled export (the consumer stops iterating) leaves nothing half-written.
+a failure or a cancelled export (the consumer stops iterating) leaves nothing half-written. The
+output may not be, contain or lie inside the project or the folders it was imported from, and
+the model's checkpoint is verified (SHA-256) before it is copied.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_write_text
+from .._atomic import atomic_write_text, read_json, write_json
+from .._folders import Staging, check_apart, check_replaceable
 from ..auditlog import COLUMNS
 from ..errors import NoisyFixError
 from ..progress import Progress
@@ -33,6 +37,8 @@ from .formats import stem
 from .writers import SUFFIXES, write_mask
 
 FORMATS = ("source", "png", "tiff", "nifti", "npy")
+MARKER = ".noisyfix-export"
+MARKER_FORMAT = "noisyfix-export-1"
 _NOTES = {
     "dicom": "DICOM masks are written as PNG (one file per slice).",
     "jpeg": "JPEG is lossy: masks from JPEG inputs are written as PNG.",
@@ -85,11 +91,63 @@ def review_log_csv(project: Project) -> str:
     return buf.getvalue()
 
 
+def is_export(folder: Path) -> bool:
+    """Whether ``folder`` is an earlier export (it holds the marker file)."""
+    try:
+        marker = read_json(Path(folder) / MARKER)
+    except (NoisyFixError, OSError):
+        return False
+    return isinstance(marker, dict) and marker.get("format") == MARKER_FORMAT
+
+
+def _inputs(project: Project) -> list[tuple[str, Path]]:
+    """The project and the folders its images and masks came from: the output stays apart."""
+    record = project.config.get("import", {})
+    inputs = [("project", project.root)]
+    for key, what in (("images_dir", "images folder"), ("masks_dir", "masks folder")):
+        if record.get(key):
+            inputs.append((what, Path(record[key])))
+    sources = {project.entry(n).get("source") for n in project.names}
+    sources |= set(record.get("mask_sources", {}).values())
+    parents = sorted({Path(s).parent for s in sources if s})
+    return inputs + [("folder of source files", p) for p in parents]
+
+
 def _check_out(out: Path, force: bool) -> None:
     if out.exists() and not out.is_dir():
         raise NoisyFixError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not force:
         raise NoisyFixError(f"{out}: folder is not empty (use --force to replace it)")
+    check_replaceable(out, is_export, "export", MARKER)
+
+
+def _verified_model(project: Project) -> int | None:
+    """The newest model version, its checkpoint verified (SHA-256) before it is copied."""
+    version = project.latest_model_version()
+    if version is not None:
+        from ..model.checkpoints import verify_checkpoint
+
+        try:
+            verify_checkpoint(project.model_dir(version))
+        except NoisyFixError as exc:
+            raise NoisyFixError(f"{exc}; nothing exported") from exc
+    return version
+
+
+def _copy_model(src: Path, dst: Path) -> None:
+    """Copy a checkpoint folder's files; a fault names the copy, not the project's file."""
+    dst.mkdir()
+    for path in sorted(p for p in src.iterdir() if p.is_file()):
+        try:
+            shutil.copy2(path, dst / path.name)
+        except OSError as exc:
+            if exc.errno is None:
+                raise
+            raise OSError(exc.errno, exc.strerror, str(dst / path.name)) from exc
+
+
+def _marker(project: Project, fmt: str) -> dict:
+    return {"format": MARKER_FORMAT, "project": str(project.root.resolve()), "masks": fmt}
 
 
 def _notes(project: Project, fmt: str, scale: int, n_files: int, model: int | None) -> str:
@@ -143,11 +201,13 @@ def export_project(
     if fmt not in FORMATS:
         raise NoisyFixError(f"export format {fmt!r}: choose one of {', '.join(FORMATS)}")
     out = Path(out_dir)
+    check_apart(out, _inputs(project), "output folder")
     _check_out(out, force)
     plan = _plan(project, fmt)
     scale = _scale(project)
-    tmp = out.with_name(f".{out.name}.exporting")
-    shutil.rmtree(tmp, ignore_errors=True)
+    version = _verified_model(project)
+    staging = Staging(out, "exporting", is_export)
+    tmp = staging.path
     total = len(plan) + 2
     try:
         for i, (base, names, entry) in enumerate(plan):
@@ -160,16 +220,15 @@ def export_project(
             yield Progress("export", i + 1, total, f"masks/{base}")
         atomic_write_text(tmp / "review_log.csv", review_log_csv(project))
         yield Progress("export", len(plan) + 1, total, "review_log.csv")
-        version = project.latest_model_version()
         if version is not None:
-            shutil.copytree(project.model_dir(version), tmp / "model")
+            _copy_model(project.model_dir(version), tmp / "model")
         atomic_write_text(tmp / "EXPORT.txt", _notes(project, fmt, scale, len(plan), version))
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
+        write_json(tmp / MARKER, _marker(project, fmt))
+        staging.commit("export", MARKER)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        staging.abort()
         raise
-    project.log.record("export", details={"out": str(out.resolve()), "format": fmt})
+    if project.writable:  # a project opened read-only is exported without an audit row
+        project.log.record("export", details={"out": str(out.resolve()), "format": fmt})
     yield Progress("export", total, total, "done")
     return out

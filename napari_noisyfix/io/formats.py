@@ -1,13 +1,32 @@
-"""File formats: recognising a file or folder, its stem, and a guard against absurd sizes."""
+"""File formats: recognising a file or folder, its stem, and guards against hostile files.
+
+Two guards run before anything is decoded: :func:`detect_format` refuses what is not a regular
+file or folder (a FIFO would block the reader forever, a device would stream without end), and
+:func:`check_pixels` refuses images whose header promises more bytes than the cap
+(:data:`ENV_MAX_BYTES`, default :data:`DEFAULT_MAX_BYTES`).
+"""
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 
 from ..errors import NoisyFixError
+from ..faults import os_problem
 
-MAX_PIXELS = 2**28
+#: Decoded size above which an image is refused unless the user raises the cap.
+DEFAULT_MAX_BYTES = 1 << 30
+ENV_MAX_BYTES = "NOISYFIX_MAX_IMAGE_BYTES"
+_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(?:i?b)?\s*$", re.IGNORECASE)
+_KINDS = {
+    stat.S_ISFIFO: "a FIFO (named pipe)",
+    stat.S_ISSOCK: "a socket",
+    stat.S_ISCHR: "a character device",
+    stat.S_ISBLK: "a block device",
+}
 EXTENSIONS = {
     ".png": "png",
     ".jpg": "jpeg",
@@ -37,23 +56,58 @@ def is_dicom_file(path: Path) -> bool:
     return len(head) == 132 and head[128:] == b"DICM"
 
 
+def file_kind(path: str | Path) -> str:
+    """``"folder"``, ``"file"`` (regular) or what else ``path`` is, in words (a FIFO...).
+
+    Raises
+    ------
+    NoisyFixError
+        When ``path`` cannot be looked at (missing, a broken link, permission denied).
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as exc:
+        raise NoisyFixError(f"{path}: {os_problem(exc)}") from exc
+    if stat.S_ISDIR(mode):
+        return "folder"
+    if stat.S_ISREG(mode):
+        return "file"
+    return next((words for test, words in _KINDS.items() if test(mode)), "not a regular file")
+
+
+def check_regular(path: str | Path) -> Path:
+    """Refuse anything but a regular file (a FIFO or device would block or never end)."""
+    kind = file_kind(path)
+    if kind != "file":
+        raise NoisyFixError(f"{path}: is {kind}, not a regular file; give a regular file")
+    return Path(path)
+
+
 def detect_format(path: str | Path) -> str | None:
     """Format of a file (png, jpeg, tiff, nifti, dicom), ``"folder"`` for a folder, else None.
 
     Files without an extension count as DICOM when they carry the DICOM prefix; other
-    extensions (text, CSV, ...) are not image files and give None.
+    extensions (text, CSV, ...) are not image files and give None. An image name (or a name
+    without extension) on a FIFO, socket or device is refused: reading it would block.
     """
     path = Path(path)
     if path.name.startswith("."):
         return None
-    if path.is_dir():
-        return "folder"
     ext = _extension(path)
-    if ext in EXTENSIONS:
-        return EXTENSIONS[ext]
-    if ext == "" and is_dicom_file(path):
-        return "dicom"
-    return None
+    image_name = ext in EXTENSIONS or ext == ""
+    try:
+        kind = file_kind(path)
+    except NoisyFixError:
+        if image_name:
+            raise
+        return None
+    if kind == "folder":
+        return "folder"
+    if not image_name:
+        return None
+    if kind != "file":
+        raise NoisyFixError(f"{path}: is {kind}, not a regular file; give a regular image file")
+    return EXTENSIONS[ext] if ext in EXTENSIONS else "dicom" if is_dicom_file(path) else None
 
 
 def stem(path: str | Path) -> str:
@@ -71,15 +125,54 @@ def safe_name(name: str) -> str:
     return "_" + out[1:] if out.startswith(".") else out
 
 
-def check_pixels(path: str | Path, shape) -> None:
-    """Refuse sizes that are empty, negative or above :data:`MAX_PIXELS` before allocating."""
+def max_image_bytes() -> int:
+    """The cap on an image's decoded size: :data:`ENV_MAX_BYTES` (``4G``, ``500M``...) or 1 GiB."""
+    raw = os.environ.get(ENV_MAX_BYTES, "").strip()
+    if not raw:
+        return DEFAULT_MAX_BYTES
+    match = _SIZE.match(raw)
+    if match is None or float(match[1]) <= 0:
+        raise NoisyFixError(
+            f"{ENV_MAX_BYTES}={raw!r}: expected a number of bytes, e.g. 4000000000 or 4G"
+        )
+    return int(float(match[1]) * _UNITS[match[2].lower()])
+
+
+def human_bytes(n: int) -> str:
+    """``n`` bytes in binary units, one decimal (``2.0 GiB``)."""
+    for unit, size in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} bytes"
+
+
+def check_pixels(path: str | Path, shape, itemsize: int = 1) -> int:
+    """Refuse, before decoding, dimensions that are empty or negative or too many bytes.
+
+    Parameters
+    ----------
+    path : path
+        Named in the message.
+    shape : sequence of int
+        Dimensions the header announces (channels and frames included).
+    itemsize : int
+        Bytes per value once decoded.
+
+    Returns
+    -------
+    int
+        The decoded size in bytes.
+    """
     dims = [int(d) for d in shape]
     if not dims or any(d <= 0 for d in dims):
         raise NoisyFixError(f"{path}: invalid image dimensions {tuple(dims)}")
-    total = 1
+    total = max(1, int(itemsize))
     for d in dims:
         total *= d
-    if total > MAX_PIXELS:
+    cap = max_image_bytes()
+    if total > cap:
         raise NoisyFixError(
-            f"{path}: image of {total} values {tuple(dims)} exceeds the limit of {MAX_PIXELS}"
+            f"{path}: decodes to {human_bytes(total)}, over the {human_bytes(cap)} limit "
+            f"(set {ENV_MAX_BYTES} to raise it)"
         )
+    return total

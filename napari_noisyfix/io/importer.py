@@ -6,9 +6,10 @@ import csv
 import os
 from pathlib import Path
 
+from .._folders import check_apart, check_replaceable
 from ..errors import NoisyFixError
-from ..project import Project
-from .formats import safe_name, stem
+from ..project import CONFIG, Project, is_project
+from .formats import check_regular, safe_name, stem
 from .pairs import ImagePair, read_folder_pairs
 
 
@@ -35,7 +36,7 @@ def read_patient_table(path: str | os.PathLike, pairs: list[ImagePair]) -> dict[
     Image names match with or without extension; a volume's file name assigns all its slices.
     Images the table does not name keep their default patient.
     """
-    path = Path(path)
+    path = check_regular(path)
     aliases = _aliases(pairs)
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
@@ -77,6 +78,7 @@ def import_project(
     patients_csv: str | os.PathLike | None = None,
     clean=None,
     force: bool = False,
+    protect=(),
 ) -> Project:
     """Create a project from images and masks paired by file name.
 
@@ -91,19 +93,32 @@ def import_project(
     clean : iterable of str, optional
         Names (with or without extension, or volume names) of images whose masks are trusted.
     force : bool
-        Replace an existing project folder.
+        Replace an existing project folder; only a noisyfix project (with its ``project.json``)
+        or an empty folder is replaced.
+    protect : iterable of path
+        More input files that the project folder must stay apart from (a clean-list file).
 
     Returns
     -------
     Project
         The new project. Everything is read and checked before anything is written, and
         :meth:`Project.create` builds the folder in a temporary place, so a failure leaves nothing.
+
+    Raises
+    ------
+    NoisyFixError
+        Also when the project folder is, contains or lies inside an input (images, masks, the
+        patient table, ``protect``), whether or not ``force`` is given.
     """
     project_dir = Path(project_dir)
+    check_apart(
+        project_dir, _inputs(images_dir, masks_dir, patients_csv, protect), "project folder"
+    )
     if project_dir.exists() and not force:
         raise NoisyFixError(
             f"{project_dir}: project path exists already (use --force to replace it)"
         )
+    check_replaceable(project_dir, is_project, "project", CONFIG)
     pairs = read_folder_pairs(images_dir, masks_dir)
     _check_channels(pairs)
     patients = {p.name: p.patient for p in pairs}
@@ -120,6 +135,14 @@ def import_project(
         force=force,
     )
     return project
+
+
+def _inputs(images_dir, masks_dir, patients_csv, protect) -> list[tuple[str, Path]]:
+    """What the project folder must stay apart from."""
+    inputs = [("images folder", Path(images_dir)), ("masks folder", Path(masks_dir))]
+    if patients_csv is not None:
+        inputs.append(("patient table", Path(patients_csv)))
+    return inputs + [("input file", Path(p)) for p in protect]
 
 
 def _import_record(pairs: list[ImagePair], images_dir, masks_dir) -> dict:

@@ -2,17 +2,24 @@
 
 Each loader returns a :class:`Raw`: the array as stored and whether it is a stack of slices
 (``(Z, H, W[, C])``) or one 2D image (``(H, W[, C])``). Conversions live in :mod:`.readers`.
+Before any pixel is decoded, the size in bytes that the header announces (dimensions times
+bytes per value) goes through :func:`~.formats.check_pixels`, so a small hostile file cannot
+make the reader allocate gigabytes.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import NoisyFixError
-from .formats import check_pixels, detect_format, is_dicom_file
+from .formats import check_pixels, check_regular, detect_format, is_dicom_file
+
+#: Bytes per pixel of the array Pillow gives for each mode (after the conversions below).
+_PIL_BYTES = {"1": 1, "L": 1, "P": 4, "LA": 2, "RGB": 3, "RGBA": 4, "I": 4, "F": 4}
 
 
 @dataclass
@@ -39,7 +46,7 @@ def load_pil(path: Path, palette_indices: bool) -> np.ndarray:
     except Image.DecompressionBombError as exc:
         raise NoisyFixError(f"{path}: image size exceeds the limit of the reader ({exc})") from exc
     with im:
-        check_pixels(path, (im.size[1], im.size[0], len(im.getbands())))
+        check_pixels(path, (im.size[1], im.size[0]), _pil_bytes(im.mode))
         im.load()
         if im.mode == "P" and not palette_indices:
             return np.array(im.convert("RGBA" if "transparency" in im.info else "RGB"))
@@ -48,13 +55,24 @@ def load_pil(path: Path, palette_indices: bool) -> np.ndarray:
         return np.array(im.convert("RGB"))
 
 
+def _pil_bytes(mode: str) -> int:
+    if mode.startswith("I;16"):
+        return 2
+    return _PIL_BYTES.get(mode, 4)
+
+
+def _tiff_itemsize(series) -> int:
+    dtype = series.dtype if series.dtype is not None else series.pages[0].dtype
+    return np.dtype(dtype).itemsize if dtype is not None else 8
+
+
 def load_tiff(path: Path) -> Raw:
     """TIFF through tifffile: one page (2D, RGB) or a stack of pages."""
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
         series = tif.series[0]
-        check_pixels(path, series.shape)
+        check_pixels(path, series.shape, _tiff_itemsize(series))
         arr, axes = series.asarray(), series.axes
     if "S" in axes and axes[-1] != "S":
         arr = np.moveaxis(arr, axes.index("S"), -1)
@@ -73,7 +91,7 @@ def load_nifti(path: Path) -> Raw:
 
     img = nib.load(str(path))
     shape = tuple(int(s) for s in img.shape)
-    check_pixels(path, shape)
+    check_pixels(path, shape, _nifti_itemsize(img))
     while len(shape) > 3 and shape[-1] == 1:
         shape = shape[:-1]
     if len(shape) not in (2, 3):
@@ -84,6 +102,30 @@ def load_nifti(path: Path) -> Raw:
     if arr.ndim == 2:
         return Raw(np.asarray(arr), False, "nifti", {"n_slices": 1})
     return Raw(np.moveaxis(np.asarray(arr), 2, 0), True, "nifti", {"n_slices": shape[2]})
+
+
+def _nifti_itemsize(img) -> int:
+    """Bytes per voxel once read: the stored type, or float64 when the header scales values."""
+    itemsize = img.header.get_data_dtype().itemsize
+    slope = getattr(img.dataobj, "slope", 1.0)
+    inter = getattr(img.dataobj, "inter", 0.0)
+    scaled = (slope is not None and slope != 1.0) or (inter is not None and inter != 0.0)
+    return max(itemsize, 8) if scaled else itemsize
+
+
+def _dicom_itemsize(ds) -> int:
+    """Bytes per sample once decoded; rescaled values become float32."""
+    bits = int(ds.get("BitsAllocated", 16) or 16)
+    itemsize = max(1, -(-bits // 8))
+    rescaled = (
+        float(ds.get("RescaleSlope", 1) or 1) != 1 or float(ds.get("RescaleIntercept", 0) or 0) != 0
+    )
+    return max(itemsize, 4) if rescaled else itemsize
+
+
+def _dicom_shape(ds) -> tuple[int, int, int, int]:
+    frames = int(ds.get("NumberOfFrames", 1) or 1)
+    return frames, int(ds.Rows), int(ds.Columns), int(ds.get("SamplesPerPixel", 1) or 1)
 
 
 def _dicom_pixels(ds, path: Path) -> np.ndarray:
@@ -105,8 +147,7 @@ def _dicom_header(path: Path):
     ds = pydicom.dcmread(path, stop_before_pixels=True)
     if "Rows" not in ds or "Columns" not in ds:
         raise NoisyFixError(f"{path}: DICOM file holds no image (no Rows/Columns)")
-    frames = int(ds.get("NumberOfFrames", 1) or 1)
-    check_pixels(path, (frames, ds.Rows, ds.Columns, int(ds.get("SamplesPerPixel", 1) or 1)))
+    check_pixels(path, _dicom_shape(ds), _dicom_itemsize(ds))
     return ds
 
 
@@ -130,7 +171,9 @@ def _slice_key(ds) -> tuple:
 
 
 def _series_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and not p.name.startswith("."))
+    """The visible files of a series folder; a FIFO or device among them is refused."""
+    visible = sorted(p for p in folder.iterdir() if not p.name.startswith("."))
+    return [check_regular(p) for p in visible if not p.is_dir()]
 
 
 def load_dicom_series(folder: Path, files: list[Path]) -> Raw:
@@ -141,7 +184,8 @@ def load_dicom_series(folder: Path, files: list[Path]) -> Raw:
     shapes = {(int(h.Rows), int(h.Columns)) for h, _ in headers}
     if len(shapes) > 1:
         raise NoisyFixError(f"{folder}: DICOM series mixes slice sizes {sorted(shapes)}")
-    check_pixels(folder, (len(files), *shapes.pop()))
+    slice_bytes = max(math.prod(_dicom_shape(h)) * _dicom_itemsize(h) for h, _ in headers)
+    check_pixels(folder, (len(files), slice_bytes))  # each file was checked on its own already
     headers.sort(key=lambda hf: (_slice_key(hf[0]), hf[1].name))
     arrays = [_dicom_pixels(pydicom.dcmread(f), f) for _, f in headers]
     pid = str(headers[0][0].get("PatientID", "")) or None
@@ -158,7 +202,9 @@ def load_folder(folder: Path, load_2d) -> Raw:
     files = [f for f in files if detect_format(f) in ("png", "jpeg", "tiff")]
     if not files:
         raise NoisyFixError(f"{folder}: folder holds no DICOM or image files")
-    slices = [load_2d(f) for f in files]
+    first = load_2d(files[0])
+    check_pixels(folder, (len(files), *first.shape), first.itemsize)
+    slices = [first, *(load_2d(f) for f in files[1:])]
     shapes = {s.shape for s in slices}
     if len(shapes) > 1:
         raise NoisyFixError(f"{folder}: slices of different shapes {sorted(shapes)}")

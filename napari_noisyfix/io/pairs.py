@@ -10,7 +10,15 @@ import numpy as np
 
 from ..errors import NoisyFixError
 from .formats import detect_format, safe_name, stem
-from .readers import load_raw, to_image, to_mask
+from .readers import (
+    MAX_CLASS,
+    describe_values,
+    is_dense,
+    load_raw,
+    mask_values,
+    to_image,
+    to_mask,
+)
 
 
 @dataclass
@@ -96,6 +104,50 @@ def _pair_entry(key: str, image_path: Path, mask_path: Path) -> list[ImagePair]:
     ]
 
 
+def _file_values(pairs: list[ImagePair]) -> dict[str, set[int]]:
+    """Distinct mask values of every mask file, in the file's own units (binary: 0 and v)."""
+    out: dict[str, set[int]] = {}
+    for p in pairs:
+        values = {int(v) * p.mask_scale for v in mask_values(p.mask)}
+        out.setdefault(p.mask_source, set()).update(values)
+    return out
+
+
+def _misfit(files: dict[str, set[int]]) -> NoisyFixError:
+    """The error for binary masks among class-id masks whose ids they do not fit."""
+    ids = max((k for k, v in files.items() if len(v - {0}) > 1), key=lambda k: max(files[k]))
+    top = max(files[ids])
+    odd = next(k for k in sorted(files) if max(files[k]) > top)
+    return NoisyFixError(
+        f"{odd}: mask values {describe_values(sorted(files[odd]))} do not fit the class ids "
+        f"{describe_values(sorted(files[ids]))} of {Path(ids).name}; give binary masks (0 and "
+        "one other value) or class ids 0..K-1 throughout"
+    )
+
+
+def reconcile_masks(pairs: list[ImagePair]) -> None:
+    """Decide, over all mask files, between class ids and binary masks (in place).
+
+    Mask values that together are dense class ids ``0..K-1`` are class ids: a file holding one
+    class only (``{0, 2}``, read as binary 0/1 with scale 2) gets its ids back. Otherwise every
+    file must be binary (0 and one value of its own, e.g. 0/1 in some files, 0/255 in others).
+
+    Raises
+    ------
+    NoisyFixError
+        Binary files whose value is no class id of the class-id files, naming both.
+    """
+    files = _file_values(pairs)
+    union = np.array(sorted(set().union(*files.values())), dtype=np.int64)
+    if is_dense(union) and len(union) <= MAX_CLASS + 1:
+        for p in pairs:
+            if p.mask_scale > 1:
+                p.mask, p.mask_scale = (p.mask * p.mask_scale).astype(np.uint8), 1
+        return
+    if any(len(values - {0}) > 1 for values in files.values()):
+        raise _misfit(files)
+
+
 def read_folder_pairs(
     images_dir: str | os.PathLike, masks_dir: str | os.PathLike
 ) -> list[ImagePair]:
@@ -103,6 +155,7 @@ def read_folder_pairs(
 
     A 3D volume (NIfTI, DICOM series folder, multi-page TIFF, folder of slices) gives one pair per
     slice, named ``<stem>_z###``, whose patient is the volume; a 2D image is its own patient.
+    Mask values are decided over all files (:func:`reconcile_masks`): class ids, or binary.
 
     Raises
     ------
@@ -123,4 +176,5 @@ def read_folder_pairs(
                 )
             seen[pair.name] = images[key]
             pairs.append(pair)
+    reconcile_masks(pairs)
     return pairs

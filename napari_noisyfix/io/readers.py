@@ -1,9 +1,11 @@
 """Read images and masks from PNG, JPEG, TIFF, NIfTI and DICOM into project arrays.
 
 Images: gray ``(H, W)`` or RGB ``(H, W, 3)``; uint8 and uint16 kept, other integers as uint16
-when they fit, else float32; alpha channels dropped. Masks: one channel of class ids (uint8);
-binary masks stored as 0/255 (or 0/65535) become 0/1; RGB masks whose channels are equal are
-accepted, colour masks are refused. Volumes (NIfTI, DICOM series, multi-page TIFF, folders of
+when they fit, else float32; alpha channels dropped. Masks: one channel; values that are dense
+class ids ``0..K-1`` (K <= 255) are kept, a binary mask (0 and one other value: 0/1, 0/128,
+0/255, 0/65535...) becomes 0/1 and remembers its value as the scale to write back; anything else
+is refused, saying what was found. RGB masks whose channels are equal are accepted, colour masks
+are refused. Volumes (NIfTI, DICOM series, multi-page TIFF, folders of
 slices) come back as stacks ``(Z, H, W[, 3])``. Every failure is a :class:`NoisyFixError`
 naming the file.
 """
@@ -33,7 +35,9 @@ def load_raw(path: str | os.PathLike, for_mask: bool = False) -> Raw:
     except NoisyFixError:
         raise
     except MemoryError as exc:
-        raise NoisyFixError(f"{path}: too large to read into memory") from exc
+        raise NoisyFixError(
+            f"{path}: out of memory reading this file (it fits the size limit but not in memory)"
+        ) from exc
     except Exception as exc:  # every library raises its own types for corrupt files
         raise NoisyFixError(
             f"{path}: unreadable or corrupt {fmt} file ({type(exc).__name__}: {exc})"
@@ -85,8 +89,65 @@ def _image_dtype(arr: np.ndarray, where) -> np.ndarray:
     return out
 
 
+def mask_values(arr: np.ndarray) -> np.ndarray:
+    """Distinct values of an integer-valued mask, sorted, as int64."""
+    arr = np.asarray(arr)
+    if arr.dtype.kind == "b" or arr.dtype in (np.uint8, np.uint16):
+        return np.flatnonzero(np.bincount(arr.ravel(), minlength=1)).astype(np.int64)
+    return np.unique(arr).astype(np.int64)
+
+
+def describe_values(values) -> str:
+    """Mask values for a message: ``{0, 1, 255}``, or the first and last of many."""
+    vals = [int(v) for v in values]
+    if len(vals) <= 6:
+        return "{" + ", ".join(map(str, vals)) + "}"
+    return "{" + ", ".join(map(str, vals[:3])) + f", ..., {vals[-1]}}} ({len(vals)} values)"
+
+
+def is_dense(values: np.ndarray) -> bool:
+    """Whether sorted distinct ``values`` are exactly the class ids ``0..K-1``."""
+    return bool(len(values)) and values[0] == 0 and values[-1] == len(values) - 1
+
+
+def neither_message(where, values) -> str:
+    """The one line for mask values that are neither binary nor class ids."""
+    return (
+        f"{where}: mask values {describe_values(values)} are neither binary nor class ids "
+        "0..K-1; give binary masks (0 and one other value) or class ids"
+    )
+
+
+def mask_scale(values: np.ndarray, where) -> int:
+    """How a mask's distinct values encode classes: 0 for class ids, else the binary value.
+
+    Dense class ids ``0..K-1`` (K <= 255) are kept as they are (0); 0 and one other value ``v``
+    (or ``v`` alone) make a binary mask stored as 0/``v`` (returns ``v``).
+
+    Raises
+    ------
+    NoisyFixError
+        Too many classes, or values that are neither (``{0, 1, 255}``): says what was found.
+    """
+    if not len(values) or is_dense(values):
+        if len(values) > MAX_CLASS + 1:
+            raise NoisyFixError(
+                f"{where}: mask values 0..{int(values[-1])} are {len(values)} class ids: too many "
+                f"classes (at most {MAX_CLASS + 1})"
+            )
+        return 0
+    nonzero = values[values != 0]
+    if len(nonzero) == 1:
+        return int(nonzero[0])
+    raise NoisyFixError(neither_message(where, values))
+
+
 def to_mask(raw: Raw, where) -> tuple[np.ndarray, int]:
-    """Mask class ids (uint8) and the scale binary masks were stored with (1, 255 or 65535)."""
+    """Mask class ids (uint8) and the value a binary mask was stored with (1 for class ids).
+
+    A binary mask (0 and one other value ``v``) comes back as 0/1 with scale ``v`` (up to
+    65535; exports write it back as 0/``v``); dense class ids ``0..K-1`` come back as they are.
+    """
     arr = np.asarray(raw.array)
     if raw.has_channels:
         arr = _gray_mask(arr, where)
@@ -98,16 +159,10 @@ def to_mask(raw: Raw, where) -> tuple[np.ndarray, int]:
         raise NoisyFixError(f"{where}: mask holds non-integer values; expected class ids")
     if arr.size and arr.min() < 0:
         raise NoisyFixError(f"{where}: mask holds negative values; expected class ids")
-    top = int(arr.max()) if arr.size else 0
-    if top in (255, 65535) and not np.any((arr != 0) & (arr != top)):
-        return (arr > 0).astype(np.uint8), top
-    if top > MAX_CLASS:
-        values = np.unique(arr)
-        raise NoisyFixError(
-            f"{where}: mask holds {values.size} distinct values up to {top}; expected binary "
-            f"(0/1, 0/255) or class ids 0..{MAX_CLASS} (too many classes)"
-        )
-    return arr.astype(np.uint8), 1
+    scale = mask_scale(mask_values(arr), where)
+    if scale == 0:
+        return arr.astype(np.uint8), 1
+    return (arr > 0).astype(np.uint8), scale if scale <= 65535 else 1
 
 
 def _gray_mask(arr: np.ndarray, where) -> np.ndarray:
@@ -143,5 +198,11 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
 
 
 def read_mask(path: str | os.PathLike) -> np.ndarray:
-    """Read a mask file or folder as uint8 class ids (``(H, W)`` or ``(Z, H, W)``)."""
-    return to_mask(load_raw(path, for_mask=True), path)[0]
+    """Read a mask file or folder as uint8 class ids (``(H, W)`` or ``(Z, H, W)``).
+
+    A file read alone cannot tell binary 0/2 from a label map holding class 2 only, so a single
+    value that fits a class id keeps its id; 0/255 and 0/65535 become 0/1. (Import decides over
+    all files instead: :func:`~napari_noisyfix.io.pairs.reconcile_masks`.)
+    """
+    mask, scale = to_mask(load_raw(path, for_mask=True), path)
+    return (mask * scale).astype(np.uint8) if 1 < scale <= MAX_CLASS else mask

@@ -85,12 +85,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         Naming the file, when anything is missing, corrupt, tampered with or foreign.
     """
     path = Path(path)
-    info = _read_info(path / CONFIG)
+    info = _verified_info(path)
     weights = path / WEIGHTS
-    if not weights.is_file():
-        raise NoisyFixError(f"{weights}: weights file not found")
-    if _digest(weights) != info["sha256"]:
-        raise NoisyFixError(f"{weights}: checksum mismatch, the file is corrupt or was modified")
     try:
         state = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as exc:
@@ -100,6 +96,28 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     ckpt = Checkpoint(state, config, info["in_channels"], info["n_classes"], history, info["meta"])
     ckpt.model = build_from(ckpt, weights)
     return ckpt
+
+
+def verify_checkpoint(path: str | os.PathLike) -> Path:
+    """Check a checkpoint folder without loading it: its description and the weights' SHA-256.
+
+    Raises
+    ------
+    NoisyFixError
+        Naming the file that is missing, corrupt or modified.
+    """
+    _verified_info(Path(path))
+    return Path(path)
+
+
+def _verified_info(path: Path) -> dict:
+    info = _read_info(path / CONFIG)
+    weights = path / WEIGHTS
+    if not weights.is_file():
+        raise NoisyFixError(f"{weights}: weights file not found")
+    if _digest(weights) != info["sha256"]:
+        raise NoisyFixError(f"{weights}: checksum mismatch, the file is corrupt or was modified")
+    return info
 
 
 def _read_info(path: Path) -> dict:

@@ -5,6 +5,7 @@ patient-level validation split for early stopping) and predicts the held-out ima
 model is then trained on every image. Nothing is written before the end: the probabilities go
 to ``scores/vNNNN/probs/``, the fold assignment to ``scores/vNNNN/oof.json`` and the final
 model to ``models/vNNNN/`` (renamed into place last, which is what makes the version exist).
+The version number is reserved when training starts and released if it fails or is cancelled.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import numpy as np
 
 from .._atomic import write_json
 from ..progress import Progress, restage
+from ..reservations import reserve
 from ..splits import patient_folds
 from .config import TrainConfig
 from .trainer import TrainResult, split_validation, train
@@ -35,9 +37,18 @@ def train_out_of_fold(project, config: TrainConfig, folds: int):
     folds : int
         Number of patient-level folds (2 .. number of patients).
     """
+    reservation = reserve(project, "train")
+    try:
+        return (yield from _train(project, config, int(folds), reservation))
+    finally:
+        reservation.abandon()
+
+
+def _train(project, config: TrainConfig, folds: int, reservation):
+    """The folds and the final model, committed under ``reservation``."""
     names = project.names
     fold_lists = patient_folds(
-        names, project.patients(), int(folds), seed=config.seed, fg=_fg_fractions(project, names)
+        names, project.patients(), folds, seed=config.seed, fg=_fg_fractions(project, names)
     )
     probs: dict[str, np.ndarray] = {}
     summaries = []
@@ -53,8 +64,7 @@ def train_out_of_fold(project, config: TrainConfig, folds: int):
     final = yield from restage(
         train(project, config, *split_validation(project, names, config)), "final model"
     )
-    version = _commit(project, config, final, probs, summaries, fold_lists)
-    return version
+    return _commit(project, config, final, probs, summaries, fold_lists, reservation)
 
 
 def _summary(k: int, held_out: list[str], result: TrainResult) -> dict:
@@ -68,9 +78,9 @@ def _summary(k: int, held_out: list[str], result: TrainResult) -> dict:
     }
 
 
-def _commit(project, config, final: TrainResult, probs, summaries, fold_lists) -> int:
-    """Write the fold record, probabilities and final checkpoint as a new version; log it."""
-    version = (project.latest_model_version() or 0) + 1
+def _commit(project, config, final: TrainResult, probs, summaries, fold_lists, reservation) -> int:
+    """Write the fold record, probabilities and final checkpoint as the reserved version; log it."""
+    version = reservation.version
     fold_of = {n: k for k, fold in enumerate(fold_lists) for n in fold}
     write_json(
         project.scores_dir(version) / "oof.json", {"folds": summaries, "image_fold": fold_of}
@@ -88,4 +98,4 @@ def _commit(project, config, final: TrainResult, probs, summaries, fold_lists) -
         "best_epoch": final.best_epoch,
         "fold_best_epochs": [s["best_epoch"] for s in summaries],
     }
-    return commit_version(project, final, probs, meta, "train", details)
+    return commit_version(project, final, probs, meta, "train", details, reservation)

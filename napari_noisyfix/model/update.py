@@ -5,7 +5,8 @@ confirmed) and every pixel of a clean-subset image are trusted; unreviewed pixel
 images keep a low weight. Every image is replayed (images with reviewed pixels are drawn more
 often) so the model does not forget. The result is a new model version with fresh probabilities
 for every image (scored by the updated model, so not out-of-fold) and a record of the
-corrections it used, in the checkpoint and in the audit log.
+corrections it used, in the checkpoint and in the audit log. Its version number is reserved
+when the update starts and released if it fails or is cancelled.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NoisyFixError
+from ..reservations import reserve
 from .checkpoints import load_checkpoint
 from .config import TrainConfig
 from .trainer import train
@@ -95,6 +97,15 @@ def update(project, steps: int, config: TrainConfig | None = None):
     parent = project.latest_model_version()
     if parent is None:
         raise NoisyFixError(f"{project.root}: no model yet; train one before updating")
+    reservation = reserve(project, "update")
+    try:
+        return (yield from _update(project, parent, steps, config, reservation))
+    finally:
+        reservation.abandon()
+
+
+def _update(project, parent: int, steps: int, config, reservation):
+    """The update proper, committed under ``reservation``."""
     ckpt = load_checkpoint(project.model_dir(parent))
     cfg = update_config(ckpt.config, config, steps)
     names = project.names
@@ -115,4 +126,4 @@ def update(project, steps: int, config: TrainConfig | None = None):
     probs = predict_names(project, result, names)
     meta = {"kind": "update", "parent_version": parent, "steps": steps, "corrections": used}
     details = {"parent_version": parent, "steps": steps, "corrections": used}
-    return commit_version(project, result, probs, meta, "update", details)
+    return commit_version(project, result, probs, meta, "update", details, reservation)

@@ -1,23 +1,50 @@
-"""Writing a new model version: probabilities first, the checkpoint renamed into place last."""
+"""Writing a new model version under a reserved number; the checkpoint renamed into place last.
+
+A job reserves its number when it starts (:func:`napari_noisyfix.reservations.reserve`), so two
+overlapping jobs never share one and never mix their probabilities. :func:`commit_version` then
+writes, in this order: the commit's intent (the audit event), the probabilities under
+``scores/vNNNN``, the checkpoint into the reservation, the rename to ``models/vNNNN`` (the
+version exists from here), the audit row, and removes the reservation. A kill at any point leaves
+either no version (the next open for writing removes the leftovers) or a complete one (the next
+open adds a missing audit row); see :func:`napari_noisyfix.reservations.recover`.
+"""
 
 from __future__ import annotations
 
-import shutil
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .checkpoints import save_checkpoint
-from .networks import build_model
-from .predictor import Predictor
-from .trainer import TrainResult
+from ..reservations import Reservation, reserve
+
+if TYPE_CHECKING:
+    from .trainer import TrainResult
 
 
 def predict_names(project, result: TrainResult, names: list[str]) -> dict[str, np.ndarray]:
     """Probabilities (float16) of ``names`` from the weights of a training result."""
+    from .networks import build_model
+    from .predictor import Predictor
+
     model = build_model(result.config, result.in_channels, result.n_classes)
     model.load_state_dict(result.state)
     predictor = Predictor(model, result.config, result.config.device)
     return {n: predictor.predict(project.image(n)).probs.astype(np.float16) for n in names}
+
+
+def _save_checkpoint(path, result: TrainResult, meta: dict) -> None:
+    """The checkpoint of ``result`` at ``path`` (torch is imported here, on first use)."""
+    from .checkpoints import save_checkpoint
+
+    save_checkpoint(
+        path,
+        result.state,
+        result.config,
+        result.in_channels,
+        result.n_classes,
+        result.history,
+        meta,
+    )
 
 
 def commit_version(
@@ -27,24 +54,40 @@ def commit_version(
     meta: dict,
     event: str,
     details: dict,
+    reservation: Reservation | None = None,
 ) -> int:
-    """Store ``probs`` and the checkpoint of ``result`` as the next model version; log ``event``.
+    """Store ``probs`` and the checkpoint of ``result`` as a new model version; log ``event``.
 
-    The version exists once its checkpoint folder is renamed into place, which happens last;
-    probabilities left by an interrupted earlier attempt at the same number are cleared first.
+    Parameters
+    ----------
+    project : Project
+        A project open for writing.
+    result : TrainResult
+        The trained weights and settings.
+    probs : dict
+        Probabilities by image name, stored under the new version.
+    meta, details : dict
+        Checkpoint metadata; details of the audit row.
+    event : str
+        The audit event (``train``, ``update``).
+    reservation : Reservation, optional
+        The number reserved when the job started; a new one is reserved without it.
+
+    Returns
+    -------
+    int
+        The committed version.
     """
-    version = (project.latest_model_version() or 0) + 1
-    shutil.rmtree(project.scores_dir(version) / "probs", ignore_errors=True)
-    for name, p in probs.items():
-        project.save_probs(version, name, p)
-    save_checkpoint(
-        project.model_dir(version),
-        result.state,
-        result.config,
-        result.in_channels,
-        result.n_classes,
-        result.history,
-        meta,
-    )
-    project.log.record(event, model_version=version, details=details)
-    return version
+    held = reservation or reserve(project, event)
+    try:
+        held.write_intent(event, details)
+        for name, p in probs.items():
+            project.save_probs(held.version, name, p)
+        _save_checkpoint(held.model_path, result, meta)
+        held.land()
+        project.log.record(event, model_version=held.version, details=details)
+    except BaseException:
+        held.abandon()
+        raise
+    held.finish()
+    return held.version

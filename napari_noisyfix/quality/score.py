@@ -259,6 +259,9 @@ def _model_version(project, version):
     version = version if version is not None else project.latest_model_version()
     if version is None:
         raise NoisyFixError(f"{project.root}: no model yet (run `noisyfix train` first)")
+    if int(version) not in project.model_versions():
+        raise NoisyFixError(f"{project.model_dir(version)}: no such model version to score")
+    project.check_writable(f"score model version {int(version)}")
     return int(version)
 
 

@@ -1,12 +1,18 @@
-"""Undo / redo of saved review actions: per-image snapshots of the working mask and reviewed pixels."""
+"""Undo / redo of saved review actions: per-image snapshots of the working mask and reviewed pixels.
+
+The stacks are rebuilt from the audit log after a restart (:func:`replay`, and
+:func:`napari_noisyfix.review.journal.rebuild_history` for the snapshots).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
 MAX_ACTIONS = 200
+UNDOABLE = ("accept", "reject", "edit", "accept_all")
 
 
 @dataclass
@@ -27,31 +33,27 @@ class Action:
         ``accept``, ``reject``, ``edit`` or ``accept_all``.
     region_ids : list of str
         Regions the action resolved.
-    before, after : dict
+    before, after : mapping
         :class:`ImageState` per image name.
     pixels_changed : int
         Mask pixels that changed.
     row : int
         Audit-log row id of the action.
+    extra : dict
+        Further details logged with the action (refinement tool, threshold).
+    before_stamps, after_stamps : dict
+        Journal content keys (:class:`~napari_noisyfix.review.journal.Stamp`) per image name.
     """
 
     kind: str
     region_ids: list[str]
-    before: dict[str, ImageState]
-    after: dict[str, ImageState]
+    before: Mapping[str, ImageState]
+    after: Mapping[str, ImageState]
     pixels_changed: int
     row: int = 0
     extra: dict = field(default_factory=dict)
-
-
-def write_state(project, name: str, state: ImageState) -> None:
-    """Write a snapshot back to disk: the mask (atomically) and the exact reviewed map.
-
-    ``Project.mark_reviewed`` only adds pixels, so an undo restores the map with
-    ``Project.set_reviewed``.
-    """
-    project.save_mask(name, state.mask)
-    project.set_reviewed(name, state.reviewed)
+    before_stamps: dict = field(default_factory=dict)
+    after_stamps: dict = field(default_factory=dict)
 
 
 class History:
@@ -68,6 +70,14 @@ class History:
         del self.done[: -self.limit]
         self.undone.clear()
 
+    def last_done(self) -> Action | None:
+        """The action an undo would revert, left in place (None if none)."""
+        return self.done[-1] if self.done else None
+
+    def last_undone(self) -> Action | None:
+        """The action a redo would re-apply, left in place (None if none)."""
+        return self.undone[-1] if self.undone else None
+
     def pop_undo(self) -> Action | None:
         """The last action to undo (moved to the redo stack), or None."""
         return _move(self.done, self.undone)
@@ -82,3 +92,26 @@ def _move(source: list[Action], target: list[Action]) -> Action | None:
         return None
     target.append(source.pop())
     return target[-1]
+
+
+def replay(rows: Iterable[dict], journaled: set[int], limit: int = MAX_ACTIONS):
+    """Undo and redo stacks (row ids) that the committed review rows ``rows`` leave.
+
+    Only actions in ``journaled`` (those with stored snapshots) can be undone; the rules are
+    those of :class:`History`: an action clears the redo stack, undo and redo move one action.
+    """
+    done: list[int] = []
+    undone: list[int] = []
+    for row in rows:
+        kind, target = row["action"], row["details"].get("row")
+        if kind in UNDOABLE and row["id"] in journaled:
+            done.append(row["id"])
+            del done[:-limit]
+            undone.clear()
+        elif kind == "undo" and target in done:
+            done.remove(target)
+            undone.append(target)
+        elif kind == "redo" and target in undone:
+            undone.remove(target)
+            done.append(target)
+    return done, undone

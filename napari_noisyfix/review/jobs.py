@@ -1,19 +1,53 @@
 """The long jobs the review front ends start: train, score, retrain (Qt-free generators).
 
 Each yields :class:`~napari_noisyfix.progress.Progress` and returns the scored model version.
+A job needs the project open for writing, and only one runs at a time on a project: other
+processes are kept out by the project's lock (:mod:`napari_noisyfix.locking`), a second job of
+the same process is refused in one line (the GUI's JobRunner refuses it earlier still).
 """
 
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
+
+from ..errors import NoisyFixError
 from ..progress import Job
 
+#: Project folder -> name of the job running on it in this process.
+_RUNNING: dict[str, str] = {}
+_RUNNING_LOCK = threading.Lock()
 
-def score_job(project, version: int | None = None) -> Job:
-    """Score ``version`` (newest model by default); returns the scored version."""
+
+@contextmanager
+def exclusive(project, name: str):
+    """Run the body as the only job of this process on ``project``; refuse a second one."""
+    project.check_writable(name)
+    key = str(project.root.resolve())
+    with _RUNNING_LOCK:
+        if key in _RUNNING:
+            raise NoisyFixError(
+                f"{project.root}: {_RUNNING[key]} is running on this project; wait for it or cancel it"
+            )
+        _RUNNING[key] = name
+    try:
+        yield
+    finally:
+        with _RUNNING_LOCK:
+            _RUNNING.pop(key, None)
+
+
+def _score(project, version: int | None) -> Job:
     from ..quality.score import score_project, scored_version
 
     yield from score_project(project, version=version)
     return scored_version(project, version)
+
+
+def score_job(project, version: int | None = None) -> Job:
+    """Score ``version`` (newest model by default); returns the scored version."""
+    with exclusive(project, "score"):
+        return (yield from _score(project, version))
 
 
 def train_job(project, folds: int = 3, config=None) -> Job:
@@ -21,13 +55,15 @@ def train_job(project, folds: int = 3, config=None) -> Job:
     from ..model.config import TrainConfig
     from ..model.oof import train_out_of_fold
 
-    version = yield from train_out_of_fold(project, config or TrainConfig(), folds=folds)
-    return (yield from score_job(project, version))
+    with exclusive(project, "train"):
+        version = yield from train_out_of_fold(project, config or TrainConfig(), folds=folds)
+        return (yield from _score(project, version))
 
 
 def retrain_job(project, steps: int, config=None) -> Job:
     """Incremental update from the corrections so far, then rescoring; returns the new version."""
     from ..model.update import update
 
-    version = yield from update(project, steps, config=config)
-    return (yield from score_job(project, version))
+    with exclusive(project, "retrain"):
+        version = yield from update(project, steps, config=config)
+        return (yield from _score(project, version))

@@ -1,9 +1,11 @@
 """The review session: walk the queue of flagged regions and accept, reject, edit, skip, undo.
 
-Every action is on disk before the method returns: the working mask through
-``Project.save_mask`` (atomic), the confirmed pixels through ``Project.mark_reviewed``, and one
-row in the audit log. A region counts as reviewed when all its pixels are confirmed, so a
-reopened session (even after a crash) resumes with exactly the regions that are still open.
+Every action (accept, reject, edit, accept-all, undo, redo) is one transaction
+(:mod:`.transaction`): the working masks and reviewed maps of every image it touches and its
+audit-log row are all on disk before the method returns, or none of them are. A region counts
+as reviewed when all its pixels are confirmed, so a reopened session (even after a crash)
+resumes with exactly the regions that are still open, and its undo history is rebuilt from
+the log and the journal.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from scipy import ndimage
 from ..errors import NoisyFixError
 from ..quality.queue import ReviewQueue
 from .estimate import dice_terms, expected_dice
-from .history import Action, History, ImageState, write_state
+from .history import Action, ImageState
+from .journal import read_state, rebuild_history, same_state
 from .progress import ReviewProgress
+from .transaction import Change, Journal, change_from, one_line_faults
 
 DONE = {"accept": "accepted", "reject": "rejected", "edit": "edited", "accept_all": "accepted"}
 REFINE_MARGIN = 6
@@ -51,6 +55,13 @@ class ReviewSession:
         Scored model version whose regions are reviewed (default: the newest scored one).
     regions : list of Region, optional
         Regions to review instead of those stored with the scores (scripts, simulations).
+
+    Attributes
+    ----------
+    history : History
+        Undo / redo stacks, rebuilt from the audit log and the journal when the session opens.
+    last_row : int or None
+        Audit-log row of the last committed transaction (action, undo or redo).
     """
 
     def __init__(self, project, reviewer: str, version: int | None = None, regions=None):
@@ -71,7 +82,9 @@ class ReviewSession:
         self._reviewed: dict[str, np.ndarray] = {}
         self._terms: dict[str, np.ndarray | None] = {}
         self.status = self._initial_status()
-        self.history = History()
+        self.journal = Journal(project)
+        self.history = rebuild_history(project)
+        self.last_row: int | None = None
         self.current = None
         self.next()
 
@@ -210,6 +223,7 @@ class ReviewSession:
         return out
 
     # ------------------------------------------------------------------ actions
+    @one_line_faults
     def accept(self, region_id: str | None = None, refine: str | None = None, **params) -> Action:
         """Write the region's proposal (refined with tool ``refine`` if given) into the mask."""
         region = self.region(region_id)
@@ -218,12 +232,14 @@ class ReviewSession:
         extra = {"refine": refine, "params": params} if refine else None
         return self._save("accept", [region], {region.image: (new, covered)}, extra)
 
+    @one_line_faults
     def reject(self, region_id: str | None = None) -> Action:
         """The given mask was right here: confirm the region's pixels as they are."""
         region = self.region(region_id)
         mask = self.project.mask(region.image)
         return self._save("reject", [region], {region.image: (mask, self.footprint(region))})
 
+    @one_line_faults
     def skip(self, region_id: str | None = None):
         """Leave the region open, log it, and move on; returns the new current region."""
         region = self.region(region_id)
@@ -232,6 +248,7 @@ class ReviewSession:
         self.current = region
         return self.next()
 
+    @one_line_faults
     def commit_edit(self, name: str, new_mask: np.ndarray, region_id: str | None = None) -> Action:
         """Save a hand edit of image ``name``; changed pixels (and ``region_id``'s) become reviewed."""
         old = self.project.mask(name)
@@ -248,6 +265,7 @@ class ReviewSession:
             regions = [region]
         return self._save("edit", regions, {name: (new_mask, covered)})
 
+    @one_line_faults
     def accept_all(self, threshold: float, preview: bool = False) -> dict:
         """Accept every open region whose proposal helps with probability ``threshold`` or more
         (its calibrated ``prob_correct``) as one audited action.
@@ -271,27 +289,48 @@ class ReviewSession:
         return counts
 
     def _save(self, kind: str, regions: list, updates: dict, extra: dict | None = None) -> Action:
-        before, after, changed = {}, {}, 0
+        changes = []
         for name, (new, covered) in updates.items():
-            old, rev = self.project.mask(name), self.reviewed_map(name)
-            new = np.asarray(new, dtype=np.uint8)
-            n_changed = int((new != old).sum())
-            if n_changed:
-                self.project.save_mask(name, new)
-            self.project.mark_reviewed(name, covered)
-            before[name] = ImageState(old, rev.copy())
-            after[name] = ImageState(new, rev | covered)
-            self._set_state(name, after[name])
-            changed += n_changed
-        image = next(iter(updates)) if len(updates) == 1 else None
-        row = self._log(kind, regions, image, changed, extra)
-        action = Action(kind, [r.id for r in regions], before, after, changed, row, extra or {})
+            stamp, before = read_state(self.project, name)
+            after = ImageState(np.asarray(new, dtype=np.uint8), before.reviewed | covered)
+            changes.append(change_from(name, stamp, before, after))
+        changed = sum(int((c.after.mask != c.before.mask).sum()) for c in changes)
+        row = self._transact(kind, regions, changes, changed, extra)
+        action = Action(
+            kind,
+            [r.id for r in regions],
+            {c.name: c.before for c in changes},
+            {c.name: c.after for c in changes},
+            changed,
+            row,
+            extra or {},
+            {c.name: c.before_stamp for c in changes},
+            {c.name: c.after_stamp for c in changes},
+        )
         self.history.push(action)
         for r in regions:
             self.status[r.id] = DONE[kind]
         if self.current is None or self.current.id in action.region_ids:
             self.next()
         return action
+
+    def _transact(self, kind, regions, changes: list[Change], pixels: int, extra=None) -> int:
+        """Run ``changes`` as one logged transaction, then take their states into the caches."""
+        ids = [r.id for r in regions]
+        row = self.journal.run(
+            kind,
+            changes,
+            reviewer=self.reviewer,
+            image=changes[0].name if len(changes) == 1 else None,
+            region=ids[0] if len(ids) == 1 else None,
+            model_version=self.version,
+            pixels_changed=pixels,
+            details={"regions": ids, **(extra or {})},
+        )
+        for c in changes:
+            self._set_state(c.name, c.after)
+        self.last_row = row
+        return row
 
     def _set_state(self, name: str, state: ImageState) -> None:
         self._reviewed[name] = state.reviewed.copy()
@@ -312,32 +351,54 @@ class ReviewSession:
         )
 
     # ------------------------------------------------------------------ undo / redo
+    @one_line_faults
     def undo(self) -> Action | None:
         """Restore the state before the last saved action (on disk and logged); None if none."""
-        return self._restore(self.history.pop_undo(), "undo")
+        action = self.history.last_done()
+        if action is not None:
+            self._restore(action, "undo")
+            self.history.pop_undo()
+        return action
 
+    @one_line_faults
     def redo(self) -> Action | None:
         """Re-apply the last undone action; None if none."""
-        return self._restore(self.history.pop_redo(), "redo")
+        action = self.history.last_undone()
+        if action is not None:
+            self._restore(action, "redo")
+            self.history.pop_redo()
+        return action
 
-    def _restore(self, action: Action | None, how: str) -> Action | None:
-        if action is None:
-            return None
-        states = action.before if how == "undo" else action.after
-        for name, state in states.items():
-            write_state(self.project, name, state)
-            self._set_state(name, state)
+    def _restore(self, action: Action, how: str) -> None:
+        undo = how == "undo"
+        changes = self._restore_changes(action, undo)
         regions = [self._by_id[i] for i in action.region_ids if i in self._by_id]
-        image = next(iter(states)) if len(states) == 1 else None
         extra = {"of": action.kind, "row": action.row}
-        self._log(how, regions, image, action.pixels_changed, extra)
+        self._transact(how, regions, changes, action.pixels_changed, extra)
         for r in regions:
-            self.status[r.id] = "pending" if how == "undo" else DONE[action.kind]
-        if regions and how == "undo":
+            self.status[r.id] = "pending" if undo else DONE[action.kind]
+        if regions and undo:
             self.current = regions[0]
         elif self.current is None or self.current.id in action.region_ids:
             self.next()
-        return action
+
+    def _restore_changes(self, action: Action, undo: bool) -> list[Change]:
+        """Changes back to the action's before (undo) or after (redo) state, refused when an
+        image no longer holds what the action left (newer work would be overwritten)."""
+        states = action.before if undo else action.after
+        stamps = action.before_stamps if undo else action.after_stamps
+        expected = action.after_stamps if undo else action.before_stamps
+        changes = []
+        for name, stamp in stamps.items():
+            now, current = read_state(self.project, name)
+            if not same_state(self.project, name, now, expected[name]):
+                how = "undo" if undo else "redo"
+                raise NoisyFixError(
+                    f"{name}: changed on disk since this {action.kind}; {how} refused so that"
+                    " the newer work is kept"
+                )
+            changes.append(Change(name, current, states[name], now, stamp))
+        return changes
 
     # ------------------------------------------------------------------ progress
     def progress(self) -> ReviewProgress:
