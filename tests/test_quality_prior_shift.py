@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from scipy import ndimage as ndi
 
+from napari_noisyfix.quality.params import PARAMS
 from napari_noisyfix.quality.prior_shift import (
     foreground_logodds,
     foreground_shift,
@@ -11,7 +12,7 @@ from napari_noisyfix.quality.prior_shift import (
     shift_probs,
 )
 from napari_noisyfix.quality.synthetic import disk_mask
-from napari_noisyfix.quality.systematic import MIN_WEIGHT, fit_systematic
+from napari_noisyfix.quality.systematic import fit_systematic
 
 SHAPE = (64, 64)
 
@@ -72,11 +73,10 @@ def test_a_model_wide_on_every_image_does_not_make_clean_masks_too_narrow():
     shift = _shift(pairs)
     raw = [fit_systematic(p, m) for p, m in pairs]
     checked = [fit_systematic(p, m, shift) for p, m in pairs]
-    assert (
-        sum(f is not None and f.kind == "too_narrow" and f.weight >= MIN_WEIGHT for f in raw) >= 5
-    )
-    assert all(f is None or f.weight < MIN_WEIGHT for f in checked)
+    bar = PARAMS.whole_mask.min_weight
+    assert sum(f is not None and f.kind == "too_narrow" and f.weight >= bar for f in raw) >= 5
+    assert all(f is None or f.weight < bar for f in checked)
     # a mask eroded by 3 px on top of that is still found
     eroded = ndi.binary_erosion(labels[0], iterations=3).astype(np.uint8)
     fit = fit_systematic(pairs[0][0], eroded, shift)
-    assert fit is not None and fit.kind == "too_narrow" and fit.weight >= MIN_WEIGHT
+    assert fit is not None and fit.kind == "too_narrow" and fit.weight >= bar

@@ -8,13 +8,14 @@ import pytest
 from scipy import ndimage as ndi
 
 from napari_noisyfix.errors import NoisyFixError
-from napari_noisyfix.quality.evidence import SYSTEMATIC_FLOOR, error_probability
+from napari_noisyfix.quality.evidence import error_probability
 from napari_noisyfix.quality.image_score import image_error_score
+from napari_noisyfix.quality.params import PARAMS
 from napari_noisyfix.quality.region import Region
 from napari_noisyfix.quality.regions import find_regions
 from napari_noisyfix.quality.storage import regions_arrays, regions_from_arrays
 from napari_noisyfix.quality.synthetic import disk_mask, probs_from_mask
-from napari_noisyfix.quality.systematic import MIN_WEIGHT, fit_systematic, separation_lines
+from napari_noisyfix.quality.systematic import fit_systematic, separation_lines
 
 SHAPE = (96, 96)
 CENTRES = [(16, 18), (20, 60), (48, 34), (70, 74), (78, 20), (50, 80)]
@@ -115,7 +116,7 @@ def test_whole_mask_region_raises_pixel_and_image_scores():
     with_fit = error_probability(probs, wide, THRESHOLDS, regions)
     without = error_probability(probs, wide, THRESHOLDS, [r for r in regions if r is not whole])
     band = whole.full_region(SHAPE)
-    assert np.all(with_fit[band] >= SYSTEMATIC_FLOOR * whole.score - 1e-6)
+    assert np.all(with_fit[band] >= PARAMS.evidence.systematic_floor * whole.score - 1e-6)
     assert with_fit[band].mean() > without[band].mean()
     # outside it only the image evidence moves, and only upwards
     assert np.all(with_fit[~band] >= without[~band] - 1e-6)
@@ -158,7 +159,7 @@ def test_lines_between_touching_objects_are_not_filled():
     p_fg[lines], p_fg[ring] = 0.97, 0.6
     probs = np.stack([1 - p_fg, p_fg]).astype(np.float32)
     fit = fit_systematic(probs, truth)
-    assert fit is None or fit.weight < MIN_WEIGHT
+    assert fit is None or fit.weight < PARAMS.whole_mask.min_weight
 
 
 def test_class_thresholds_do_not_move_the_outlines():

@@ -4,11 +4,8 @@ import numpy as np
 import pytest
 
 from napari_noisyfix.errors import NoisyFixError
-from napari_noisyfix.quality.thresholds import (
-    DEFAULT_THRESHOLD,
-    dataset_thresholds,
-    per_class_thresholds,
-)
+from napari_noisyfix.quality.params import PARAMS
+from napari_noisyfix.quality.thresholds import dataset_thresholds, per_class_thresholds
 
 
 def _probs(p_fg):
@@ -37,7 +34,7 @@ def test_absent_class_gets_default_and_override_wins():
     probs = np.stack([np.full((3, 3), 0.6), np.full((3, 3), 0.3), np.full((3, 3), 0.1)])
     t = per_class_thresholds(probs.astype(np.float32), np.zeros((3, 3), np.uint8), {1: 0.42})
     assert t[0] == pytest.approx(0.6) and t[1] == pytest.approx(0.42)
-    assert t[2] == pytest.approx(DEFAULT_THRESHOLD)
+    assert t[2] == pytest.approx(PARAMS.scoring.default_threshold)
 
 
 def test_dataset_thresholds_pool_pixels():

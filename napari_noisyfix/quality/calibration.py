@@ -33,15 +33,10 @@ from sklearn.preprocessing import StandardScaler
 from .calibration_data import Sample, _logit
 from .features import FEATURE_INDEX as _COL
 from .features import IMAGE_FEATURES, REGION_FEATURES, image_design, image_features
-from .params import CALIBRATION, CalibrationParams
+from .params import PARAMS, CalibrationParams
 from .reasons import region_reason
 from .region import Region
 from .verdict import Verdict
-
-FOLDS = 2
-#: Inverse regularisation strengths the image model chooses from (the first one wins ties, as when
-#: the project is too small to cross-validate).
-REGULARISATION = (1.0, 0.01, 0.03, 0.1, 0.3, 3.0, 10.0)
 
 
 class _Constant:
@@ -72,7 +67,7 @@ def _regressor(X, y, w, params: CalibrationParams):
     return HistGradientBoostingRegressor(**_boosting(params)).fit(X, y, sample_weight=w)
 
 
-def _linear(X, y, w, groups):
+def _linear(X, y, w, groups, params: CalibrationParams):
     """Standardised logistic regression with its regularisation chosen by cross-validation over
     the calibration images (``groups``): the image stage has a few hundred examples, and a
     linear model in logit space ranks images it has not seen without the ties and plateaus of
@@ -84,10 +79,10 @@ def _linear(X, y, w, groups):
     def model(c):
         return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))
 
-    n_folds = min(FOLDS + 1, len(set(groups)))
+    n_folds = min(params.folds + 1, len(set(groups)))
     splits = list(GroupKFold(n_folds).split(X, y, groups)) if n_folds >= 2 else []
     splits = [(a, b) for a, b in splits if 0 < y[a].sum() < len(a) and 0 < y[b].sum() < len(b)]
-    best = max(REGULARISATION, key=lambda c: _cv_auroc(model(c), X, y, w, splits))
+    best = max(params.regularisation, key=lambda c: _cv_auroc(model(c), X, y, w, splits))
     return model(best).fit(X, y, logisticregression__sample_weight=w)
 
 
@@ -133,7 +128,7 @@ class _Images:
     built with held-out region probabilities."""
 
     def __init__(self, Ximg, planted, dice, weights, groups, params: CalibrationParams):
-        self.error = _linear(image_design(Ximg), planted, weights, groups)
+        self.error = _linear(image_design(Ximg), planted, weights, groups, params)
         self.dice = _regressor(Ximg, dice, weights, params)
 
     def __call__(self, Ximg) -> tuple[np.ndarray, np.ndarray]:
@@ -285,7 +280,9 @@ def pixel_rows(logits: np.ndarray, cover: np.ndarray, p_img: np.ndarray) -> np.n
     return np.stack(columns, 1).astype(np.float32)
 
 
-def fit_calibration(samples: list[Sample], params: CalibrationParams = CALIBRATION) -> Calibration:
+def fit_calibration(
+    samples: list[Sample], params: CalibrationParams = PARAMS.calibration
+) -> Calibration:
     """Fit the three stages on ``samples``, cross-fitted over their groups, and judge them.
 
     The region models of each fold give held-out region probabilities for the other fold's
@@ -298,13 +295,13 @@ def fit_calibration(samples: list[Sample], params: CalibrationParams = CALIBRATI
         note = f"{len(images)} calibration images, {params.min_images} needed"
         return Calibration.uncalibrated(note)
     groups = sorted({s.group for s in samples})
-    fold_of_group = {g: i % FOLDS for i, g in enumerate(groups)}
+    fold_of_group = {g: i % params.folds for i, g in enumerate(groups)}
     fold_of = {s.image: fold_of_group[s.group] for s in samples}
     fold = np.array([fold_of[s.image] for s in samples])
     region_folds, region_probs = _fit_regions(samples, fold, params)
     arrays = _image_arrays(samples, region_probs)
-    images_ = [_Images(*(a[fold != k] for a in arrays), params) for k in range(FOLDS)]
-    folds = [_Stage(region_folds[k], images_[k]) for k in range(FOLDS)]
+    images_ = [_Images(*(a[fold != k] for a in arrays), params) for k in range(params.folds)]
+    folds = [_Stage(region_folds[k], images_[k]) for k in range(params.folds)]
     held = [folds[f].image(s.raw, s.X) for s, f in zip(samples, fold, strict=True)]
     final = _Stage(_Regions(samples, params), _Images(*arrays, params))
     pixel = _fit_pixels(samples, held)
@@ -315,7 +312,7 @@ def _fit_regions(samples: list[Sample], fold: np.ndarray, params: CalibrationPar
     """One region model per fold, fitted on the other folds; returns them and each sample's
     held-out region probabilities."""
     models = []
-    for k in range(FOLDS):
+    for k in range(params.folds):
         models.append(_Regions([s for s, f in zip(samples, fold, strict=True) if f != k], params))
     return models, [models[f](s.X) for s, f in zip(samples, fold, strict=True)]
 

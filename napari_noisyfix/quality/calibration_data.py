@@ -19,10 +19,9 @@ import numpy as np
 from ..evaluate import dice
 from .analysis import Analysis, analyse
 from .features import REGION_FEATURES
+from .params import PARAMS
 from .planting import plant
 
-#: Pixels whose uncalibrated error score reaches this are always among the sampled pixels.
-PIXEL_CANDIDATE = 0.05
 _CLIP = 1e-4
 
 
@@ -145,7 +144,8 @@ def _pixel_sample(found: Analysis, wrong, regions, rng, cap: int):
     flagged = np.zeros(wrong.shape, bool)
     for r in regions:
         flagged[r.slices] |= r.region
-    candidate = (wrong | flagged | (found.maps["error_raw"] >= PIXEL_CANDIDATE)).ravel()
+    doubtful = found.maps["error_raw"] >= PARAMS.calibration.pixel_candidate
+    candidate = (wrong | flagged | doubtful).ravel()
     picks, weights = [], []
     for pool, share in ((np.flatnonzero(candidate), 1.0), (np.flatnonzero(~candidate), 0.25)):
         k = min(pool.size, int(cap * share))

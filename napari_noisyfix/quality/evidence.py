@@ -1,22 +1,23 @@
 """Per-pixel probability that the given label is wrong, sharpened by spatial evidence.
 
-Three steps, each kept because it raised the pixel average precision on out-of-fold probabilities of
-dsb2018 fluorescence nuclei with the protocol's label noise at alpha = 0.5 (p(given) alone, which is
-cleanlab's pixel score for two classes: 0.53; step 1: 0.64; steps 1-3: 0.77):
+This is the uncalibrated error map, in four steps; the scales they use are conventions
+(``PARAMS.evidence``, :mod:`~napari_noisyfix.quality.params`). A calibrated project replaces the
+map with the calibration's, which takes these values as evidence and learns from errors planted in
+the project's own masks how much they count:
 
 1. **Class calibration** (confident learning): ``q_c = (p_c / t_c) / sum_k (p_k / t_k)`` with the
    per-class thresholds ``t``; the pixel score is ``1 - q_given``. A model that is timid on the
    foreground no longer makes every background label look right.
-2. **Light smoothing** (Gaussian, ``SMOOTH_SIGMA`` px): label errors are spatially coherent, model
+2. **Light smoothing** (Gaussian, ``smooth_sigma`` px): label errors are spatially coherent, model
    noise less so.
 3. **Image evidence**: the error regions of the image (whole missing / spurious objects and wrong
-   outlines), their ``area * score`` summed (objects twice) and divided by the foreground area, give
-   ``mass``; every pixel is scaled by ``1 - exp(-IMAGE_GAIN * mass)``. Uncertain outlines in an image
-   with no coherent error evidence rank below pixels of an image whose mask is visibly wrong.
+   outlines), their ``area * score`` summed (objects ``object_weight`` times) and divided by the
+   foreground area, give ``mass``; every pixel is scaled by ``1 - exp(-image_gain * mass)``.
+   Uncertain outlines in an image with no coherent error evidence rank below pixels of an image
+   whose mask is visibly wrong.
 4. **Whole-mask errors**: inside an image-scope region (the whole mask too wide, too narrow or
    misaligned: :mod:`~napari_noisyfix.quality.systematic`) of weight ``w``, a pixel scores at least
-   ``w * (SYSTEMATIC_FLOOR + (1 - SYSTEMATIC_FLOOR) * local)``. Steps 1-4 on the fluorescence set:
-   0.87 -> 0.90, and on dsb2018 histology 0.73 -> 0.82.
+   ``w * (systematic_floor + (1 - systematic_floor) * local)``.
 """
 
 from __future__ import annotations
@@ -24,17 +25,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
+from .params import PARAMS
 from .region import Region
 
-SMOOTH_SIGMA = 0.5
-IMAGE_GAIN = 3.0
-#: Whole-object regions (missing, spurious) weigh this much more than outline regions.
-OBJECT_WEIGHT = 2.0
-#: Floor of the foreground area (share of the image) used to normalise the evidence.
-AREA_FLOOR = 0.002
 OBJECT_KINDS = ("missing", "spurious")
-#: Share of a whole-mask region's weight every pixel in it gets, whatever its own score.
-SYSTEMATIC_FLOOR = 0.7
 
 
 def median_object_area(mask: np.ndarray) -> float:
@@ -57,21 +51,22 @@ def pixel_error(probs: np.ndarray, given_mask: np.ndarray, thresholds: np.ndarra
 
 def smoothed_pixel_error(probs, given_mask, thresholds) -> np.ndarray:
     """Steps 1-2: the calibrated pixel error, lightly smoothed (H, W)."""
-    return ndi.gaussian_filter(pixel_error(probs, given_mask, thresholds), SMOOTH_SIGMA)
+    sigma = PARAMS.evidence.smooth_sigma
+    return ndi.gaussian_filter(pixel_error(probs, given_mask, thresholds), sigma)
 
 
 def evidence_mass(regions: list[Region], given_mask: np.ndarray, model_mask: np.ndarray) -> float:
     """Error-region mass of an image relative to its foreground area (0 = no evidence)."""
-    weight = dict.fromkeys(OBJECT_KINDS, OBJECT_WEIGHT)
+    weight = dict.fromkeys(OBJECT_KINDS, PARAMS.evidence.object_weight)
     mass = sum(r.area * r.score * weight.get(r.kind, 1.0) for r in regions if r.kind != "outlier")
-    floor = AREA_FLOOR * given_mask.size
+    floor = PARAMS.evidence.area_floor * given_mask.size
     area = max(np.count_nonzero(given_mask), np.count_nonzero(model_mask), floor, 1.0)
     return float(mass / area)
 
 
 def image_factor(mass: float) -> float:
-    """Probability-like image evidence ``1 - exp(-IMAGE_GAIN * mass)`` in [0, 1)."""
-    return float(1.0 - np.exp(-IMAGE_GAIN * mass))
+    """Probability-like image evidence ``1 - exp(-image_gain * mass)`` in [0, 1)."""
+    return float(1.0 - np.exp(-PARAMS.evidence.image_gain * mass))
 
 
 def error_probability(
@@ -111,6 +106,7 @@ def _with_systematic(pix: np.ndarray, regions: list[Region]) -> np.ndarray:
     for reg in regions:
         if reg.scope == "image":
             window = pix[reg.slices]
-            floor = reg.score * (SYSTEMATIC_FLOOR + (1.0 - SYSTEMATIC_FLOOR) * window)
+            share = PARAMS.evidence.systematic_floor
+            floor = reg.score * (share + (1.0 - share) * window)
             window[reg.region] = np.maximum(window, floor)[reg.region]
     return pix

@@ -9,13 +9,13 @@ from __future__ import annotations
 import numpy as np
 
 from .evidence import OBJECT_KINDS, median_object_area
+from .params import PARAMS
 from .region import Region
 
-#: Temperature of the softmin over pixel label quality (as cleanlab's segmentation score).
-SOFTMIN_TEMPERATURE = 0.1
 
-
-def softmin_quality(p_given: np.ndarray, temperature: float = SOFTMIN_TEMPERATURE) -> float:
+def softmin_quality(
+    p_given: np.ndarray, temperature: float = PARAMS.evidence.softmin_temperature
+) -> float:
     """Softmin-weighted mean of the given-label probability (low when some pixels are very doubtful)."""
     p = np.asarray(p_given, dtype=np.float64).ravel()
     w = np.exp(-(p - p.min()) / temperature)
@@ -32,10 +32,8 @@ def image_error_score(
     area in median objects (capped at one object), so that a confident, object-sized error
     counts fully and doubtful fragments little. Per-object outline regions are left out: what is
     left of them once whole-mask errors are absorbed is mostly the model's own boundary noise,
-    which every image has. Image AUROC at alpha = 0.5 on the same stored out-of-fold
-    probabilities (``benchmarks/rescore.py``, BENCHMARKS.md) with the earlier score, outline and
-    object mass over the foreground area: 0.969 (fluo) and 0.883 (histo); with this one 0.986 and
-    0.943.
+    which every image has. This is the order before calibration; the calibration takes the score
+    as evidence and learns how much it counts.
 
     Parameters
     ----------

@@ -17,15 +17,10 @@ from sklearn.cluster import DBSCAN, KMeans
 from sklearn.preprocessing import StandardScaler
 
 from ..errors import NoisyFixError
+from .params import PARAMS
 from .region import Region
 
 SHAPE_COLUMNS = ("log_area", "eccentricity", "compactness", "extent", "log_axis_ratio")
-#: Robust z-score (median / MAD) of the distance to the nearest centre above which an object is an outlier.
-Z_THRESHOLD = 3.5
-#: Smallest spread of distances, as a share of their median, used by the robust z-score.
-MIN_SPREAD = 0.2
-#: Clusters holding fewer than this share of all objects are "tiny".
-TINY_CLUSTER = 0.02
 
 
 @dataclass
@@ -189,8 +184,8 @@ def find_outliers(
     tables: list[ObjectTable],
     method: str = "kmeans",
     n_clusters: int | None = None,
-    z_threshold: float = Z_THRESHOLD,
-    tiny: float = TINY_CLUSTER,
+    z_threshold: float = PARAMS.outliers.z_threshold,
+    tiny: float = PARAMS.outliers.tiny_cluster,
     seed: int = 0,
 ) -> list[Region]:
     """Objects unlike their peers, as regions of kind ``"outlier"`` (most atypical first).
@@ -288,11 +283,11 @@ def _dbscan(Xs):
 
 
 def _robust_z(d: np.ndarray) -> np.ndarray:
-    """Robust z-score (median / scaled MAD); the scale is at least ``MIN_SPREAD`` of the median, so
-    that near-identical objects do not turn tiny differences into outliers."""
+    """Robust z-score (median / scaled MAD); the scale is at least ``PARAMS.outliers.min_spread``
+    of the median, so that near-identical objects do not turn tiny differences into outliers."""
     med = float(np.median(d))
     mad = 1.4826 * float(np.median(np.abs(d - med)))
-    return (d - med) / max(mad, MIN_SPREAD * med, 1e-12)
+    return (d - med) / max(mad, PARAMS.outliers.min_spread * med, 1e-12)
 
 
 def _outlier_region(t, k, offset, z, tiny_cluster, columns, z_threshold) -> Region:

@@ -20,14 +20,9 @@ from scipy import ndimage as ndi
 from ..synth import annotator_noise
 from ..synth.annotator_noise import REALISTIC_KINDS, median_radius
 from ..synth.noise import KINDS, add_blobs, affine, applies, dilate, drop, erode
+from .params import PARAMS
 
 PLANT_KINDS = KINDS + REALISTIC_KINDS
-#: Dilation / erosion radius: from 1 px up to this share of the median object radius.
-MORPH_SHARE = 0.6
-MAX_ANGLE = 10.0
-MAX_SHIFT = 0.05
-#: Resolutions (times the mask's) at which errors are drawn, equally often.
-SCALES = (1, 2, 4)
 
 
 def plant(mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str | None]:
@@ -42,7 +37,8 @@ def plant(mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str |
     if not kinds:
         return mask, None
     kind = kinds[int(rng.integers(len(kinds)))]
-    scale = SCALES[int(rng.integers(len(SCALES)))]
+    scales = PARAMS.calibration.scales
+    scale = scales[int(rng.integers(len(scales)))]
     fine = np.kron(fg, np.ones((scale, scale), bool)) if scale > 1 else fg
     new = _transform(kind, fine, rng)[scale // 2 :: scale, scale // 2 :: scale]
     if np.array_equal(new, fg):
@@ -51,12 +47,13 @@ def plant(mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str |
 
 
 def _transform(kind: str, fg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    p = PARAMS.calibration
     if kind in ("dilate", "erode"):
-        radius = float(rng.uniform(1.0, max(1.5, MORPH_SHARE * median_radius(fg))))
+        radius = float(rng.uniform(1.0, max(1.5, p.morph_share * median_radius(fg))))
         return dilate(fg, radius) if kind == "dilate" else erode(fg, radius)
     if kind == "affine":
-        angle = float(rng.uniform(-MAX_ANGLE, MAX_ANGLE))
-        shift = rng.uniform(-MAX_SHIFT, MAX_SHIFT, size=2) * np.array(fg.shape)
+        angle = float(rng.uniform(-p.max_angle, p.max_angle))
+        shift = rng.uniform(-p.max_shift, p.max_shift, size=2) * np.array(fg.shape)
         return affine(fg, angle, shift)
     if kind == "drop":
         return drop(fg, rng, float(rng.uniform(0.3, 0.5)))

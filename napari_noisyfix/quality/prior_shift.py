@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Edges of the foreground log-odds histogram (0.05 wide); values beyond fall in the end bins.
-EDGES = np.linspace(-12.0, 12.0, 481)
-#: Largest shift either way (log-odds): a model that far off the labels is not corrected further.
-MAX_SHIFT = 3.0
+from .params import PARAMS
+
+#: Edges of the foreground log-odds histogram (``PARAMS.scoring.logodds_edges``); values beyond
+#: fall in the end bins.
+_LOW, _HIGH, _BINS = PARAMS.scoring.logodds_edges
+EDGES = np.linspace(_LOW, _HIGH, _BINS + 1)
 _CLIP = 1e-6
 
 
@@ -57,7 +59,8 @@ def foreground_shift(histograms: np.ndarray, fg_counts: np.ndarray) -> float:
     above = np.cumsum(histograms[keep][:, ::-1], axis=1)[:, ::-1]
     ratios = np.median(above / fg_counts[keep][:, None], axis=0)
     k = int(np.searchsorted(-ratios, -1.0, side="right")) - 1  # last edge with median ratio >= 1
-    return float(np.clip(EDGES[min(max(k, 0), len(EDGES) - 2)], -MAX_SHIFT, MAX_SHIFT))
+    limit = PARAMS.scoring.max_fg_shift
+    return float(np.clip(EDGES[min(max(k, 0), len(EDGES) - 2)], -limit, limit))
 
 
 def shift_probs(probs: np.ndarray, shift: float) -> np.ndarray:

@@ -13,14 +13,8 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from ..errors import NoisyFixError
+from .params import PARAMS
 from .region import Region
-
-#: A region leaves the queue once at least this share of its pixels has been reviewed.
-REVIEWED_SHARE = 0.5
-#: A region enters the queue when accepting its proposal is at least this likely to help: below,
-#: accepting it is expected to break more than it fixes. Such regions stay in the region table and
-#: the error map.
-MIN_PROB_CORRECT = 0.5
 
 
 def expected_gain(region: Region) -> float:
@@ -46,7 +40,7 @@ class ReviewQueue:
         self,
         regions: Iterable[Region],
         reviewed: dict[str, np.ndarray] | None = None,
-        min_prob: float = MIN_PROB_CORRECT,
+        min_prob: float = PARAMS.queue.min_prob_correct,
     ):
         self.reviewed = {k: np.asarray(v, dtype=bool) for k, v in (reviewed or {}).items()}
         self.min_prob = float(min_prob)
@@ -72,7 +66,7 @@ class ReviewQueue:
             raise NoisyFixError(
                 f"{region.image}: reviewed map of shape {done.shape} does not hold region {region.bbox}"
             )
-        return np.count_nonzero(window & region.region) >= REVIEWED_SHARE * region.area
+        return np.count_nonzero(window & region.region) >= PARAMS.queue.reviewed_share * region.area
 
     def mark_reviewed(self, image: str, pixels: np.ndarray) -> None:
         """Add reviewed pixels of ``image`` and drop the regions they cover."""

@@ -25,17 +25,13 @@ from scipy.sparse.csgraph import connected_components
 
 from .evidence import evidence_mass, image_factor, median_object_area
 from .features import FEATURE_INDEX, ImageStats, region_features
+from .params import PARAMS
 from .reasons import region_reason
 from .region import Region, renumber
-from .systematic import MIN_WEIGHT, absorb, fit_systematic, systematic_region
+from .systematic import absorb, fit_systematic, systematic_region
 from .thresholds import check_probs, per_class_thresholds
 
 __all__ = ["Region", "confidence_bar", "find_regions", "model_labels"]
-
-#: Pairs overlapping by less than this share of the smaller object are not matched.
-MIN_OVERLAP = 0.2
-#: Both sides must hold at least this share of a group's disagreement to call it shifted.
-SHIFT_BALANCE = 0.3
 
 
 def model_labels(probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
@@ -46,10 +42,12 @@ def model_labels(probs: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
 def confidence_bar(thresholds: np.ndarray) -> np.ndarray:
     """Per-class probability above which a boundary pixel's model label counts as confident.
 
-    Halfway between chance (1 / C) and the class's self-confidence ``t_c``: the raw ``t_c`` of an
-    easy class such as background is so high that pixels next to any boundary would never pass.
+    Halfway (``PARAMS.finder.bar_share``) between chance (1 / C) and the class's self-confidence
+    ``t_c``: the raw ``t_c`` of an easy class such as background is so high that pixels next to
+    any boundary would never pass.
     """
-    return 0.5 * (thresholds + 1.0 / thresholds.size)
+    share = PARAMS.finder.bar_share
+    return (1.0 - share) * (1.0 / thresholds.size) + share * thresholds
 
 
 def find_regions(
@@ -106,7 +104,7 @@ def find_regions(
     for cls in range(1, probs.shape[0]):
         regions.extend(_class_regions(ctx, cls, min_area))
     fit = fit_systematic(probs, given_mask, fg_shift)
-    if fit is not None and fit.weight >= MIN_WEIGHT:
+    if fit is not None and fit.weight >= PARAMS.whole_mask.min_weight:
         whole = systematic_region(name, fit, p_given)
         regions = [*absorb(regions, fit), whole]
     stats = stats if stats is not None else ImageStats(given_mask, pred, image)
@@ -139,7 +137,8 @@ class _Context:
 
 
 def _default_min_area(given_mask: np.ndarray) -> int:
-    return max(3, int(round(0.05 * median_object_area(given_mask))))
+    p = PARAMS.finder
+    return max(p.min_area, int(round(p.min_area_share * median_object_area(given_mask))))
 
 
 def _match_groups(g_lab, ng, p_lab, npred) -> tuple[np.ndarray, np.ndarray]:
@@ -149,7 +148,7 @@ def _match_groups(g_lab, ng, p_lab, npred) -> tuple[np.ndarray, np.ndarray]:
     g_area, p_area = overlap.sum(1)[1:], overlap.sum(0)[1:]
     inter = overlap[1:, 1:]
     smaller = np.minimum(g_area[:, None], p_area[None, :])
-    gi, pj = np.nonzero(inter >= MIN_OVERLAP * np.maximum(smaller, 1))
+    gi, pj = np.nonzero(inter >= PARAMS.finder.min_overlap * np.maximum(smaller, 1))
     n = ng + npred
     graph = coo_matrix((np.ones(gi.size), (gi, ng + pj)), shape=(n, n))
     _, comp = connected_components(graph, directed=False)
@@ -214,8 +213,7 @@ def _thicker_than_a_line(pixels: np.ndarray) -> bool:
     """Whether some pixel has all four neighbours in ``pixels``.
 
     An outline disagreement one pixel wide is within the boundary ambiguity of any annotation (and
-    of resampling); it is not flagged. In the simulated review of the fluo benchmark project
-    (alpha = 0.5) nearly all such slivers were rejected as false alarms.
+    of resampling); it is not flagged.
     """
     return bool(ndi.binary_erosion(pixels).any())
 
@@ -225,7 +223,7 @@ def _kind(has_given: bool, has_pred: bool, n_in: int, n_out: int) -> str:
         return "missing"
     if not has_pred:
         return "spurious"
-    if min(n_in, n_out) >= SHIFT_BALANCE * (n_in + n_out):
+    if min(n_in, n_out) >= PARAMS.finder.shift_balance * (n_in + n_out):
         return "shifted"
     return "too_wide" if n_in > n_out else "too_narrow"
 

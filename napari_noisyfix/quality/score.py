@@ -14,10 +14,11 @@ Files under ``scores/vNNNN/``::
 
 Two passes. The first analyses each image (regions with their evidence, maps, raw image
 features); it redoes only images whose probabilities or mask changed (or all when the class
-thresholds moved by more than ``THRESHOLD_DRIFT`` or the foreground shift by more than
-``SHIFT_DRIFT``). The second calibrates: errors are planted in copies of the project's least
-suspicious masks, the calibration is fitted on them (:mod:`~napari_noisyfix.quality.calibration`)
-and every image's regions, error map and image score are rewritten with it. It runs whenever any
+thresholds moved by more than ``PARAMS.scoring.threshold_drift`` or the foreground shift by more
+than ``PARAMS.scoring.shift_drift``). The second calibrates: errors are planted in copies of the
+project's least suspicious masks, the calibration is fitted on them
+(:mod:`~napari_noisyfix.quality.calibration`) and every image's regions, error map and image score
+are rewritten with it. It runs whenever any
 image was analysed again. The outlier clustering and the tables are rebuilt each time.
 """
 
@@ -38,7 +39,7 @@ from .analysis import analyse
 from .calibration import Calibration, fit_calibration
 from .calibration_data import image_samples
 from .outliers import ObjectTable, describe_objects, find_outliers, object_labels
-from .params import CALIBRATION
+from .params import PARAMS
 from .prior_shift import foreground_shift, logodds_histogram
 from .region import ROW_FIELDS, Region
 from .storage import read_maps, read_npz, regions_arrays, regions_from_arrays, write_maps, write_npz
@@ -49,10 +50,6 @@ MANIFEST = "quality_manifest.json"
 VERDICT_FILE = "calibration.json"
 #: Version of the cached files' layout; caches of another version are rebuilt.
 CACHE_FORMAT = 5
-#: Class thresholds may drift this much before every image is rescored.
-THRESHOLD_DRIFT = 0.02
-#: The foreground log-odds shift may drift this much before every image is rescored.
-SHIFT_DRIFT = 0.1
 IMAGE_FIELDS = (
     "image",
     "quality",
@@ -101,9 +98,9 @@ def score_project(
     hashes, sums, logodds = yield from _collect(project, version, tta, predictor)
     thr = apply_override(thresholds_from_sums(*sums), thresholds)
     manifest = {} if force else _read_manifest(sdir)
-    thr, stale = _settle(thr, manifest.get("thresholds"), THRESHOLD_DRIFT)
+    thr, stale = _settle(thr, manifest.get("thresholds"), PARAMS.scoring.threshold_drift)
     shift, moved = _settle(
-        np.array([foreground_shift(*logodds)]), manifest.get("fg_shift"), SHIFT_DRIFT
+        np.array([foreground_shift(*logodds)]), manifest.get("fg_shift"), PARAMS.scoring.shift_drift
     )
     shift = float(shift[0])
     stale = stale or moved
@@ -148,13 +145,13 @@ def score_project(
 def _calibration_key(hashes: dict, features: bool) -> str:
     """Digest of everything the calibration depends on: every image's probabilities and mask,
     the calibration's parameters and the cache layout."""
-    h = hashlib.sha1(repr((CACHE_FORMAT, CALIBRATION, features)).encode())
+    h = hashlib.sha1(repr((CACHE_FORMAT, PARAMS.calibration, features)).encode())
     for name in sorted(hashes):
         h.update(f"{name}:{hashes[name]};".encode())
     return h.hexdigest()
 
 
-def calibration_images(project, raw: dict, params=CALIBRATION) -> list[str]:
+def calibration_images(project, raw: dict, params=PARAMS.calibration) -> list[str]:
     """The images whose masks receive planted errors, sorted.
 
     Masks with foreground among the ``params.base_share`` least suspicious under the
@@ -174,7 +171,7 @@ def calibration_images(project, raw: dict, params=CALIBRATION) -> list[str]:
     return sorted(clean[: params.max_images] + [pool[i] for i in drawn])
 
 
-def _calibrate(project, version: int, calibration, raw: dict, params=CALIBRATION):
+def _calibrate(project, version: int, calibration, raw: dict, params=PARAMS.calibration):
     """Plant errors in the calibration images and fit the calibration (a generator)."""
     base = calibration_images(project, raw, params)
     patients = sorted({project.patient(n) for n in base})

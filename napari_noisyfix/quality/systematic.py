@@ -13,23 +13,23 @@ Each restoration is scored by the log-likelihood ratio of the restored labels ov
 under the model's probabilities, summed over the pixels it changes. Objects the model does not see
 at all (spurious) and objects it sees that the mask lacks (missing) are left out of the sum: they
 are separate errors with their own regions. The best restoration's mean ratio per changed pixel
-``m`` gives its weight ``1 / (1 + exp(-(m - LLR_MIDPOINT) / LLR_SCALE))``: at ``m = 1`` the model
-finds the restored labels on average ``e`` times likelier than the given ones.
+``m`` gives its weight ``1 / (1 + exp(-(m - llr_midpoint) / llr_scale))``: at ``m = 1`` the model
+finds the restored labels on average ``e`` times likelier than the given ones. The search ranges
+and the weight's scale are conventions (``PARAMS.whole_mask``,
+:mod:`~napari_noisyfix.quality.params`); the calibration takes the weight as evidence and learns
+from errors planted in the project's own masks how much it counts.
 
-Three guards keep the model's own habits from reading as whole-mask errors (each measured with
-``benchmarks/rescore.py`` on the stored out-of-fold probabilities of dsb2018, BENCHMARKS.md):
+Three guards keep the model's own habits from reading as whole-mask errors:
 
 * the probabilities are *not* rescaled by the per-class confident-learning thresholds here: that
   rescaling favours the class with the lower threshold (the foreground) at every pixel, which moves
-  every outline outwards by about a pixel (histology image AUROC 0.945 -> 0.948, fluorescence
-  0.987 -> 0.986);
+  every outline outwards by about a pixel;
 * a dilation neither counts nor fills the lines that separate touching objects
-  (:func:`separation_lines`; histology 0.941 -> 0.945);
+  (:func:`separation_lines`);
 * with the project's foreground shift (:mod:`~napari_noisyfix.quality.prior_shift`), a fit that
   would enter the review queue is fitted again, same kind, under the shifted probabilities and
   keeps the lower weight: the error must hold whether or not the model's foreground rate is
-  corrected (histology 0.948 -> 0.952; a weak model draws more foreground than the labels in
-  nearly every image).
+  corrected (a weak model draws more foreground than the labels in nearly every image).
 """
 
 from __future__ import annotations
@@ -42,27 +42,10 @@ from scipy import fft as sfft
 from scipy import ndimage as ndi
 
 from .evidence import median_object_area
+from .params import PARAMS
 from .prior_shift import shift_probs
 from .region import Region
 
-#: Mean log-likelihood ratio per changed pixel at which a restoration gets weight 0.5, and the
-#: width of the transition. Set on dsb2018 fluorescence nuclei (out-of-fold probabilities, protocol
-#: noise at alpha = 0.5), checked unchanged on the histology set.
-LLR_MIDPOINT = 1.0
-LLR_SCALE = 0.3
-#: Rotations tried (degrees) in the coarse pass at half resolution; the best is refined at full
-#: resolution over every degree within +-FINE_RANGE.
-COARSE_ANGLES = tuple(range(-15, 16, 5))
-FINE_RANGE = 2
-#: Largest translation tried, as a share of the longer image side (at least ``MIN_SHIFT`` px).
-MAX_SHIFT_SHARE = 0.1
-MIN_SHIFT = 8
-#: Largest erosion / dilation radius tried, as a multiple of the median object radius.
-MAX_RADIUS_SHARE = 1.0
-#: A fit enters the review queue as a region from this weight on.
-MIN_WEIGHT = 0.5
-#: Outline regions with at least this share of their pixels in a whole-mask region merge into it.
-ABSORB_SHARE = 0.5
 _CLIP = 1e-3
 WHOLE_MASK_KINDS = ("too_wide", "too_narrow", "shifted")
 
@@ -117,7 +100,7 @@ def fit_systematic(
     if not fg.any() or fg.all():
         return None
     fit = _best_fit(probs, given, WHOLE_MASK_KINDS)
-    if fit is not None and fg_shift != 0 and fit.weight >= MIN_WEIGHT:
+    if fit is not None and fg_shift != 0 and fit.weight >= PARAMS.whole_mask.min_weight:
         check = _best_fit(shift_probs(probs, fg_shift), given, (fit.kind,))
         weight, llr = (0.0, 0.0) if check is None else (check.weight, check.llr)
         if weight < fit.weight:
@@ -145,7 +128,8 @@ def _best_fit(probs: np.ndarray, given: np.ndarray, kinds: tuple[str, ...]) -> S
     if total <= 0 or n == 0:
         return None
     llr = total / n
-    weight = float(1.0 / (1.0 + np.exp(-(llr - LLR_MIDPOINT) / LLR_SCALE)))
+    p = PARAMS.whole_mask
+    weight = float(1.0 / (1.0 + np.exp(-(llr - p.llr_midpoint) / p.llr_scale)))
     return SystematicFit(kind, restored, restored != given, float(llr), weight, detail)
 
 
@@ -184,7 +168,8 @@ def _best_radius(dist: np.ndarray, gain: np.ndarray, counted: np.ndarray, max_ra
 
 def _erosion(given, fg, logq, log_given, counted, radius):
     dist = ndi.distance_transform_edt(fg)
-    best = _best_radius(dist, logq[0] - log_given, counted, max(1.0, MAX_RADIUS_SHARE * radius))
+    limit = max(1.0, PARAMS.whole_mask.max_radius_share * radius)
+    best = _best_radius(dist, logq[0] - log_given, counted, limit)
     if best is None:
         return None
     total, n, r = best
@@ -198,7 +183,7 @@ def _dilation(given, fg, logq, log_given, counted, radius):
     nearest = given[ri, ci]
     log_new = np.take_along_axis(logq, nearest[None].astype(np.intp), 0)[0]
     lines = separation_lines(fg)
-    limit = max(1.0, MAX_RADIUS_SHARE * radius)
+    limit = max(1.0, PARAMS.whole_mask.max_radius_share * radius)
     best = _best_radius(dist, log_new - log_given, counted & ~lines, limit)
     if best is None:
         return None
@@ -212,9 +197,7 @@ def separation_lines(fg: np.ndarray) -> np.ndarray:
 
     Touching nuclei are annotated as separate objects with a thin background line between them,
     and a semantic model fills that line. The line is therefore no evidence that the mask is
-    drawn too narrow, and a dilation that restores the mask keeps it. On the out-of-fold
-    probabilities of dsb2018 histology (``benchmarks/rescore.py``) this raised image AUROC from
-    0.941 to 0.945 and left the fluorescence set unchanged.
+    drawn too narrow, and a dilation that restores the mask keeps it.
     """
     labels, n = ndi.label(fg)
     if n < 2:
@@ -228,12 +211,13 @@ def _alignment(given, fg, logq, log_given, counted, model_fg):
     """Best rotation with its best translation: the rotation is searched coarsely on the masks at
     half resolution by correlation with the model's mask, then refined at full resolution by
     likelihood among the neighbouring degrees."""
-    limit = max(MIN_SHIFT, int(round(MAX_SHIFT_SHARE * max(fg.shape))))
+    p = PARAMS.whole_mask
+    limit = max(p.min_shift, int(round(p.max_shift_share * max(fg.shape))))
     signed = np.where(model_fg, np.float32(1.0), np.float32(-1.0))
     half = given[::2, ::2]
-    coarse = [_rotate(half, a) > 0 for a in COARSE_ANGLES]
+    coarse = [_rotate(half, a) > 0 for a in p.coarse_angles]
     peaks = _correlation_peaks(sfft.rfft2(signed[::2, ::2]), np.stack(coarse), (limit + 1) // 2)
-    centre = COARSE_ANGLES[int(np.argmax(peaks))]
+    centre = p.coarse_angles[int(np.argmax(peaks))]
     target = sfft.rfft2(signed)
 
     def score(angle):
@@ -243,7 +227,7 @@ def _alignment(given, fg, logq, log_given, counted, model_fg):
         gain = _transform_gain(restored, given, logq, log_given, counted)
         return gain[0], gain[1], restored, angle, shift
 
-    fine = [score(a) for a in range(centre - FINE_RANGE, centre + FINE_RANGE + 1)]
+    fine = [score(a) for a in range(centre - p.fine_range, centre + p.fine_range + 1)]
     total, n, restored, angle, (dy, dx) = max(fine, key=lambda c: c[0])
     if n == 0:
         return None
@@ -356,10 +340,11 @@ def _main_class(fit: SystematicFit) -> int:
 
 def absorb(regions: list[Region], fit: SystematicFit) -> list[Region]:
     """``regions`` without the outline regions that lie mostly in the pixels ``fit`` changes."""
+    share = PARAMS.whole_mask.absorb_share
     return [
         reg
         for reg in regions
         if reg.kind not in WHOLE_MASK_KINDS
         or reg.scope != "object"
-        or np.count_nonzero(reg.region & fit.changed[reg.slices]) < ABSORB_SHARE * reg.area
+        or np.count_nonzero(reg.region & fit.changed[reg.slices]) < share * reg.area
     ]

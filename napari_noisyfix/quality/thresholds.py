@@ -11,11 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NoisyFixError
-
-#: Threshold used for a class that no pixel is labelled with (nothing to average).
-DEFAULT_THRESHOLD = 0.5
-#: Lower bound that keeps a collapsed class from being "confident" everywhere.
-MIN_THRESHOLD = 0.05
+from .params import PARAMS
 
 
 def check_probs(probs: np.ndarray, given_mask: np.ndarray, where: str = "image") -> None:
@@ -45,9 +41,10 @@ def class_sums(probs: np.ndarray, given_mask: np.ndarray) -> tuple[np.ndarray, n
 
 def thresholds_from_sums(sums: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Turn :func:`class_sums` totals into thresholds (default for empty classes)."""
+    p = PARAMS.scoring
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.where(counts > 0, sums / np.maximum(counts, 1), DEFAULT_THRESHOLD)
-    return np.clip(t, MIN_THRESHOLD, 1.0).astype(np.float32)
+        t = np.where(counts > 0, sums / np.maximum(counts, 1), p.default_threshold)
+    return np.clip(t, p.min_threshold, 1.0).astype(np.float32)
 
 
 def per_class_thresholds(

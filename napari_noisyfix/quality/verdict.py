@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
-from .params import VERDICT, VerdictParams
+from .params import PARAMS, VerdictParams
 
 STATUSES = ("good", "limited", "weak", "uncalibrated")
 ADVICE = (
@@ -60,7 +60,7 @@ class Verdict:
     advice: list[str] = field(default_factory=list)
 
     @classmethod
-    def judge(cls, params: VerdictParams = VERDICT, **figures) -> Verdict:
+    def judge(cls, params: VerdictParams = PARAMS.verdict, **figures) -> Verdict:
         """The verdict for held-out ``figures`` (the attributes above but status and advice)."""
         out = cls(**figures)
         bars = [out.image_auroc, out.region_auroc]
