@@ -4,7 +4,9 @@ K patient-level folds; for each fold a model is trained on the other folds (with
 patient-level validation split for early stopping) and predicts the held-out images. A final
 model is then trained on every image. Nothing is written before the end: the probabilities go
 to ``scores/vNNNN/probs/``, the fold assignment to ``scores/vNNNN/oof.json`` and the final
-model to ``models/vNNNN/`` (renamed into place last, which is what makes the version exist).
+model to ``models/vNNNN/`` with the fold models in ``models/vNNNN/folds/`` (renamed into place
+last, which is what makes the version exist); an update resumes the fold models to stay
+out-of-fold (:mod:`.update`).
 The version number is reserved when training starts and released if it fails or is cancelled.
 """
 
@@ -51,7 +53,7 @@ def _train(project, config: TrainConfig, folds: int, reservation):
         names, project.patients(), folds, seed=config.seed, fg=_fg_fractions(project, names)
     )
     probs: dict[str, np.ndarray] = {}
-    summaries = []
+    summaries, fold_models = [], []
     for k, held_out in enumerate(fold_lists):
         rest = [n for n in names if n not in set(held_out)]
         result = yield from restage(
@@ -61,10 +63,11 @@ def _train(project, config: TrainConfig, folds: int, reservation):
         yield Progress(f"fold {k + 1}/{folds}", 0, 0, f"predicting {len(held_out)} held-out images")
         probs.update(predict_names(project, result, held_out))
         summaries.append(_summary(k, held_out, result))
+        fold_models.append((k, list(held_out), result))
     final = yield from restage(
         train(project, config, *split_validation(project, names, config)), "final model"
     )
-    return _commit(project, config, final, probs, summaries, fold_lists, reservation)
+    return _commit(project, config, final, probs, summaries, fold_models, reservation)
 
 
 def _summary(k: int, held_out: list[str], result: TrainResult) -> dict:
@@ -78,13 +81,19 @@ def _summary(k: int, held_out: list[str], result: TrainResult) -> dict:
     }
 
 
-def _commit(project, config, final: TrainResult, probs, summaries, fold_lists, reservation) -> int:
-    """Write the fold record, probabilities and final checkpoint as the reserved version; log it."""
-    version = reservation.version
-    fold_of = {n: k for k, fold in enumerate(fold_lists) for n in fold}
+def write_fold_record(project, version: int, summaries: list[dict], fold_models) -> None:
+    """``scores/vNNNN/oof.json``: which fold held out each image, and each fold's summary."""
+    fold_of = {n: k for k, held_out, _ in fold_models for n in held_out}
     write_json(
         project.scores_dir(version) / "oof.json", {"folds": summaries, "image_fold": fold_of}
     )
+
+
+def _commit(project, config, final: TrainResult, probs, summaries, fold_models, reservation):
+    """Write the fold record, probabilities, final and fold checkpoints as the reserved version;
+    log it."""
+    write_fold_record(project, reservation.version, summaries, fold_models)
+    fold_lists = [held_out for _, held_out, _ in fold_models]
     meta = {
         "kind": "train",
         "folds": len(fold_lists),
@@ -98,4 +107,6 @@ def _commit(project, config, final: TrainResult, probs, summaries, fold_lists, r
         "best_epoch": final.best_epoch,
         "fold_best_epochs": [s["best_epoch"] for s in summaries],
     }
-    return commit_version(project, final, probs, meta, "train", details, reservation)
+    return commit_version(
+        project, final, probs, meta, "train", details, reservation, folds=fold_models
+    )

@@ -1,12 +1,21 @@
-"""Incremental retraining from the expert's corrections.
+"""Incremental retraining from the expert's corrections, out-of-fold.
 
-:func:`update` resumes from the newest checkpoint. Pixels an expert reviewed (accepted, edited,
+:func:`update` resumes the newest version's models. Pixels an expert reviewed (accepted, edited,
 confirmed) and every pixel of a clean-subset image are trusted; unreviewed pixels of the other
 images keep a low weight. Every image is replayed (images with reviewed pixels are drawn more
-often) so the model does not forget. The result is a new model version with fresh probabilities
-for every image (scored by the updated model, so not out-of-fold) and a record of the
-corrections it used, in the checkpoint and in the audit log. Its version number is reserved
-when the update starts and released if it fails or is cancelled.
+often) so the model does not forget.
+
+The probabilities behind the queue must not come from a model that learnt an image's unreviewed
+labels: a model fitted to the noisy masks agrees with them, and the errors still to review would
+fade from the queue. So each fold model of the parent (:mod:`.folds`) is resumed on the images
+it trained on plus the *reviewed pixels only* of the images it held out, and scores its held-out
+images; the final model is resumed on everything and is what exports and new images use. A
+version trained before fold models were kept has none: its update scores every image with the
+final model (in-sample) and says so in its record.
+
+An update with no correction since its parent is refused. The new version records the
+corrections it used, in the checkpoint and in the audit log; its number is reserved when the
+update starts and released if it fails or is cancelled.
 """
 
 from __future__ import annotations
@@ -14,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import NoisyFixError
+from ..progress import Progress, restage
 from ..reservations import reserve
 from .checkpoints import load_checkpoint
 from .config import TrainConfig
@@ -26,6 +36,23 @@ CLEAN_WEIGHT = 1.0
 NOISY_WEIGHT = 0.3
 #: How much more often an image with reviewed pixels is drawn than one without.
 REVIEWED_OVERSAMPLING = 3.0
+#: Default length of an update, per model: this share of the schedule the model trained with
+#: (at least :data:`MIN_STEPS`), so that retraining every fold model and the final one costs
+#: about a fifth of training them again from scratch and the expert keeps working meanwhile.
+UPDATE_SHARE = 0.2
+MIN_STEPS = 5
+
+
+def schedule_steps(ckpt) -> int:
+    """Steps of the training schedule behind a checkpoint (an update's: its first training's)."""
+    if "schedule_steps" in ckpt.meta:
+        return int(ckpt.meta["schedule_steps"])
+    return int(ckpt.config.epochs * ckpt.config.steps_per_epoch)
+
+
+def default_steps(schedule: int) -> int:
+    """Steps per model of an update after a training of ``schedule`` steps."""
+    return max(MIN_STEPS, round(UPDATE_SHARE * schedule))
 
 
 def update_maps(project, names: list[str]) -> tuple[dict, dict]:
@@ -81,15 +108,16 @@ def update_config(base: TrainConfig, config: TrainConfig | None, steps: int) -> 
     return TrainConfig.from_dict(data)
 
 
-def update(project, steps: int, config: TrainConfig | None = None):
+def update(project, steps: int | None = None, config: TrainConfig | None = None):
     """Retrain the newest model with the corrections; yields Progress, returns the new version.
 
     Parameters
     ----------
     project : Project
         A project with at least one model version.
-    steps : int
-        Optimiser steps.
+    steps : int, optional
+        Optimiser steps per model (default: :func:`default_steps` of the first training's
+        schedule).
     config : TrainConfig, optional
         Loss, schedule and strategies (default: those of the checkpoint); the network is
         always the checkpoint's.
@@ -104,26 +132,91 @@ def update(project, steps: int, config: TrainConfig | None = None):
         reservation.abandon()
 
 
+def new_corrections(parent_meta: dict, used: list[dict]) -> bool:
+    """Whether the corrections ``used`` differ from those the parent version trained on."""
+    return bool(used) and used != parent_meta.get("corrections", [])
+
+
+def held_out_view(weights: dict, trusted: dict, held_out: list[str]) -> tuple[dict, list[str]]:
+    """A fold's weights: its held-out images count only where they are trusted (reviewed or
+    clean); returns the weights and the held-out images that have any such pixel."""
+    view = dict(weights)
+    usable = []
+    for name in held_out:
+        view[name] = np.where(trusted[name], weights[name], 0.0).astype(np.float32)
+        if trusted[name].any():
+            usable.append(name)
+    return view, usable
+
+
 def _update(project, parent: int, steps: int, config, reservation):
     """The update proper, committed under ``reservation``."""
+    from .folds import load_folds
+    from .oof import write_fold_record
+
     ckpt = load_checkpoint(project.model_dir(parent))
-    cfg = update_config(ckpt.config, config, steps)
     names = project.names
-    weights, trusted = update_maps(project, names)
     used = corrections_used(project, names)
+    if not new_corrections(ckpt.meta, used):
+        raise NoisyFixError(
+            f"{project.root}: no corrections since model version {parent}; accept, reject or "
+            "edit some regions before retraining"
+        )
+    schedule = schedule_steps(ckpt)
+    steps = default_steps(schedule) if steps is None else steps
+    cfg = update_config(ckpt.config, config, steps)
+    weights, trusted = update_maps(project, names)
     reviewed = {u["image"] for u in used}
     sampling = {n: REVIEWED_OVERSAMPLING if n in reviewed else 1.0 for n in names}
-    result = yield from train(
-        project,
-        cfg,
-        names,
-        [],
-        init_state=ckpt.state,
-        weights=weights,
-        trusted=trusted,
-        sampling=sampling,
+    folds = load_folds(project, parent)
+    # mixing two images would blend a held-out image's unreviewed labels into the other's target
+    fold_cfg = TrainConfig.from_dict({**cfg.to_dict(), "mixup_alpha": 0.0})
+    probs, fold_models, summaries = {}, [], []
+    for f in folds:
+        stage = f"fold {f.fold + 1}/{len(folds)}"
+        view, usable = held_out_view(weights, trusted, f.held_out)
+        held = set(f.held_out)
+        train_names = [n for n in names if n not in held] + usable
+        result = yield from restage(
+            train(
+                project,
+                fold_cfg,
+                train_names,
+                [],
+                init_state=f.checkpoint.state,
+                weights=view,
+                trusted=trusted,
+                sampling=sampling,
+            ),
+            stage,
+        )
+        yield Progress(stage, 0, 0, f"predicting {len(f.held_out)} held-out images")
+        probs.update(predict_names(project, result, f.held_out))
+        fold_models.append((f.fold, f.held_out, result))
+        summaries.append(
+            {"fold": f.fold, "held_out": f.held_out, "trained_on": train_names, "parent": parent}
+        )
+    final = yield from restage(
+        train(
+            project,
+            cfg,
+            names,
+            [],
+            init_state=ckpt.state,
+            weights=weights,
+            trusted=trusted,
+            sampling=sampling,
+        ),
+        "final model",
     )
-    probs = predict_names(project, result, names)
-    meta = {"kind": "update", "parent_version": parent, "steps": steps, "corrections": used}
-    details = {"parent_version": parent, "steps": steps, "corrections": used}
-    return commit_version(project, result, probs, meta, "update", details, reservation)
+    if not folds:
+        yield Progress("final model", 0, 0, f"predicting {len(names)} images (in-sample)")
+        probs = predict_names(project, final, names)
+    else:
+        write_fold_record(project, reservation.version, summaries, fold_models)
+    record = {"parent_version": parent, "steps": steps, "corrections": used}
+    record["out_of_fold"] = bool(folds)
+    meta = {"kind": "update", "schedule_steps": schedule, **record}
+    return commit_version(
+        project, final, probs, meta, "update", record, reservation, folds=fold_models
+    )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..reservations import Reservation, reserve
+from .folds import prune_folds, save_folds
 
 if TYPE_CHECKING:
     from .trainer import TrainResult
@@ -55,6 +56,7 @@ def commit_version(
     event: str,
     details: dict,
     reservation: Reservation | None = None,
+    folds: list | None = None,
 ) -> int:
     """Store ``probs`` and the checkpoint of ``result`` as a new model version; log ``event``.
 
@@ -72,6 +74,9 @@ def commit_version(
         The audit event (``train``, ``update``).
     reservation : Reservation, optional
         The number reserved when the job started; a new one is reserved without it.
+    folds : list of (fold, held_out, TrainResult), optional
+        The out-of-fold models, stored inside the version (:mod:`~.folds`); the fold models of
+        older versions are removed once this one exists.
 
     Returns
     -------
@@ -84,10 +89,14 @@ def commit_version(
         for name, p in probs.items():
             project.save_probs(held.version, name, p)
         _save_checkpoint(held.model_path, result, meta)
+        if folds:
+            save_folds(held.model_path, folds)
         held.land()
         project.log.record(event, model_version=held.version, details=details)
     except BaseException:
         held.abandon()
         raise
     held.finish()
+    if folds:
+        prune_folds(project, held.version)
     return held.version
