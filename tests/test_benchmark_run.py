@@ -88,13 +88,19 @@ def test_every_required_key_resolves_to_a_number(run):
 
 def test_values_are_consistent_with_the_protocol(run):
     out, r = run
-    assert r["dataset"] == "tinyset" and r["n_images"] == 8 and r["budget"] == "tiny"
-    assert r["noise.fraction"] == 0.5 and r["noise.n_corrupted"] == 4
-    log = json.loads((out / "noise_log.json").read_text())
-    assert sum(row["corrupted"] for row in log) == 4
-    assert r["noise.mean_noisy_dice"] == pytest.approx(
-        np.mean([row["dice_working"] for row in log])
+    assert r["dataset"] == "tinyset" and r["budget"] == "tiny"
+    assert r["n_images"] + r["split.n_test"] == 8 and r["split.n_test"] >= 1
+    log = json.loads((out / "noise_log.json").read_text())  # every image, the test split too
+    assert len(log) == 8 and sum(row["corrupted"] for row in log) == 4
+    from napari_noisyfix.project import Project
+
+    names = set(Project.open(out / "project", mode="read").names)
+    kept = [row for row in log if row["name"] in names]
+    assert len(kept) == r["n_images"]
+    assert r["noise.fraction"] == 0.5 and r["noise.n_corrupted"] == sum(
+        x["corrupted"] for x in kept
     )
+    assert r["noise.mean_noisy_dice"] == pytest.approx(np.mean([x["dice_working"] for x in kept]))
     assert r["noise.source"] == "synthetic" and r["noise.types"] == "protocol"
     assert r["review.dice_before"] == pytest.approx(r["noise.mean_noisy_dice"])
     for method in METHODS:
@@ -157,18 +163,23 @@ def test_rescore_reuses_the_stored_probabilities_and_leaves_the_run_alone(run, t
 def test_real_noise_run_measures_against_the_truth_folder(given_run):
     out, r = given_run
     assert r["noise.source"] == "given" and r["noise.types"] == "given"
-    assert r["noise.fraction"] == 0.5 and r["noise.n_corrupted"] == 3  # not the --noise 0.1
     log = json.loads((out / "noise_log.json").read_text())
-    assert {row["type"] for row in log} == {"given"}
-    assert r["noise.mean_noisy_dice"] == pytest.approx(
-        np.mean([row["dice_working"] for row in log])
-    )
+    assert {row["type"] for row in log} == {"given"} and len(log) == 6
+    from napari_noisyfix.project import Project
+
+    names = set(Project.open(out / "project", mode="read").names)
+    kept = [row for row in log if row["name"] in names]
+    assert r["n_images"] == len(kept) and r["split.n_test"] == 6 - len(kept)
+    # the share of the folder's masks that differ, not the --noise 0.1
+    assert r["noise.fraction"] == pytest.approx(np.mean([x["corrupted"] for x in log])) == 0.5
+    assert r["noise.n_corrupted"] == sum(x["corrupted"] for x in kept)
+    assert r["noise.mean_noisy_dice"] == pytest.approx(np.mean([x["dice_working"] for x in kept]))
     assert r["review.dice_before"] == pytest.approx(r["noise.mean_noisy_dice"])
     for key in NEW_KEYS:
         assert isinstance(r[key], (int, float)) and math.isfinite(r[key]), key
     assert r["review.efficiency.oracle"] == 1.0
     assert r["review.dice_after.oracle.0.10"] > r["review.dice_before"]  # 1 action fixes an error
-    assert r["review.reviewed.oracle"] == 6  # ceil(1.0 * 6 images)
+    assert r["review.reviewed.oracle"] == min(r["n_images"], r["review.queue_length.oracle"])
 
 
 def test_rescore_of_a_real_noise_run_rereads_its_truth(given_run, tmp_path):
@@ -178,6 +189,31 @@ def test_rescore_of_a_real_noise_run_rereads_its_truth(given_run, tmp_path):
     out, results = given_run
     data = out.parent / "data"
     again = drive(rescore_benchmark(out, data, tmp_path / "re"), quiet=True)
-    assert again["noise.source"] == "given" and again["noise.fraction"] == 0.5
+    assert again["noise.source"] == "given"
+    assert again["noise.fraction"] == pytest.approx(results["noise.fraction"])
     for key in ("detection.pixel_ap.noisyfix", "review.dice_after.oracle.0.10"):
         assert again[key] == pytest.approx(results[key])
+
+
+def test_the_loop_reviews_retrains_and_rescores_in_two_rounds(run):
+    out, r = run
+    from napari_noisyfix.project import Project
+
+    project = Project.open(out / "loop", mode="read")
+    assert Project.open(out / "project", mode="read").model_versions() == [1]  # left as it was
+    assert 0 < r["loop.round1.reviewed_share"] <= r["loop.round2.reviewed_share"]
+    for k in (1, 2):
+        key = f"loop.round{k}"
+        assert r[f"{key}.full_retrain_s"] > 0 and r[f"{key}.update_s"] >= 0
+        assert r[f"{key}.update_to_full"] == pytest.approx(
+            r[f"{key}.update_s"] / r[f"{key}.full_retrain_s"]
+        )
+        for arm in ("before", "after_update", "full_retrain"):
+            assert 0.0 <= r[f"{key}.test_dice.{arm}"] <= 1.0
+        assert (out / f"loop_full_round{k}").is_dir()
+    # round 1 updated the model: a new, out-of-fold version that scored every image
+    updated = r["loop.round1.update_s"] > 0
+    assert project.latest_model_version() == r["loop.final_version"] > (1 if updated else 0)
+    assert r["loop.round2.label_dice"] >= r["loop.round1.label_dice"] - 1e-9
+    assert (out / "plots" / "loop.png").stat().st_size > 1000
+    assert "| loop | round 1 | round 2 |" in (out / "results.md").read_text()

@@ -13,7 +13,7 @@ nearest neighbour.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -59,6 +59,34 @@ class BenchData:
     def corrupted(self) -> dict[str, bool]:
         """Whether each image's given mask differs from its true mask."""
         return {e["name"]: bool(e["corrupted"]) for e in self.noise_log}
+
+    def subset(self, names) -> BenchData:
+        """The same run restricted to ``names``."""
+        keep = set(names)
+        return replace(
+            self,
+            patients={n: p for n, p in self.patients.items() if n in keep},
+            images={n: v for n, v in self.images.items() if n in keep},
+            truth={n: v for n, v in self.truth.items() if n in keep},
+            noisy={n: v for n, v in self.noisy.items() if n in keep},
+            noise_log=[r for r in self.noise_log if r["name"] in keep],
+        )
+
+
+#: Share of patients the benchmark holds out as its test split (never in the project).
+TEST_SHARE = 0.2
+
+
+def hold_out_test(data: BenchData, seed: int) -> tuple[list[str], list[str]]:
+    """(project names, test names): about :data:`TEST_SHARE` of the patients held out, stratified
+    by foreground share, for every measure that needs a test set (3 and 5)."""
+    from ..splits import train_val_test_split
+
+    fg = {n: float(m.mean()) for n, m in data.truth.items()}
+    keep, _, test = train_val_test_split(
+        data.names, data.patients, val=0.0, test=TEST_SHARE, seed=seed, fg=fg
+    )
+    return keep, test
 
 
 def read_folder(data_dir: str | Path) -> list:

@@ -116,7 +116,8 @@ def image_dice_results(ours: Scores, peer: Scores, given: np.ndarray, truth: np.
     }
 
 
-def _auroc(flags: np.ndarray, scores: np.ndarray) -> float:
+def auroc(flags: np.ndarray, scores: np.ndarray) -> float:
+    """ROC AUC of ``scores`` for ``flags``; NaN when every flag is the same."""
     if flags.all() or not flags.any():
         return float("nan")
     return float(roc_auc_score(flags, scores))
@@ -142,7 +143,7 @@ def detection_results(
         f"detection.pixel_ap.{method}": float(
             average_precision_score(errors.ravel(), scores.pixel.ravel())
         ),
-        f"detection.image_auroc.{method}": _auroc(corrupted, scores.image),
+        f"detection.image_auroc.{method}": auroc(corrupted, scores.image),
         f"detection.seconds_per_image.{method}": scores.seconds / len(corrupted),
     }
     tp = int(np.count_nonzero(scores.issues & errors))
@@ -154,7 +155,7 @@ def detection_results(
     clean = ~corrupted
     for kind in sorted({t for t, c in zip(types, corrupted, strict=True) if c}):
         sel = clean | np.array([t == kind and c for t, c in zip(types, corrupted, strict=True)])
-        out[f"detection.image_auroc_by_type.{method}.{kind}"] = _auroc(
+        out[f"detection.image_auroc_by_type.{method}.{kind}"] = auroc(
             corrupted[sel], scores.image[sel]
         )
     return out

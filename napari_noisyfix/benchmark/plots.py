@@ -37,3 +37,37 @@ def plot_pr_curves(curves: dict[str, tuple], errors_share: float, path: Path) ->
     ax.set_ylim(0, 1.02)
     ax.legend()
     return save_figure(fig, path)
+
+
+def plot_loop(curve: dict, no_retrain: dict | None, first_queue: int, out: Path) -> Path:
+    """Measure 5: label Dice and test Dice over the rounds, against no retraining and a full
+    retrain (``no_retrain``: measure 2's walk of the first queue, never refreshed)."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.6))
+    shares = curve["reviewed"]
+    left.plot(shares, curve["label_dice"], "o-", color=COLORS["noisyfix"], label="with updates")
+    if no_retrain is not None and first_queue:
+        trace = [no_retrain["dice_before"], *no_retrain["trace"]]
+        xs = [i / first_queue for i in range(len(trace))]
+        keep = [i for i, x in enumerate(xs) if x <= shares[-1] + 1e-9]
+        left.plot(
+            [xs[i] for i in keep],
+            [trace[i] for i in keep],
+            "-",
+            color="#bbbbbb",
+            label="first queue, no retrain",
+        )
+    left.set_xlabel("share of the first queue reviewed")
+    left.set_ylabel("label Dice vs expert masks")
+    left.legend()
+    rounds = list(range(1, len(shares)))
+    for arm, style, color, label in (
+        ("before", "o--", "#bbbbbb", "before the round (no retrain)"),
+        ("after", "o-", COLORS["noisyfix"], "after the update"),
+        ("full", "s:", COLORS["oracle"], "full retrain"),
+    ):
+        right.plot(rounds, curve["test"][arm], style, color=color, label=label)
+    right.set_xticks(rounds)
+    right.set_xlabel("round")
+    right.set_ylabel("test Dice (held-out patients)")
+    right.legend()
+    return save_figure(fig, out / "plots" / "loop.png")

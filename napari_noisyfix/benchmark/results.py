@@ -39,12 +39,32 @@ REQUIRED = (
     "training.test_dice.robust_noisy",
     "training.test_dice.ce_clean",
     "training.gap_recovered",
+)
+SPEED_KEYS = (
     "speed.forward_s_per_image",
     "speed.score_s_per_image",
     "speed.score_to_forward",
     "speed.train_step_s",
     "memory.peak_rss_mb",
 )
+#: Measure 5's keys per round (``loop.round<k>.<key>``).
+LOOP_ROUND_KEYS = (
+    "reviewed_share",
+    "label_dice",
+    "test_dice.before",
+    "test_dice.after_update",
+    "test_dice.full_retrain",
+    "remaining.pixel_ap.before",
+    "remaining.pixel_ap.after_update",
+    "remaining.image_auroc.before",
+    "remaining.image_auroc.after_update",
+    "remaining.pixel_ap.before.cleanlab",
+    "remaining.pixel_ap.after_update.cleanlab",
+    "update_s",
+    "full_retrain_s",
+)
+LOOP_KEYS = tuple(f"loop.round{k}.{key}" for k in (1, 2) for key in LOOP_ROUND_KEYS)
+REQUIRED = REQUIRED + SPEED_KEYS + LOOP_KEYS
 
 
 def resolve(results: dict, key: str):
@@ -153,9 +173,23 @@ def markdown_table(results: dict) -> str:
     )
     lines.append(f"| held-out patients | {cells} | {fmt(r('training.gap_recovered'))} |")
     lines += ["", "| speed | value |", "|---|---|"]
-    for key in REQUIRED[-5:] + ("speed.analysis_s_per_image", "speed.cleanlab_s_per_image"):
+    for key in SPEED_KEYS + ("speed.analysis_s_per_image", "speed.cleanlab_s_per_image"):
         lines.append(f"| {key} | {fmt(r(key))} |")
+    lines += _loop_lines(results)
     return "\n".join(lines) + "\n"
+
+
+def _loop_lines(results: dict) -> list[str]:
+    """Measure 5: one column per round."""
+    rounds = [k for k in (1, 2) if f"loop.round{k}.label_dice" in results]
+    if not rounds:
+        return []
+    lines = ["", "| loop | " + " | ".join(f"round {k}" for k in rounds) + " |"]
+    lines.append("|---" * (len(rounds) + 1) + "|")
+    for key in LOOP_ROUND_KEYS + ("update_to_full",):
+        cells = " | ".join(fmt(results.get(f"loop.round{k}.{key}")) for k in rounds)
+        lines.append(f"| {key} | {cells} |")
+    return lines
 
 
 def _review_lines(results: dict) -> list[str]:

@@ -1,10 +1,12 @@
 """``noisyfix benchmark``: the benchmark protocol end to end on a folder with images/ and masks/.
 
 Steps (``../shared/BENCHMARK_PROTOCOL.md``): read and corrupt the masks (or, with a truth folder,
-take them as given), build a project in ``OUT/project``, train out-of-fold with the noise-robust
-recipe, score, run cleanlab on the same probabilities (measure 1), simulate a reviewer over four
-orders with effort in review actions per image (measure 2), train plain / robust / clean models and
-test them on held-out patients (measure 3), time everything (measure 4).
+take them as given), hold out about a fifth of the patients as the test split (no project
+contains them), build a project of the rest in ``OUT/project``, train out-of-fold with the
+noise-robust recipe, score, run cleanlab on the same probabilities (measure 1), simulate a
+reviewer over four orders with effort in review actions per image (measure 2), train plain /
+robust / clean models and test them on the test split (measure 3), time everything (measure 4),
+then review, retrain and rescore in two rounds against a full retrain (measure 5, the loop).
 Writes ``OUT/results.json`` (also after measures 1 and 2, so that a run stopped later keeps
 them), ``OUT/results.md``, ``OUT/noise_log.json`` and ``OUT/plots/*.png``.
 """
@@ -21,12 +23,13 @@ import numpy as np
 from .._atomic import atomic_write_text, write_json
 from ..errors import NoisyFixError
 from ..progress import Progress
-from . import detection, oracle, plots, review_metrics, review_sim, speed, training
+from . import detection, loop, oracle, plots, review_metrics, review_sim, speed, training
 from .budget import Budget, get_budget
-from .dataset import BenchData, build_project, noise_summary, prepare
+from .dataset import BenchData, build_project, hold_out_test, noise_summary, prepare
 from .results import markdown_table, write_results
+from .testset import TestSet
 
-MEASURES = ("detection", "review", "training", "speed")
+MEASURES = ("detection", "review", "training", "speed", "loop")
 
 
 def train_configs(budget: Budget, device: str, seed: int) -> dict:
@@ -95,7 +98,8 @@ def run_benchmark(
     device : str
         ``auto``, ``cpu`` or ``cuda``.
     measures : tuple of str
-        Measures to run after detection (always run): ``review``, ``training``, ``speed``.
+        Measures to run after detection (always run): ``review``, ``training``, ``speed``,
+        ``loop`` (last: it changes the project's masks).
         ``results.json`` must hold every key of the issue only when all run.
     noise_types : str
         Synthetic noise types (:func:`~napari_noisyfix.synth.noise.parse_kinds`): ``protocol``,
@@ -108,10 +112,12 @@ def run_benchmark(
     plan = get_budget(budget)
     out = Path(out)
     yield Progress("prepare", 0, 1, f"reading {data_dir}")
-    data = prepare(data_dir, noise, seed, plan.size, noise_types, truth)
+    everything = prepare(data_dir, noise, seed, plan.size, noise_types, truth)
     (out / "plots").mkdir(parents=True, exist_ok=True)
-    write_json(out / "noise_log.json", data.noise_log)
-    results = _header(data, seed, plan, device)
+    write_json(out / "noise_log.json", everything.noise_log)
+    kept, held_out = hold_out_test(everything, seed)
+    data, test = everything.subset(kept), TestSet.of(everything, held_out)
+    results = {**_header(data, seed, plan, device), "split.n_test": len(held_out)}
     project = build_project(data, out / "project")
     configs = train_configs(plan, device, seed)
     robust_steps: list[float] = []
@@ -120,13 +126,14 @@ def run_benchmark(
     )
     found = yield from _detection(project, version, data, out, analysis_s, results)
     write_results(out / "results.json", results, require=False)  # kept if a later step fails
+    sims = {}
     if "review" in measures:
-        yield from _review(data, out, project, version, found, seed, results)
+        sims = yield from _review(data, out, project, version, found, seed, results)
         write_results(out / "results.json", results, require=False)
     plain_steps: list[float] = []
     if "training" in measures:
         clean = build_project(data, out / "clean_labels", truth_as_labels=True)
-        trained = yield from training.run_training(project, clean, configs["plain"], version)
+        trained = yield from training.run_training(project, clean, configs["plain"], version, test)
         plain_steps = trained.pop("step_times")
         results.update(trained)
     if "speed" in measures:
@@ -134,6 +141,19 @@ def run_benchmark(
         forward = speed.forward_seconds(project, version, plan.speed_images, device)
         results.update(speed.speed_results(forward, analysis_s, robust_steps, found["cleanlab_s"]))
         results["speed.train_step_s.plain"] = speed.median(plain_steps)
+    if "loop" in measures:
+        write_results(out / "results.json", results, require=False)
+        looped, curve = yield from loop.run_loop(
+            loop.copy_project(project, out / "loop"),
+            version,
+            data,
+            test,
+            configs["robust"],
+            plan.folds,
+            out,
+        )
+        results.update(looped)
+        plots.plot_loop(curve, sims.get("noisyfix"), looped["loop.first_queue_length"], out)
     results["seconds_total"] = time.perf_counter() - start
     write_results(out / "results.json", results, require=set(measures) >= set(MEASURES))
     atomic_write_text(out / "results.md", markdown_table(results))
@@ -173,8 +193,9 @@ def rescore_benchmark(source, data_dir, out):
     seed = int(before["noise.seed"])
     kinds = before.get("noise.types", "protocol")
     truth = before.get("noise.truth_dir") if before.get("noise.source") == "given" else None
-    data = prepare(data_dir, before["noise.fraction"], seed, plan.size, kinds, truth)
     project = Project.open(out / "project")
+    everything = prepare(data_dir, before["noise.fraction"], seed, plan.size, kinds, truth)
+    data = everything.subset(project.names)  # runs since measure 5 hold out a test split
     version = project.latest_model_version()
     start = time.perf_counter()
     yield from score_project(project, version, force=True)
@@ -271,6 +292,7 @@ def _review(data: BenchData, out: Path, project, version: int, found: dict, seed
     curves = {m: review_metrics.dice_at(sim, steps) for m, sim in sims.items()}
     before = results["review.dice_before"]
     plots.plot_review_curves(curves, before, out / "plots" / "review_curves.png")
+    return sims
 
 
 def benchmark_command(args) -> int:
