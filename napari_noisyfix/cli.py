@@ -3,10 +3,30 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+import warnings
 from pathlib import Path
 
 from .errors import NoisyFixError
+
+#: Training fields ``noisyfix update`` sets itself (:func:`~.model.update.update_config`: the
+#: checkpoint's network, one epoch of ``--steps`` steps, no clean-subset phase, warm-up or
+#: curriculum) or never uses (it trains without a validation split): it offers no option for them.
+UPDATE_SETS = (
+    "arch",
+    "encoder",
+    "encoder_weights",
+    "dropout",
+    "epochs",
+    "steps_per_epoch",
+    "clean_pretrain_epochs",
+    "filter_warmup",
+    "curriculum",
+    "curriculum_start",
+    "val_fraction",
+    "patience",
+)
 
 
 def _cmd_demo(args) -> int:
@@ -62,11 +82,13 @@ def _cmd_sample(args) -> int:
 
 def _cmd_import(args) -> int:
     from .io.importer import import_project
+    from .io.pairs import data_folders
 
     clean = _read_clean_list(args.clean)
+    images, masks = (args.images, args.masks) if args.masks else data_folders(args.images)
     with import_project(
-        args.images,
-        args.masks,
+        images,
+        masks,
         args.project,
         patients_csv=args.patients,
         clean=clean,
@@ -105,19 +127,22 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_update(args) -> int:
+    """Retrain from the corrections, then rescore with the new version (like the GUI's Retrain),
+    so that the scores never stay on the old model."""
     from .model.config import config_from_args
-    from .model.update import update
     from .progress import drive
+    from .review.jobs import retrain_job
 
     with open_project(args.project, "write") as proj:
-        version = drive(update(proj, steps=args.steps, config=config_from_args(args)))
+        version = drive(retrain_job(proj, args.steps, config=config_from_args(args)))
     print(f"model version {version} saved in {proj.model_dir(version)}")
+    print(f"project rescored with model version {version}; next: {_command('review', args)}")
     return 0
 
 
 def _cmd_score(args) -> int:
     from .progress import drive
-    from .quality.score import score_project
+    from .quality.score import load_verdict, score_project
 
     thresholds = _thresholds(args.threshold)
     with open_project(args.project, "write") as proj:
@@ -131,8 +156,26 @@ def _cmd_score(args) -> int:
                 features=args.features,
             )
         )
+        verdict = load_verdict(proj, args.version)
     print(summary)
+    print(next_step(verdict, args))
     return 0
+
+
+def next_step(verdict, args) -> str:
+    """The line after ``noisyfix score``: review, or what would make the scores trustworthy."""
+    review = _command("review", args)
+    if verdict.warning is None:
+        return f"next: {review}"
+    return (
+        "next: what would help (above), then "
+        f"{_command('score', args)}; or review as it is: {review}"
+    )
+
+
+def _command(name: str, args) -> str:
+    """``noisyfix NAME PROJECT`` for the project of ``args``, quoted for a shell."""
+    return f"noisyfix {name} {shlex.quote(str(args.project))}"
 
 
 def _thresholds(items: list[str] | None) -> dict[int, float] | None:
@@ -179,10 +222,34 @@ def _cmd_benchmark(args) -> int:
     return benchmark_command(args)
 
 
-def _add_train_options(p: argparse.ArgumentParser) -> None:
+def _add_train_options(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
     from .model.config import add_train_arguments
 
-    add_train_arguments(p)
+    add_train_arguments(p, skip=skip)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Help that shows every option's default, unless it is None or off or the help says it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        hidden = default is None or default is False or default == argparse.SUPPRESS
+        if hidden or "default" in text or not action.option_strings:
+            return text
+        return text + " (default: %(default)s)"
+
+
+def version() -> str:
+    """The installed package's version (the source tree's when it is not installed)."""
+    from importlib import metadata
+
+    try:
+        return metadata.version("napari-noisyfix")
+    except metadata.PackageNotFoundError:  # run from a checkout that was never installed
+        from . import __version__
+
+        return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -191,15 +258,22 @@ def build_parser() -> argparse.ArgumentParser:
         prog="noisyfix",
         description="Find, review and fix noisy segmentation labels on medical images.",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_SubParser
+    )
 
     p = sub.add_parser("demo", help="generate the sample project (if absent) and open it in napari")
     p.add_argument("--project", default="demo_project", help="where the sample project lives")
-    p.add_argument("--n", type=int, default=24)
-    p.add_argument("--size", type=int, default=256)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--n", type=int, default=24, help="number of images")
+    p.add_argument("--size", type=int, default=256, help="image side in pixels")
+    p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument("--reviewer", default=None, help="reviewer name for the audit log")
-    p.add_argument("--screenshot", default=None, help="render the window to this PNG and exit")
+    p.add_argument(
+        "--screenshot",
+        default=None,
+        help="render the window to this PNG and exit (remembers no reviewer)",
+    )
     p.set_defaults(func=_cmd_demo)
 
     p = sub.add_parser("sample", help="write a synthetic sample project with noisy masks and truth")
@@ -211,10 +285,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true", help="replace an existing folder")
     p.set_defaults(func=_cmd_sample)
 
-    p = sub.add_parser("import", help="build a project from folders of images and masks")
-    p.add_argument("images", help="folder of images (PNG, JPEG, TIFF, NIfTI, DICOM)")
-    p.add_argument("masks", help="folder of masks with the same file names")
-    p.add_argument("project", help="project folder to create")
+    p = sub.add_parser(
+        "import",
+        help="build a project from folders of images and masks",
+        usage="%(prog)s [-h] [options] IMAGES MASKS PROJECT | DATA PROJECT",
+    )
+    p.add_argument(
+        "images",
+        metavar="IMAGES",
+        help="folder of images (PNG, JPEG, TIFF, NIfTI, DICOM); or DATA, a folder holding "
+        "images/ and masks/, followed by PROJECT only",
+    )
+    p.add_argument(
+        "masks",
+        metavar="MASKS",
+        nargs="?",
+        help="folder of masks named like their images, optionally with a suffix "
+        "(a.png: a.png, a_mask.png, a_masks.png, a_labels.tif, a_seg.npy...)",
+    )
+    p.add_argument("project", metavar="PROJECT", help="project folder to create")
     p.add_argument("--patients", help="CSV with columns image,patient")
     p.add_argument("--clean", help="names of trusted masks: a text file or a comma list")
     p.add_argument("--force", action="store_true", help="replace an existing project")
@@ -223,15 +312,32 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("train", help="train out-of-fold models and a final model")
     p.add_argument("project")
     p.add_argument(
-        "--folds", type=int, default=3, help="patient-level folds for out-of-fold scores"
+        "--folds",
+        type=int,
+        default=3,
+        help="patient-level folds for out-of-fold scores (a project of one patient: runs of "
+        "consecutive slices)",
     )
     _add_train_options(p)
     p.set_defaults(func=_cmd_train)
 
-    p = sub.add_parser("update", help="incremental retraining from the expert's corrections")
+    p = sub.add_parser(
+        "update",
+        help="incremental retraining from the expert's corrections, then rescoring",
+        description="Retrain the newest model and its fold models from the corrections so far "
+        "(the network is the checkpoint's; one epoch of --steps steps each; each fold model learns "
+        "only the reviewed pixels of the images it holds out, so the new scores stay out-of-fold) "
+        "and rescore the project with them.",
+    )
     p.add_argument("project")
-    p.add_argument("--steps", type=int, default=50)
-    _add_train_options(p)
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="optimiser steps per model (default: a fifth of the first training's schedule, "
+        "at least 5)",
+    )
+    _add_train_options(p, skip=UPDATE_SETS)
     p.set_defaults(func=_cmd_update)
 
     p = sub.add_parser("score", help="confidence maps, label-error regions and the review queue")
@@ -255,14 +361,28 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("review", help="open a project in napari for review")
     p.add_argument("project")
     p.add_argument("--reviewer", default=None, help="reviewer name for the audit log")
-    p.add_argument("--screenshot", default=None, help="render the window to this PNG and exit")
+    p.add_argument(
+        "--screenshot",
+        default=None,
+        help="render the window to this PNG and exit (remembers no reviewer)",
+    )
     p.set_defaults(func=_cmd_review)
 
     p = sub.add_parser("evaluate", help="patient-level cross-validation and an HTML report")
     p.add_argument("project")
-    p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--against", choices=["auto", "masks", "truth"], default="auto")
-    p.add_argument("--compare-image-split", action="store_true")
+    p.add_argument("--folds", type=int, default=5, help="cross-validation folds")
+    p.add_argument(
+        "--against",
+        choices=["auto", "masks", "truth"],
+        default="auto",
+        help="score the held-out predictions against the masks or the true masks "
+        "(auto: the truth when the project has it)",
+    )
+    p.add_argument(
+        "--compare-image-split",
+        action="store_true",
+        help="also cross-validate by image, to show what splitting by patient avoids",
+    )
     p.add_argument("--report-only", action="store_true", help="write the report without training")
     _add_train_options(p)
     p.set_defaults(func=_cmd_evaluate)
@@ -299,10 +419,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="real label noise: use DATA/masks as given (no synthetic noise; --noise and "
         "--noise-types are ignored) and read the true masks from DIR (same file stems)",
     )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--budget", choices=["tiny", "fast", "full"], default="fast")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--out", required=True)
+    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument(
+        "--budget", choices=["tiny", "fast", "full"], default="fast", help="training budget"
+    )
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
+    p.add_argument("--out", required=True, help="folder for the results")
     p.set_defaults(func=_cmd_benchmark)
     return parser
 
@@ -324,18 +446,41 @@ def open_project(path, mode: str = "write"):
     return project
 
 
+class _SubParser(argparse.ArgumentParser):
+    """A subcommand's parser: its help shows the defaults (:class:`_HelpFormatter`)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _one_line_warnings(fallback):
+    """A ``warnings.showwarning`` that prints the package's own warnings as one line
+    ``noisyfix: warning: ...`` and hands the others to ``fallback``."""
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        if category.__module__.split(".")[0] != __package__:
+            return fallback(message, category, filename, lineno, file, line)
+        print(f"noisyfix: warning: {message}", file=sys.stderr if file is None else file)
+
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``noisyfix`` console script.
 
     Bad input and every fault from outside (OS, SQLite, memory) end the command with one line
-    ``noisyfix: error: FILE: problem`` on stderr and exit status 2, never a traceback.
+    ``noisyfix: error: FILE: problem`` on stderr and exit status 2, never a traceback; the
+    package's warnings (folds split by slice, say) are one line ``noisyfix: warning: ...``.
     """
     from .faults import FAULTS, one_line
 
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warnings(warnings.showwarning)
+            return int(args.func(args) or 0)
     except FAULTS as exc:
         print(f"noisyfix: error: {one_line(exc, log=_log_file(args))}", file=sys.stderr)
         return 2

@@ -179,7 +179,7 @@ _HELP = {
     "encoder": "encoder backbone",
     "encoder_weights": "local file with encoder weights (nothing is downloaded)",
     "dropout": "decoder dropout probability (also used for MC-dropout uncertainty)",
-    "strategy": "training recipe: 'robust' (noise-robust, default) or 'plain' (cross-entropy)",
+    "strategy": "training recipe: 'robust' (noise-robust) or 'plain' (cross-entropy)",
     "loss": "loss function (bce = ce for two classes)",
     "gce_q": "GCE exponent q in (0, 1]",
     "sce_alpha": "SCE weight of the cross-entropy term",
@@ -221,8 +221,45 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return TrainConfig(**given)
 
 
-def add_train_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add one ``--option`` per :meth:`TrainConfig.cli_fields` (default None: recipe/config wins)."""
+def default_text(name: str, defaults: TrainConfig | None = None) -> str:
+    """The value an unset ``--option`` of field ``name`` takes, as ``--help`` shows it.
+
+    Strategy fields follow the recipe: ``ce_dice (robust), ce (plain)`` when the recipes differ,
+    the recipe of ``defaults`` first; the others are the field of ``defaults`` (default:
+    ``TrainConfig()``).
+    """
+    defaults = defaults or TrainConfig()
+    if name not in PLAIN:
+        return _show(name, getattr(defaults, name))
+    recipes = sorted(RECIPES, key=lambda r: r != defaults.strategy)  # the default one first
+    shown = [(_show(name, RECIPES[r][name]), r) for r in recipes]
+    if len({value for value, _ in shown}) == 1:
+        return shown[0][0]
+    return ", ".join(f"{value} ({r})" for value, r in shown)
+
+
+def _show(name: str, value) -> str:
+    if name == "image_size" and value is None:
+        return "0 (whole images)"
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def add_train_arguments(
+    parser: argparse.ArgumentParser,
+    defaults: TrainConfig | None = None,
+    skip: tuple[str, ...] = (),
+) -> None:
+    """Add one ``--option`` per :meth:`TrainConfig.cli_fields`.
+
+    Every option defaults to None, so that an unset option leaves the value to the recipe and
+    the config (:func:`config_from_args`); its help shows the value that is then used
+    (:func:`default_text` of ``defaults``). Fields in ``skip`` get no option (a command that
+    sets them itself).
+    """
     choices = {
         "arch": list(ARCH_NAMES),
         "encoder": list(ENCODERS),
@@ -233,9 +270,12 @@ def add_train_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("training")
     types = {f.name: f.type for f in fields(TrainConfig)}
     for name in TrainConfig.cli_fields():
+        if name in skip:
+            continue
         flag = "--" + name.replace("_", "-")
         kind = types[name]
-        kwargs = {"dest": name, "default": None, "help": _HELP[name]}
+        text = f"{_HELP[name]} (default: {default_text(name, defaults)})"
+        kwargs = {"dest": name, "default": None, "help": text.replace("%", "%%")}
         if "bool" in kind:
             kwargs["action"] = argparse.BooleanOptionalAction
         else:

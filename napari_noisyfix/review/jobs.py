@@ -60,7 +60,7 @@ def train_job(project, folds: int = 3, config=None) -> Job:
         return (yield from _score(project, version))
 
 
-def retrain_job(project, steps: int, config=None) -> Job:
+def retrain_job(project, steps: int | None = None, config=None) -> Job:
     """Incremental update from the corrections so far, then rescoring; returns the new version."""
     from ..model.update import update
 

@@ -1,0 +1,91 @@
+"""`noisyfix --help` texts show the values an unset option takes; `noisyfix --version`."""
+
+import re
+from importlib import metadata
+
+import pytest
+
+from napari_noisyfix.cli import UPDATE_SETS, build_parser, main
+from napari_noisyfix.model.config import TrainConfig, default_text
+from napari_noisyfix.model.update import update_config
+
+
+def _help(capsys, *argv) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--help"])
+    assert exit_info.value.code == 0
+    return " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+
+
+def test_version_prints_the_installed_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"noisyfix {metadata.version('napari-noisyfix')}"
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+def test_train_help_shows_the_recipe_values(capsys, command):
+    text = _help(capsys, command, "P")
+    config = TrainConfig()
+    assert f"training epochs (default: {config.epochs})" in text
+    assert f"optimiser steps per epoch (default: {config.steps_per_epoch})" in text
+    assert f"crops per step (default: {config.batch_size})" in text
+    assert f"(default: {config.image_size})" in text and f"(default: {config.lr})" in text
+    assert "(default: ce_dice (robust), ce (plain))" in text
+    assert "(default: None)" not in text
+    chunks = re.split(r" (?=--(?!no-)[a-z])", text[text.index("training:") :])
+    shown = {chunk.split()[0].rstrip(","): chunk for chunk in chunks[1:]}
+    for name in TrainConfig.cli_fields():
+        assert "(default: " in shown["--" + name.replace("_", "-")], name
+
+
+def test_every_shown_default_is_what_an_unset_option_gives():
+    args = build_parser().parse_args(["train", "P"])
+    from napari_noisyfix.model.config import config_from_args
+
+    built = config_from_args(args)
+    for name in TrainConfig.cli_fields():
+        assert getattr(args, name) is None  # unset still means "the recipe / config decides"
+        assert default_text(name).split(" (")[0] in (
+            str(getattr(built, name)),
+            {True: "on", False: "off", None: "none"}.get(getattr(built, name), "?"),
+        ), name
+
+
+def test_update_offers_only_the_options_it_uses(capsys):
+    text = _help(capsys, "update", "P")
+    assert "optimiser steps per model (default: a fifth of the first training's" in text
+    assert build_parser().parse_args(["update", "P"]).steps is None
+    for name in UPDATE_SETS:
+        assert "--" + name.replace("_", "-") + " " not in text
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["update", "P", "--epochs", "3"])
+
+
+def test_options_update_offers_reach_the_update_config():
+    """Guards UPDATE_SETS against update_config: an option shown is an option used."""
+    base = TrainConfig(encoder="mobilenet_v2", device="cpu")
+    given = TrainConfig(
+        strategy="plain",
+        loss="sce",
+        lr=0.01,
+        batch_size=3,
+        seed=4,
+        filter_threshold=0.5,
+        mixup_alpha=0.2,
+        augment_flips=False,
+        image_size=96,
+        device="cpu",
+    )
+    cfg = update_config(base, given, 7)
+    for name in set(TrainConfig.cli_fields()) - set(UPDATE_SETS):
+        assert getattr(cfg, name) == getattr(given, name), name
+    assert cfg.epochs == 1 and cfg.steps_per_epoch == 7 and cfg.encoder == "mobilenet_v2"
+
+
+def test_other_commands_show_their_defaults(capsys):
+    assert "number of images (default: 24)" in _help(capsys, "demo")
+    assert "cross-validation folds (default: 5)" in _help(capsys, "evaluate", "P")
+    text = _help(capsys, "import", "D", "P")
+    assert "IMAGES MASKS PROJECT | DATA PROJECT" in text and "a_masks.png" in text
