@@ -48,10 +48,17 @@ def restage(job: Job, stage: str) -> Job:
 
 
 def drive(job: Job, desc: str | None = None, quiet: bool = False) -> Any:
-    """Run ``job`` to the end with one tqdm bar per stage and return its result."""
+    """Run ``job`` to the end with one tqdm bar per phase and return its result.
+
+    A phase is a stage (``fold 1/3``, ``final model``) or, within a stage, a report without a
+    step count (``total`` 0, such as ``predicting 12 held-out images``): it gets its own bar
+    labelled ``stage: message``, so a finished count is not shown again as ``0/N``. A bar starts
+    at the step it is first reported at, and the rate is tqdm's average over the steps it saw
+    happen: the step that was done before the bar existed is never counted as instantaneous.
+    """
     from tqdm.auto import tqdm
 
-    bar, stage = None, None
+    bar, phase = None, None
     try:
         while True:
             try:
@@ -60,20 +67,41 @@ def drive(job: Job, desc: str | None = None, quiet: bool = False) -> Any:
                 return stop.value
             if quiet:
                 continue
-            if p.stage != stage:
+            if _phase(p) != phase or p.step < bar.n:
                 if bar is not None:
                     bar.close()
-                stage = p.stage
-                bar = tqdm(total=p.total or None, desc=desc or p.stage, unit="step", leave=True)
-            bar.total = p.total or bar.total
-            bar.n = p.step
-            if p.metrics:
-                bar.set_postfix({k: _fmt(v) for k, v in p.metrics.items()}, refresh=False)
-            bar.refresh()
+                phase = _phase(p)
+                bar = tqdm(
+                    total=p.total or None,
+                    initial=p.step,
+                    desc=desc or _label(p),
+                    unit="step",
+                    leave=True,
+                    bar_format=None if p.total else "{desc} [{elapsed}]",
+                )
+            _advance(bar, p)
     finally:
         if bar is not None:
             bar.close()
         job.close()
+
+
+def _phase(p: Progress) -> tuple[str, str | None]:
+    """What a bar stands for: the stage, and the message of a report without a step count."""
+    return (p.stage, None if p.total else p.message)
+
+
+def _label(p: Progress) -> str:
+    return p.stage if p.total or not p.message else f"{p.stage}: {p.message}"
+
+
+def _advance(bar, p: Progress) -> None:
+    """Move ``bar`` to ``p`` through tqdm's own update, which measures the rate."""
+    bar.total = p.total or bar.total
+    if p.metrics:
+        bar.set_postfix({k: _fmt(v) for k, v in p.metrics.items()}, refresh=False)
+    if p.step > bar.n:
+        bar.update(p.step - bar.n)
 
 
 def _fmt(value):

@@ -1,5 +1,9 @@
 """Patient-level splits: K folds and train/validation/test parts in which no patient spans two parts.
 
+A project of one patient only (one volume, or images all of one patient) cannot be split by
+patient; its folds are runs of consecutive images instead (:func:`patient_folds` warns with
+:class:`SliceSplitWarning`).
+
 Patients are assigned greedily: in order of decreasing mean foreground fraction (so each part gets
 a spread of foreground, i.e. a stratified split), each patient goes to the part furthest below its
 target number of images; ties are broken with the seeded random generator. The same inputs and seed
@@ -8,11 +12,16 @@ always give the same split.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from .errors import NoisyFixError
+
+
+class SliceSplitWarning(UserWarning):
+    """Folds were split by image within one patient: neighbouring slices may leak across folds."""
 
 
 def _as_map(values, names: list[str], what: str) -> dict:
@@ -74,6 +83,11 @@ def patient_folds(
 ) -> list[list[str]]:
     """Split images into ``k`` folds with every patient in exactly one fold.
 
+    When every image belongs to one patient (a single volume, say) the folds are ``k`` runs of
+    consecutive images in name order instead (volume slices ``vol_z000``, ``vol_z001``... stay
+    together), with a :class:`SliceSplitWarning`: slices at the edge of a run have neighbours,
+    nearly alike, in the other folds, so out-of-fold scores may be a little optimistic.
+
     Parameters
     ----------
     names : sequence of str
@@ -81,7 +95,8 @@ def patient_folds(
     patients : mapping or sequence, optional
         Patient id per image (by name, or aligned with ``names``); None: each image its own patient.
     k : int
-        Number of folds, 2 or more and at most the number of patients.
+        Number of folds, 2 or more and at most the number of patients (of images, for a project
+        of one patient).
     seed : int
         Breaks ties; the same seed gives the same folds.
     fg : mapping or sequence, optional
@@ -92,16 +107,42 @@ def patient_folds(
     list of list of str
         ``k`` non-empty folds of sorted image names.
     """
-    rng = np.random.default_rng(seed)
-    order, groups = _groups(names, patients, fg, rng)
     if k < 2:
         raise NoisyFixError(f"{k} folds requested: cross-validation needs at least 2")
+    pmap = _as_map(patients, list(names), "patient")
+    if len(set(pmap.values()) if pmap else names) == 1:
+        if k > len(names):
+            raise NoisyFixError(
+                f"{k} folds requested but there are only {len(names)} images, all of one "
+                f"patient; use at most {len(names)} folds"
+                if len(names) > 1
+                else "only 1 image: cross-validation needs at least 2"
+            )
+        patients = _runs(names, k)
+        warnings.warn(SliceSplitWarning(_leak_text(len(names), k)), stacklevel=2)
+    rng = np.random.default_rng(seed)
+    order, groups = _groups(names, patients, fg, rng)
     if k > len(groups):
         raise NoisyFixError(
             f"{k} folds requested but there are only {len(groups)} patients; "
             f"use at most {len(groups)} folds"
         )
     return _assign(order, groups, np.ones(k), rng)
+
+
+def _runs(names: Sequence[str], k: int) -> dict[str, str]:
+    """``k`` groups of consecutive names (sorted), as equal in size as they can be."""
+    ordered = sorted(names)
+    return {n: f"run{i * k // len(ordered)}" for i, n in enumerate(ordered)}
+
+
+def _leak_text(n: int, k: int) -> str:
+    return (
+        f"all {n} images belong to one patient, so the {k} folds are runs of consecutive "
+        "images (slices) instead of patients; neighbouring slices at the edges of a run look "
+        "alike, so out-of-fold scores may be optimistic (give patient ids with --patients "
+        "when the images come from several patients)"
+    )
 
 
 def train_val_test_split(

@@ -85,8 +85,8 @@ def test_patients_may_be_given_as_a_sequence_and_default_to_one_per_image():
 
 def test_clear_errors():
     names = ["a", "b", "c"]
-    with pytest.raises(NoisyFixError, match="only 1 patients"):
-        patient_folds(names, {"a": "p", "b": "p", "c": "p"}, 2)
+    with pytest.raises(NoisyFixError, match="only 2 patients; use at most 2 folds"):
+        patient_folds(names, {"a": "p", "b": "p", "c": "q"}, 3)
     with pytest.raises(NoisyFixError, match="at least 2"):
         patient_folds(names, None, 1)
     with pytest.raises(NoisyFixError, match="c: no patient"):
