@@ -85,7 +85,10 @@ def import_project(
     Parameters
     ----------
     images_dir, masks_dir : path
-        Folders of images and masks (PNG, JPEG, TIFF, NIfTI, DICOM files or series folders).
+        Folders of images and masks (PNG, JPEG, TIFF, NIfTI, DICOM files or series folders). A
+        mask is named like its image, optionally with a mask suffix (``a_mask.png``,
+        ``a_masks.png``, ``a_labels.tif``, ``a_seg.npy``...: :mod:`.mask_names`); a data folder
+        holding ``images/`` and ``masks/`` gives both through :func:`.pairs.data_folders`.
     project_dir : path
         Project folder to create; must not exist unless ``force``.
     patients_csv : path, optional

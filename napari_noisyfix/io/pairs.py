@@ -1,4 +1,9 @@
-"""Pair a folder of images with a folder of masks by file stem; volumes become named 2D slices."""
+"""Pair a folder of images with a folder of masks by file stem; volumes become named 2D slices.
+
+A mask's stem is its image's stem, or that stem with a common mask suffix (``_mask``,
+``_masks``, ``_labels``, ``_seg``...: :mod:`.mask_names`); Cellpose's ``_seg.npy`` files are
+recognised but read only when they hold a plain array (:mod:`.seg_npy`).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,7 @@ import numpy as np
 
 from ..errors import NoisyFixError
 from .formats import detect_format, safe_name, stem
+from .mask_names import match_masks
 from .readers import (
     MAX_CLASS,
     describe_values,
@@ -19,6 +25,7 @@ from .readers import (
     to_image,
     to_mask,
 )
+from .seg_npy import is_seg_npy, load_seg_npy, seg_stem
 
 
 @dataclass
@@ -34,16 +41,30 @@ class ImagePair:
     mask_scale: int = 1
 
 
-def folder_entries(folder: str | os.PathLike, what: str) -> dict[str, Path]:
-    """Image files and series sub-folders of ``folder`` by stem (hidden and other files skipped)."""
+def data_folders(parent: str | os.PathLike) -> tuple[Path, Path]:
+    """The ``images/`` and ``masks/`` folders of a data folder that holds both."""
+    parent = Path(parent)
+    missing = [sub for sub in ("images", "masks") if not (parent / sub).is_dir()]
+    if missing:
+        raise NoisyFixError(
+            f"{parent}: no {' and no '.join(s + '/' for s in missing)} folder inside; give a "
+            "folder holding images/ and masks/, or the images and masks folders themselves"
+        )
+    return parent / "images", parent / "masks"
+
+
+def folder_entries(folder: str | os.PathLike, what: str, masks: bool = False) -> dict[str, Path]:
+    """Image files and series sub-folders of ``folder`` by stem (hidden and other files skipped);
+    with ``masks``, ``NAME_seg.npy`` files too (stem ``NAME_seg``)."""
     folder = Path(folder)
     if not folder.is_dir():
         raise NoisyFixError(f"{folder}: {what} folder not found")
     entries: dict[str, Path] = {}
     for path in sorted(folder.iterdir()):
-        if detect_format(path) is None:
+        npy = masks and is_seg_npy(path)
+        if not npy and detect_format(path) is None:
             continue
-        key = stem(path)
+        key = seg_stem(path) if npy else stem(path)
         if key in entries:
             raise NoisyFixError(
                 f"{path}: same name as {entries[key].name}; {what} names must be unique"
@@ -56,17 +77,6 @@ def folder_entries(folder: str | os.PathLike, what: str) -> dict[str, Path]:
     return entries
 
 
-def _check_matching(images: dict[str, Path], masks: dict[str, Path], masks_dir, images_dir):
-    orphans = sorted(set(masks) - set(images))
-    if orphans:
-        key = orphans[0]
-        raise NoisyFixError(f"{masks[key]}: mask without an image (no '{key}.*' in {images_dir})")
-    unlabelled = sorted(set(images) - set(masks))
-    if unlabelled:
-        key = unlabelled[0]
-        raise NoisyFixError(f"{images[key]}: image without a mask (no '{key}.*' in {masks_dir})")
-
-
 def _slice_names(key: str, n: int, volume: bool) -> list[str]:
     if not volume:
         return [safe_name(key)]
@@ -77,7 +87,8 @@ def _slice_names(key: str, n: int, volume: bool) -> list[str]:
 def _pair_entry(key: str, image_path: Path, mask_path: Path) -> list[ImagePair]:
     raw = load_raw(image_path)
     image = to_image(raw, image_path)
-    mask, scale = to_mask(load_raw(mask_path, for_mask=True), mask_path)
+    mask_raw = load_seg_npy(mask_path) if is_seg_npy(mask_path) else load_raw(mask_path, True)
+    mask, scale = to_mask(mask_raw, mask_path)
     rgb = image.ndim == (4 if raw.volume else 3)
     hw = image.shape[:-1] if rgb else image.shape
     if tuple(mask.shape) != tuple(hw):
@@ -151,7 +162,7 @@ def reconcile_masks(pairs: list[ImagePair]) -> None:
 def read_folder_pairs(
     images_dir: str | os.PathLike, masks_dir: str | os.PathLike
 ) -> list[ImagePair]:
-    """Read every image with its mask, matched by file stem.
+    """Read every image with its mask, matched by file stem (or stem and mask suffix).
 
     A 3D volume (NIfTI, DICOM series folder, multi-page TIFF, folder of slices) gives one pair per
     slice, named ``<stem>_z###``, whose patient is the volume; a 2D image is its own patient.
@@ -160,12 +171,13 @@ def read_folder_pairs(
     Raises
     ------
     NoisyFixError
-        Missing folder, empty folder, unmatched image or mask, shape mismatch, bad mask values,
-        unreadable file: the message names the file.
+        Missing folder, empty folder, unmatched image or mask, two masks for one image, shape
+        mismatch, bad mask values, unreadable or pickled file: the message names the file.
     """
     images = folder_entries(images_dir, "images")
-    masks = folder_entries(masks_dir, "masks")
-    _check_matching(images, masks, masks_dir, images_dir)
+    masks = match_masks(
+        images, folder_entries(masks_dir, "masks", masks=True), images_dir, masks_dir
+    )
     pairs: list[ImagePair] = []
     seen: dict[str, Path] = {}
     for key in sorted(images):
