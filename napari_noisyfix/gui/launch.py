@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import os
 import sys
 from pathlib import Path
@@ -13,6 +12,8 @@ from ..project import Project
 WINDOW_SIZE = (1600, 1000)
 #: Seconds to let the window settle before a screenshot (napari's start-up toasts fade after 4 s).
 SETTLE_SECONDS = 2.5
+#: Who reviews in a ``--screenshot`` run when nobody was named: for that run only.
+SCREENSHOT_REVIEWER = "screenshot"
 
 
 def preload_model_stack() -> None:
@@ -73,8 +74,9 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
     screenshot : path, optional
         Render the whole window (widget included) to this PNG and exit instead of running.
     reviewer : str, optional
-        Reviewer name; else the one remembered in the project, else asked in a dialog
-        (``screenshot`` runs fall back to the login name).
+        Reviewer name; else the one remembered in the project, else asked in a dialog. A
+        ``screenshot`` run with neither reviews as :data:`SCREENSHOT_REVIEWER` for that run only:
+        the project remembers no reviewer afterwards (and never the login name).
 
     Returns
     -------
@@ -92,8 +94,9 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
             file=sys.stderr,
         )
     preload_model_stack()
-    if screenshot is not None and not (reviewer or project.reviewer):
-        reviewer = getpass.getuser() or "reviewer"
+    session_only = screenshot is not None and not (reviewer or project.reviewer)
+    if session_only:
+        reviewer = SCREENSHOT_REVIEWER
     quiet_binding_notice()
     title = f"NoisyFix — {project.config.get('name', project.root.name)}"
     viewer = napari.Viewer(title=title + ("" if project.writable else " (read-only)"))
@@ -103,6 +106,8 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
         viewer.close()
         project.close()
         raise NoisyFixError(f"{project.root}: could not open the project for review")
+    if session_only and project.writable:
+        project.set_reviewer(None)  # opening remembered the name; a screenshot run keeps none
     viewer.window.show()
     viewer.window.activate()  # napari's toasts fade only in an active window
     if screenshot is None:

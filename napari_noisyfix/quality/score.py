@@ -43,6 +43,7 @@ from .params import PARAMS
 from .prior_shift import foreground_shift, logodds_histogram
 from .region import ROW_FIELDS, Region
 from .storage import read_maps, read_npz, regions_arrays, regions_from_arrays, write_maps, write_npz
+from .summary import score_summary
 from .thresholds import apply_override, check_probs, class_sums, thresholds_from_sums
 from .verdict import Verdict
 
@@ -135,11 +136,7 @@ def score_project(
     write_json(sdir / VERDICT_FILE, verdict.to_dict())
     manifest = _manifest(hashes, raw, rows, [float(t) for t in thr], shift, features)
     write_json(sdir / MANIFEST, {**manifest, "calibration_key": key})
-    summary = (
-        f"v{version:04d}: rescored {redone} of {len(rows)} images, {len(outliers)} outliers, "
-        f"foreground log-odds shift {shift:+.2f}\n{verdict.text()}"
-    )
-    return summary + (f"\n{verdict.warning}" if verdict.warning else "")
+    return score_summary(version, redone, len(rows), len(outliers), logodds, verdict)
 
 
 def _calibration_key(hashes: dict, features: bool) -> str:

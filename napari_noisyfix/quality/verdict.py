@@ -85,10 +85,11 @@ class Verdict:
         """A plain warning when the queue should not be trusted, else None."""
         if self.status == "weak":
             return (
-                "The model cannot reliably judge these masks: on errors planted in the project's "
-                f"own masks it tells them apart only with AUROC {_fmt(self.image_auroc)} "
-                f"(errors as small as its own disagreement with the labels: {_fmt(self.small_auroc)}). "
-                "Its flags may be its own mistakes. What would help: "
+                "The model cannot reliably judge these masks: shown a mask with an error planted "
+                "in it and an untouched one, it picks the wrong one too often (it ranks them "
+                f"right {_pct(self.image_auroc)} of the time, where 50% is chance; "
+                f"{_pct(self.small_auroc)} for errors as small as its own disagreement with the "
+                "labels). Its flags may be its own mistakes. What would help: "
                 + "; ".join(self.advice)
                 + "."
             )
@@ -97,7 +98,8 @@ class Verdict:
         return None
 
     def text(self) -> str:
-        """The verdict in one paragraph."""
+        """The verdict in one paragraph of plain words (with the advice, unless the
+        :attr:`warning` gives it)."""
         head = {
             "good": "The model can judge these masks",
             "limited": "The model judges these masks with limits",
@@ -107,13 +109,17 @@ class Verdict:
         if self.status == "uncalibrated":
             return f"{head}: {self.note}."
         body = (
-            f"{head}: planted errors found with image AUROC {_fmt(self.image_auroc)}, region "
-            f"AUROC {_fmt(self.region_auroc)}, errors as small as the model's own disagreement "
-            f"AUROC {_fmt(self.small_auroc)}; estimated mask Dice r = {_fmt(self.dice_r)}; the "
-            f"model agrees with the labels at Dice {_fmt(self.model_dice)} "
-            f"({self.n_images} calibration images, {self.n_planted} planted errors)."
+            f"{head}: of {self.n_planted} errors planted in {self.n_images} of the project's own "
+            f"masks, it ranks a mask with an error above an untouched one {_pct(self.image_auroc)} "
+            f"of the time (50% is chance; {_pct(self.small_auroc)} for errors as small as its "
+            f"own disagreement with the labels) and a planted error's region above other regions "
+            f"{_pct(self.region_auroc)} of the time (image and region AUROC); its estimate of "
+            f"each mask's Dice follows the true one with r = {_fmt(self.dice_r)}; it agrees with "
+            f"the labels at Dice {_fmt(self.model_dice)}."
         )
-        return body + (" What would help: " + "; ".join(self.advice) + "." if self.advice else "")
+        if not self.advice or self.status == "weak":  # a weak verdict's warning gives the advice
+            return body
+        return body + " What would help: " + "; ".join(self.advice) + "."
 
     def to_dict(self) -> dict:
         """JSON-ready (NaN as None)."""
@@ -139,3 +145,8 @@ def _below(value: float, bar: float) -> bool:
 
 def _fmt(value: float) -> str:
     return "n/a" if value is None or math.isnan(value) else f"{value:.2f}"
+
+
+def _pct(value: float) -> str:
+    """An AUROC as the share of pairs ranked right (``93%``)."""
+    return "n/a" if value is None or math.isnan(value) else f"{value:.0%}"
