@@ -29,7 +29,9 @@ def sample_data() -> list[tuple]:
 
 
 def get_reader(path):
-    """A reader for a noisyfix project folder or a NIfTI / DICOM file; None for anything else."""
+    """A reader for a noisyfix project folder (it holds ``project.json``), a NIfTI file, a DICOM
+    file (by extension, or by its 128-byte preamble and ``DICM`` prefix when it has none) or a
+    DICOM series folder; None for anything else (napari then offers its other readers)."""
     if isinstance(path, (list, tuple)):
         if len(path) != 1:
             return None
@@ -37,11 +39,29 @@ def get_reader(path):
     path = Path(os.fspath(path))
     if (path / "project.json").is_file():
         return read_project
+    if path.is_dir():
+        return read_medical if _holds_dicom(path) else None
+    return read_medical if path.is_file() and _format(path) in MEDICAL_FORMATS else None
+
+
+def _format(path: Path) -> str | None:
+    """A file's image format (None when it is not one, or cannot be looked at)."""
     from .io.formats import detect_format
 
-    if path.is_file() and detect_format(path) in MEDICAL_FORMATS:
-        return read_medical
-    return None
+    try:
+        return detect_format(path)
+    except NoisyFixError:
+        return None
+
+
+def _holds_dicom(folder: Path) -> bool:
+    """Whether a folder is a DICOM series: some visible regular file in it is DICOM."""
+    try:
+        entries = sorted(folder.iterdir())
+    except OSError:
+        return False
+    files = (p for p in entries if not p.name.startswith(".") and p.is_file())
+    return any(_format(p) == "dicom" for p in files)
 
 
 def read_project(path) -> list[tuple]:

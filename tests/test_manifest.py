@@ -22,6 +22,8 @@ def test_manifest_valid_and_imports_resolve(manifest):
     commands = manifest.contributions.commands
     assert {c.id for c in commands} == {
         "napari-noisyfix.review_widget",
+        "napari-noisyfix.open_project",
+        "napari-noisyfix.new_project_from_layers",
         "napari-noisyfix.sample",
         "napari-noisyfix.get_reader",
         "napari-noisyfix.write_labels",
@@ -37,7 +39,36 @@ def test_contributions_point_at_known_commands(manifest):
     used += [r.command for r in c.readers] + [w.command for w in c.writers]
     assert set(used) <= ids and len(used) == 4
     assert c.readers[0].accepts_directories
+    assert {"*.nii", "*.nii.gz", "*.dcm"} <= set(c.readers[0].filename_patterns)
     assert "labels" in c.writers[0].layer_types[0]
+
+
+def test_menus_in_napari_contributable_places(manifest):
+    ids = {c.id for c in manifest.contributions.commands}
+    menus = {
+        key: [item.command for item in items] for key, items in manifest.contributions.menus.items()
+    }
+    # napari's contributable menus (NAP-6): File > IO Utilities and Layers > Annotate
+    assert menus == {
+        "napari/file/io_utilities": ["napari-noisyfix.open_project"],
+        "napari/layers/annotate": [
+            "napari-noisyfix.review_widget",
+            "napari-noisyfix.new_project_from_layers",
+        ],
+    }
+    assert {c for items in menus.values() for c in items} <= ids
+
+
+def test_reader_claims_extension_less_dicom_and_series_folders(tmp_path):
+    from io_samples import dicom_series, gray, save_dicom
+
+    volume = np.stack([gray(6, 7, seed=s, dtype=np.uint16) for s in range(2)])
+    folder = dicom_series(tmp_path / "series", volume)
+    assert hooks.get_reader(str(folder)) is hooks.read_medical
+    ((data, meta, kind),) = hooks.read_medical(str(folder))
+    assert kind == "image" and np.array_equal(data, volume) and meta["metadata"]["volume"]
+    single = save_dicom(tmp_path / "1.2.840.5", volume[0], instance=1, z=0.0)
+    assert hooks.get_reader(str(single)) is hooks.read_medical
 
 
 def test_sample_data_layers():

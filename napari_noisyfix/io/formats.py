@@ -46,6 +46,12 @@ def _extension(path: Path) -> str:
     return ".nii.gz" if name.endswith(".nii.gz") else path.suffix.lower()
 
 
+def _maybe_dicom(ext: str) -> bool:
+    """Whether a name may hide a DICOM file: no extension, or a number after the last dot (UID
+    file names such as ``1.2.840.113619.2.5``)."""
+    return ext == "" or ext[1:].isdigit()
+
+
 def is_dicom_file(path: Path) -> bool:
     """Whether a file starts with the DICOM preamble and ``DICM`` prefix."""
     try:
@@ -86,15 +92,16 @@ def check_regular(path: str | Path) -> Path:
 def detect_format(path: str | Path) -> str | None:
     """Format of a file (png, jpeg, tiff, nifti, dicom), ``"folder"`` for a folder, else None.
 
-    Files without an extension count as DICOM when they carry the DICOM prefix; other
-    extensions (text, CSV, ...) are not image files and give None. An image name (or a name
-    without extension) on a FIFO, socket or device is refused: reading it would block.
+    Files without an extension, or whose name ends in a number after a dot (DICOM UIDs), count as
+    DICOM when they carry the 128-byte preamble and the ``DICM`` prefix; other extensions (text,
+    CSV, ...) are not image files and give None. An image name (or such a DICOM-like name) on a
+    FIFO, socket or device is refused: reading it would block.
     """
     path = Path(path)
     if path.name.startswith("."):
         return None
     ext = _extension(path)
-    image_name = ext in EXTENSIONS or ext == ""
+    image_name = ext in EXTENSIONS or _maybe_dicom(ext)
     try:
         kind = file_kind(path)
     except NoisyFixError:
