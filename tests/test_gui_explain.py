@@ -7,6 +7,7 @@ import shutil
 
 import numpy as np
 import pytest
+from gui_settings import private_settings  # noqa: F401 (autouse: no user settings touched)
 from test_gui_widget import press, scored_sample
 
 from napari_noisyfix.gui import flags, scores

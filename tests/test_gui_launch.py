@@ -9,7 +9,7 @@ from napari_noisyfix.gui.launch import WINDOW_SIZE, launch
 from napari_noisyfix.project import Project
 
 
-def test_screenshot_of_the_whole_window(qapp, tmp_path):
+def test_screenshot_of_the_whole_window(window_app, tmp_path):
     images = {
         f"im{i}": np.random.default_rng(i).random((48, 48)).astype(np.float32) for i in range(2)
     }
@@ -25,12 +25,12 @@ def test_screenshot_of_the_whole_window(qapp, tmp_path):
     assert Project.open(project.root, mode="read").reviewer == "dr-shot"
 
 
-def test_not_a_project(qapp, tmp_path):
+def test_not_a_project(window_app, tmp_path):
     with pytest.raises(NoisyFixError, match="not a noisyfix project"):
         launch(tmp_path, screenshot=tmp_path / "x.png")
 
 
-def test_the_launcher_shows_no_binding_deprecation_toast(qapp, tmp_path, monkeypatch):
+def test_the_launcher_shows_no_binding_deprecation_toast(window_app, tmp_path, monkeypatch):
     from napari._qt import qt_main_window
 
     shown = []

@@ -4,6 +4,7 @@ import shutil
 
 import numpy as np
 import pytest
+from gui_settings import private_settings  # noqa: F401 (autouse: no user settings touched)
 
 from napari_noisyfix.gui.layers import NAMES
 from napari_noisyfix.gui.widget import NoisyFixWidget

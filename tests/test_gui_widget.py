@@ -5,6 +5,7 @@ import shutil
 
 import numpy as np
 import pytest
+from gui_settings import private_settings  # noqa: F401 (autouse: no user settings touched)
 from napari.utils.key_bindings import coerce_keybinding
 from qtpy.QtCore import Qt
 from scipy import ndimage

@@ -13,6 +13,9 @@ from .layers import ProjectLayers
 from .scores import ScoreView, prepare_scores
 from .workers import JobRunner, run_in_turns
 
+#: Optimisation steps of a retrain from the widget (until the user picks another number).
+RETRAIN_STEPS = 30
+
 
 class ReviewController:
     """Project, review session, layers and background jobs behind the NoisyFix widget.
@@ -37,7 +40,7 @@ class ReviewController:
         self.session: ReviewSession | None = None
         self.view: ScoreView | None = None
         self.refine_choice: Callable[[], tuple[str | None, dict]] = lambda: (None, {})
-        self.retrain_steps = 30
+        self.retrain_steps = RETRAIN_STEPS
         self.auto_retrain = 0
         self.corrections = 0
         self.train_config = None
@@ -56,16 +59,16 @@ class ReviewController:
         self.reviewer = reviewer
         self.layers.load_project(project)
         self.load_scores(None)
-        self._tell_recovery(project.notes)
+        if project.notes:  # what opening recovered (an interrupted action rolled back)
+            self.announce("; ".join(project.notes))
 
-    def _tell_recovery(self, notes: list[str]) -> None:
-        """Say what opening the project recovered (an interrupted action rolled back)."""
-        if notes:
-            from napari.utils import notifications
+    def announce(self, text: str, warning: bool = False) -> None:
+        """Say ``text`` in the status line and as a napari notification (results of long jobs,
+        projects made, opened or recovered; ``warning`` for what was refused)."""
+        from napari.utils import notifications
 
-            text = "; ".join(notes)
-            self.on_status(text)
-            notifications.show_info(text)
+        self.on_status(text)
+        (notifications.show_warning if warning else notifications.show_info)(text)
 
     def load_scores(self, version: int | None) -> None:
         """(Re)load the regions, proposal and heatmaps of a scored version; masks stay as they are."""
@@ -77,11 +80,14 @@ class ReviewController:
         names, shapes, canvas = list(layers.names), dict(layers.shapes), layers.canvas_shape
         return lambda: prepare_scores(project, reviewer, names, shapes, canvas, version)
 
-    def show_scores(self, view: ScoreView, focus: bool = False, staged: bool = False) -> None:
+    def show_scores(
+        self, view: ScoreView, focus: bool = False, staged: bool = False, job: str | None = None
+    ) -> None:
         """Swap in a prepared session and its overlays (on the UI thread; masks untouched).
 
         ``staged`` spreads the layer updates over several event-loop turns, so that a refresh
-        arriving from a worker never holds the interface for the whole update.
+        arriving from a worker never holds the interface for the whole update. ``job`` names the
+        job that made ``view``: once the layers are updated, a notification says what it made.
         """
         steps = [
             lambda: self._swap_session(view),
@@ -92,8 +98,11 @@ class ReviewController:
             lambda: self.layers.show_outliers(self.session.regions),
             lambda: self._refreshed(focus),
         ]
+        if job is not None:
+            steps.append(lambda: self._tell_finished(job, view))
         if staged:
-            run_in_turns(steps, alive=lambda: not self.closed)
+            project = self.project
+            run_in_turns(steps, alive=lambda: not self.closed and self.project is project)
         else:
             for step in steps:
                 step()
@@ -288,7 +297,28 @@ class ReviewController:
             return prepare_latest()
 
         self._touched = set()
+        project = self.project
         try:
-            self.runner.start(name, job, lambda view: self.show_scores(view, staged=True))
+            self.runner.start(name, job, lambda view: self._finished(name, project, view))
         except FAULTS as exc:
             self.report(exc)
+
+    def _finished(self, name: str, project, view: ScoreView) -> None:
+        """Show a finished job's scores, unless another project was opened meanwhile."""
+        if project is not self.project:
+            self.on_status(
+                f"{name} of {project.root.name} finished; its project is no longer shown"
+            )
+            return
+        self.show_scores(view, staged=True, job=name)
+
+    def _tell_finished(self, job: str, view: ScoreView) -> None:
+        """What a finished job made, as a notification."""
+        project = self.project
+        session, latest = view.session, project.latest_model_version()
+        model = f"model v{latest}" if latest else "no model yet"
+        to_review = sum(map(session.is_open, session.regions))
+        self.announce(
+            f"NoisyFix {job} done: {project.root.name}, {model}, "
+            f"{to_review} of {len(session.regions)} regions to review"
+        )

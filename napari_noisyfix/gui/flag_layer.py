@@ -57,6 +57,7 @@ class FlagLayer:
             self.viewer.add_shapes(
                 ndim=3, name=NAMES["flags"], features=features, opacity=0.9, text=TEXT
             )
+        if not self._following:
             self.viewer.dims.events.current_step.connect(self._on_step)
             self.viewer.camera.events.zoom.connect(self._on_zoom)
             self._following = True
@@ -116,3 +117,10 @@ class FlagLayer:
             self.viewer.dims.events.current_step.disconnect(self._on_step)
             self.viewer.camera.events.zoom.disconnect(self._on_zoom)
             self._following = False
+
+    def reset(self) -> None:
+        """Forget every region and stop following (another project is about to be shown); the
+        next :meth:`show` makes a new layer."""
+        self.disconnect()
+        self.flagged, self._all, self._status, self._widths = [], [], {}, []
+        self._current = self._slice = None

@@ -52,6 +52,7 @@ class ProjectLayers:
         self.names: list[str] = []
         self.shapes: dict[str, tuple[int, int]] = {}
         self.n_classes = 2
+        self.heat_opacity = HEAT_OPACITY
         self.flags = FlagLayer(self)
         self._preview_on = False
 
@@ -85,24 +86,29 @@ class ProjectLayers:
         return self.names[min(max(step, 0), len(self.names) - 1)]
 
     # ------------------------------------------------------------------ project data
+    def clear(self) -> None:
+        """Remove every review layer (the viewer's other layers stay) and forget the project."""
+        self.flags.reset()
+        for name in NAMES.values():
+            if name in self.viewer.layers:
+                self.viewer.layers.remove(name)
+        self.names, self.shapes, self._preview_on = [], {}, False
+
     def load_project(self, project) -> None:
-        """Show the images and working masks of ``project`` (replacing a previous project)."""
+        """Show the images and working masks of ``project``; the layers of a project shown
+        before are removed first, so nothing of it (shape, slider range, overlays) stays."""
+        self.clear()
         self.names = list(project.names)
         self.shapes = {n: tuple(project.entry(n)["shape"]) for n in self.names}
         images = [project.image(n) for n in self.names]
         dtype = images[0].dtype if len({a.dtype for a in images}) == 1 else np.float32
         rgb = images[0].ndim == 3
-        if self.layer("image") is not None and self.layer("image").rgb != rgb:
-            self.viewer.layers.remove(NAMES["image"])  # gray <-> RGB cannot change in place
-        image = self._put(
-            "image", stack(images, self.canvas_shape, dtype), self.viewer.add_image, rgb=rgb
-        )
-        if not rgb:
-            image.reset_contrast_limits()
+        self.viewer.add_image(stack(images, self.canvas_shape, dtype), name=NAMES["image"], rgb=rgb)
         masks = stack([project.mask(n) for n in self.names], self.canvas_shape, np.uint8)
         self.n_classes = project.n_classes
-        self._put("mask", masks, self.viewer.add_labels, opacity=0.4)
+        self.viewer.add_labels(masks, name=NAMES["mask"], opacity=0.4)
         self.layer("mask").colormap = label_colormap(self.n_classes)
+        self.viewer.dims.set_current_step(0, 0)
         self.viewer.reset_view()
 
     def score_steps(self, view) -> list:
@@ -116,7 +122,7 @@ class ProjectLayers:
                 view.uncertainty,
                 add_image,
                 colormap="inferno",
-                opacity=HEAT_OPACITY,
+                opacity=self.heat_opacity,
                 visible=False,
                 **heat,
             ),
@@ -125,7 +131,7 @@ class ProjectLayers:
                 view.errors,
                 add_image,
                 colormap="red",
-                opacity=HEAT_OPACITY,
+                opacity=self.heat_opacity,
                 blending="additive",
                 contrast_limits=ERROR_LIMITS,
             ),
@@ -133,7 +139,8 @@ class ProjectLayers:
         ]
 
     def set_heat_opacity(self, value: float) -> None:
-        """Opacity of the uncertainty and label-error heatmaps."""
+        """Opacity of the uncertainty and label-error heatmaps (also of those made later)."""
+        self.heat_opacity = value
         for key in ("uncertainty", "errors"):
             if self.layer(key) is not None:
                 self.layer(key).opacity = value

@@ -21,11 +21,13 @@ from qtpy.QtWidgets import (
 )
 
 from ..errors import NoisyFixError
+from ..io.formats import safe_name
 from ..project import Project
+from . import settings
 from .bulk_panel import BulkPanel
 from .controller import ReviewController
+from .from_layers import pick_layers, project_from_layers
 from .keys import ACTIONS, KeyBinder, key_text
-from .layers import HEAT_OPACITY
 from .legend import Legend
 from .queue_panel import QueuePanel
 from .refine_panel import RefinePanel
@@ -99,6 +101,7 @@ class NoisyFixWidget(QWidget):
         self._shown_session = None
         self.queue_panel.region_selected.connect(self.controller.goto)
         self._build()
+        self._remember_settings()
         self.keys.bind(self.controller)
         self.refresh()
 
@@ -142,7 +145,6 @@ class NoisyFixWidget(QWidget):
         grid.addWidget(self.legend, 0, 0, 1, 2)
         self.heat_opacity = QSlider(Qt.Horizontal)
         self.heat_opacity.setRange(0, 100)
-        self.heat_opacity.setValue(round(HEAT_OPACITY * 100))
         self.heat_opacity.valueChanged.connect(
             lambda v: self.controller.layers.set_heat_opacity(v / 100)
         )
@@ -156,17 +158,39 @@ class NoisyFixWidget(QWidget):
         c = self.controller
         grid.addWidget(_button("Open project…", self.choose_project), 0, 0, 1, 2)
         grid.addWidget(_button("Open sample", self.open_sample, str(SAMPLE_DIR)), 0, 2, 1, 2)
+        from_layers = _button(
+            "New project from layers…",
+            self.new_project_from_layers,
+            "A project from the selected (or only) Image and Labels layers in the viewer",
+        )
+        grid.addWidget(from_layers, 1, 0, 1, 4)
         jobs = (("Train", c.train), ("Score", c.score), ("Retrain", c.retrain))
         for i, (text, slot) in enumerate((*jobs, ("Cancel", c.runner.cancel))):
-            grid.addWidget(_button(text, slot), 1, i)
-        self.steps = _spin(QSpinBox, 1, 10000, c.retrain_steps, prefix="retrain ", suffix=" steps")
+            grid.addWidget(_button(text, slot), 2, i)
+        steps = settings.SETTINGS["retrain_steps"]
+        self.steps = _spin(
+            QSpinBox, steps.low, steps.high, c.retrain_steps, prefix="retrain ", suffix=" steps"
+        )
         self.auto = _spin(QSpinBox, 0, 1000, 0, prefix="auto after ", suffix=" fixes")
         self.auto.setSpecialValueText("auto retrain off")
         self.steps.valueChanged.connect(lambda v: setattr(c, "retrain_steps", v))
         self.auto.valueChanged.connect(lambda v: setattr(c, "auto_retrain", v))
-        grid.addWidget(self.steps, 2, 0, 1, 2)
-        grid.addWidget(self.auto, 2, 2, 1, 2)
+        grid.addWidget(self.steps, 3, 0, 1, 2)
+        grid.addWidget(self.auto, 3, 2, 1, 2)
         return tab
+
+    def _remember_settings(self) -> None:
+        """Start from the remembered settings and remember every change (see :mod:`.settings`)."""
+        controls = {
+            "retrain_steps": (self.steps, 1),
+            "bulk_threshold": (self.threshold, 1),
+            "heat_opacity": (self.heat_opacity, 100),
+        }
+        for key, (control, scale) in controls.items():
+            value = settings.read(key)
+            control.setValue(value if scale == 1 else round(value * scale))
+            control.valueChanged.connect(lambda v, k=key, s=scale: settings.write(k, v / s))
+        self.controller.layers.set_heat_opacity(self.heat_opacity.value() / 100)
 
     def _actions_box(self) -> QGroupBox:
         group = QGroupBox("Actions (keys)")
@@ -216,7 +240,7 @@ class NoisyFixWidget(QWidget):
         try:
             project = path if isinstance(path, Project) else self._open(path)
         except NoisyFixError as exc:
-            self.show_status(str(exc))
+            self.controller.announce(str(exc), warning=True)
             return False
         name = reviewer or project.reviewer
         name = name or (self._ask_reviewer() if project.writable else _login_name())
@@ -225,6 +249,8 @@ class NoisyFixWidget(QWidget):
                 project.close()
             self.show_status("a reviewer name is needed to review")
             return False
+        self.bulk.setText("")
+        self.show_status(f"{project.root.name}: {len(project.names)} images")
         self.controller.open(project, name)
         if previous is not None and previous is not project:
             previous.close()
@@ -232,6 +258,38 @@ class NoisyFixWidget(QWidget):
         if not project.writable:
             self._say_read_only(project)
         return True
+
+    def new_project_from_layers(self, folder=None, reviewer: str | None = None) -> bool:
+        """Make a project of the viewer's selected (or only) Image and Labels layers in
+        ``folder`` (asked for when not given; it must not exist yet) and open it for review.
+
+        The layers it was made from are hidden, not removed: the project's own layers show the
+        same pixels.
+        """
+        try:
+            layers = pick_layers(self.viewer)
+            folder = folder or self._ask_new_folder(layers[0].name)
+            project = project_from_layers(folder, *layers) if folder else None
+        except NoisyFixError as exc:
+            self.controller.announce(str(exc), warning=True)
+            return False
+        if project is None:
+            return False
+        if not self.open_project(project, reviewer=reviewer):
+            project.close()
+            return False
+        for layer in layers:
+            layer.visible = False
+        self.controller.announce(
+            f"NoisyFix: new project {project.root} with {len(project.names)} images; "
+            "Train gives it a review queue"
+        )
+        return True
+
+    def _ask_new_folder(self, name: str) -> str | None:
+        start = str(Path.home() / f"noisyfix-{safe_name(name)}")
+        path, _ = QFileDialog.getSaveFileName(self, "Folder for the new noisyfix project", start)
+        return path or None
 
     def _open(self, path) -> Project:
         """Open for writing, else read-only; the project on screen is closed first when it is
