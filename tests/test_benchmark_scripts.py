@@ -55,3 +55,18 @@ def test_unknown_noise_types_fail_before_any_work(tmp_path):
     with pytest.raises(NoisyFixError, match="unknown noise type 'bogus'"):
         drive(run_benchmark(tmp_path, tmp_path / "out", noise_types="bogus"), quiet=True)
     assert not (tmp_path / "out").exists()
+
+
+def test_update_lr_scores_the_remaining_errors_under_stored_probabilities(tmp_path):
+    import numpy as np
+
+    from napari_noisyfix.synth.sample import make_sample_project
+
+    project = make_sample_project(tmp_path / "p", n=4, size=32, seed=0, noise=1.0)
+    for name in project.names:
+        truth = project.truth(name).astype(np.float32)
+        project.save_probs(1, name, np.stack([1 - truth, truth]).astype(np.float16))
+    ap, fg = _script("update_lr").remaining_ap(project, 1)
+    errors = np.concatenate([(project.mask(n) != project.truth(n)).ravel() for n in project.names])
+    assert errors.any() and ap == 1.0  # probabilities that are the truth rank every error first
+    assert fg == np.mean([project.truth(n).mean() for n in project.names])

@@ -60,8 +60,10 @@ def plot_loop(curve: dict, no_retrain: dict | None, first_queue: int, out: Path)
     left.set_ylabel("label Dice vs expert masks")
     left.legend()
     rounds = list(range(1, len(shares)))
+    start = curve["test"]["before"][:1] * len(rounds)  # the first model, never retrained
+    right.plot(rounds, start, "--", color="#bbbbbb", label="no retrain")
     for arm, style, color, label in (
-        ("before", "o--", "#bbbbbb", "before the round (no retrain)"),
+        ("before", "o:", "#bbbbbb", "at the start of the round"),
         ("after", "o-", COLORS["noisyfix"], "after the update"),
         ("full", "s:", COLORS["oracle"], "full retrain"),
     ):
