@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import average_precision_score
 
-from napari_noisyfix.benchmark import review_sim
+from napari_noisyfix.benchmark import detection, review_sim
 from napari_noisyfix.benchmark.dataset import hold_out_test, prepare
 from napari_noisyfix.benchmark.results import read_results
 from napari_noisyfix.benchmark.testset import TestSet, version_predictor
@@ -35,10 +35,8 @@ from napari_noisyfix.review.session import order_regions
 
 def remaining_ap(project, version: int) -> tuple[float, float]:
     """Pixel AP of 1 - p(given) for the remaining errors, and the mean foreground probability."""
-    names = project.names
-    given = np.stack([project.mask(n) for n in names])
-    errors = given != np.stack([project.truth(n) for n in names])
-    probs = np.stack([project.load_probs(n, version) for n in names]).astype(np.float32)
+    probs, given, truth = detection.stack(project, version)
+    probs, errors = probs.astype(np.float32), given != truth
     p_given = np.take_along_axis(probs, given[:, None].astype(np.int64), 1)[:, 0]
     return float(average_precision_score(errors.ravel(), (1 - p_given).ravel())), float(
         probs[:, 1].mean()

@@ -332,14 +332,11 @@ def train_fold(project, config, train_names: list[str], val_names: list[str]):
         under ``"epochs"`` and the kept epoch under ``"best_epoch"``.
     """
     from .model.config import TrainConfig
-    from .model.networks import build_model
     from .model.predictor import Predictor
     from .model.trainer import train
 
     result = yield from train(project, config or TrainConfig(), names=train_names)
-    model = build_model(result.config, result.in_channels, result.n_classes)
-    model.load_state_dict(result.state)
-    predictor = Predictor(model, result.config, result.config.device)
+    predictor = Predictor.from_result(result)
     outputs = predictor.predict_batch([project.image(n) for n in val_names])
     predictions = {
         n: np.argmax(p.probs, axis=0).astype(np.uint8)

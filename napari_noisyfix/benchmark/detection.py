@@ -70,6 +70,15 @@ def cleanlab_scores(labels: np.ndarray, probs: np.ndarray) -> Scores:
     return Scores(1.0 - pixel_q, 1.0 - image_q, np.asarray(issues, bool), seconds, image_q)
 
 
+def stack(project, version: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stored probabilities (N, C, H, W), working masks and true masks (N, H, W) of a project."""
+    names = project.names
+    probs = np.stack([project.load_probs(n, version) for n in names])
+    given = np.stack([project.mask(n) for n in names])
+    truth = np.stack([project.truth(n) for n in names])
+    return probs, given, truth
+
+
 def tool_scores(project, version: int, seconds: float) -> Scores:
     """The tool's scores read from a scored project: the ``error_score`` map, the image
     ``error_score``, the pixels its error regions (not the outliers) would change and the

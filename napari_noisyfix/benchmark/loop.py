@@ -40,12 +40,10 @@ ROUNDS = (0.10, 0.25)
 def remaining(project, version: int) -> dict[str, float]:
     """Pixel AP and image AUROC of the tool's and cleanlab's error scores of ``version`` against
     the errors still left in the working masks."""
-    names = project.names
-    given = np.stack([project.mask(n) for n in names])
-    truth = np.stack([project.truth(n) for n in names])
-    probs = np.stack([project.load_probs(n, version) for n in names]).astype(np.float32)
+    probs, given, truth = detection.stack(project, version)
+    probs = probs.astype(np.float32)
     errors = given != truth
-    wrong = errors.reshape(len(names), -1).any(axis=1)
+    wrong = errors.reshape(len(errors), -1).any(axis=1)
     out = {}
     tool = detection.tool_scores(project, version, 0.0)
     peer = detection.cleanlab_scores(given, probs)

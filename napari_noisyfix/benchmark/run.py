@@ -235,18 +235,10 @@ def _train_and_score(project, config, plan: Budget, step_times: list[float]):
     return version, (time.perf_counter() - start) / len(project.names)
 
 
-def _stack(project, version) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    names = project.names
-    probs = np.stack([project.load_probs(n, version) for n in names])
-    given = np.stack([project.mask(n) for n in names])
-    truth = np.stack([project.truth(n) for n in names])
-    return probs, given, truth
-
-
 def _detection(project, version, data: BenchData, out: Path, analysis_s: float, results: dict):
     """Measure 1 on the stored probabilities; returns what the review simulation reuses."""
     yield Progress("measure 1: detection", 0, 1, "cleanlab on the same probabilities")
-    probs, given, truth = _stack(project, version)
+    probs, given, truth = detection.stack(project, version)
     errors = given != truth
     flags = data.corrupted()
     corrupted = np.array([flags[n] for n in project.names])

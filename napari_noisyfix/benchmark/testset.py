@@ -43,13 +43,3 @@ def version_predictor(project, version: int, device: str = "cpu"):
     from ..model.predictor import Predictor
 
     return Predictor.load(project.model_dir(version), device)
-
-
-def result_predictor(result):
-    """A predictor for the weights of a :class:`~napari_noisyfix.model.trainer.TrainResult`."""
-    from ..model.networks import build_model
-    from ..model.predictor import Predictor
-
-    model = build_model(result.config, result.in_channels, result.n_classes)
-    model.load_state_dict(result.state)
-    return Predictor(model, result.config, result.config.device)

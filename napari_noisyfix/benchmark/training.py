@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 
 from ..progress import Progress
-from .testset import result_predictor, version_predictor
+from .testset import version_predictor
 
 RUNS = ("ce_noisy", "robust_noisy", "ce_clean")
 
@@ -54,6 +54,7 @@ def run_training(noisy_project, clean_project, config, version: int, test):
     dict
         Flat ``training.*`` keys and ``"step_times"``: seconds of every plain training step.
     """
+    from ..model.predictor import Predictor
     from ..model.trainer import train
 
     out, step_times = {"training.n_test": len(test.images)}, []
@@ -61,7 +62,7 @@ def run_training(noisy_project, clean_project, config, version: int, test):
     for i, (run, project) in enumerate((("ce_noisy", noisy_project), ("ce_clean", clean_project))):
         yield Progress("measure 3: training", i, 2, run)
         result = yield from timed_steps(train(project, config), step_times)
-        out.update(_test_dice(run, test.dice(result_predictor(result))))
+        out.update(_test_dice(run, test.dice(Predictor.from_result(result))))
         out[f"training.best_epoch.{run}"] = result.best_epoch
     plain, robust_d, clean = (out[f"training.test_dice.{r}"] for r in RUNS)
     gap = clean - plain

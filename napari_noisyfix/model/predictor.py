@@ -81,6 +81,18 @@ class Predictor:
         ).in_channels
 
     @classmethod
+    def from_result(cls, result, device=None, **kwargs) -> Predictor:
+        """A predictor for the weights of a :class:`~napari_noisyfix.model.trainer.TrainResult`
+        (on its training device unless ``device`` is given)."""
+        from .networks import build_model
+
+        model = build_model(result.config, result.in_channels, result.n_classes)
+        model.load_state_dict(result.state)
+        return cls(
+            model, result.config, result.config.device if device is None else device, **kwargs
+        )
+
+    @classmethod
     def load(cls, model_dir: str | os.PathLike, device="auto", **kwargs) -> Predictor:
         """A predictor for the verified checkpoint in ``model_dir``."""
         ckpt = load_checkpoint(model_dir)

@@ -24,12 +24,9 @@ if TYPE_CHECKING:
 
 def predict_names(project, result: TrainResult, names: list[str]) -> dict[str, np.ndarray]:
     """Probabilities (float16) of ``names`` from the weights of a training result."""
-    from .networks import build_model
     from .predictor import Predictor
 
-    model = build_model(result.config, result.in_channels, result.n_classes)
-    model.load_state_dict(result.state)
-    predictor = Predictor(model, result.config, result.config.device)
+    predictor = Predictor.from_result(result)
     return {n: predictor.predict(project.image(n)).probs.astype(np.float16) for n in names}
 
 
