@@ -67,3 +67,33 @@ def test_train_step_updates_weights_and_reports():
     )
     assert stats["loss"] > 0 and 0 <= stats["dice"] <= 1 and stats["filtered"] == 0
     assert any(not torch.equal(before[k], v) for k, v in ctx.model.state_dict().items())
+
+
+def _rates(ctx, n):
+    rates = []
+    for _ in range(n):
+        rates.append(ctx.optimizer.param_groups[0]["lr"])
+        ctx.optimizer.step()
+        ctx.scheduler.step()
+    return rates
+
+
+def test_warm_up_ramps_the_rate_then_decays_it():
+    ctx = context(lr=1e-3, epochs=1, steps_per_epoch=10, warmup_steps=4)
+    rates = _rates(ctx, 10)
+    assert rates[0] == pytest.approx(1e-3 / 5)
+    assert all(a < b for a, b in zip(rates[:4], rates[1:5], strict=True))
+    assert rates[4] == pytest.approx(1e-3)
+    assert all(a >= b for a, b in zip(rates[4:], rates[5:], strict=False))
+
+
+def test_no_warm_up_starts_at_the_full_rate():
+    rates = _rates(context(lr=1e-3, epochs=1, steps_per_epoch=10), 3)
+    assert rates[0] == pytest.approx(1e-3) and rates[1] < rates[0]
+
+
+def test_negative_warm_up_is_refused():
+    from napari_noisyfix.errors import NoisyFixError
+
+    with pytest.raises(NoisyFixError, match="warm-up steps"):
+        TrainConfig.plain(warmup_steps=-1)

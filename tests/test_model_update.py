@@ -59,6 +59,7 @@ def test_update_config_keeps_the_network_and_counts_steps():
     cfg = update_config(CONFIG, other, 7)
     assert cfg.encoder == "mobilenet_v2" and cfg.lr == 1e-4 and cfg.loss == "ce"
     assert (cfg.epochs, cfg.steps_per_epoch, cfg.filter_warmup, cfg.curriculum) == (1, 7, 0, False)
+    assert cfg.warmup_steps == 1  # a quarter of the steps: the optimiser starts afresh
     with pytest.raises(NoisyFixError, match="at least 1 step"):
         update_config(CONFIG, None, 0)
 

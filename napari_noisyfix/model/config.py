@@ -65,7 +65,8 @@ class TrainConfig:
     Loss: ``loss`` ("ce", "bce", "dice", "ce_dice", "bce_dice", "gce", "sce"), ``gce_q``,
     ``sce_alpha``, ``sce_beta``.
     Schedule: ``epochs`` x ``steps_per_epoch`` steps of ``batch_size`` crops of ``image_size``
-    pixels (None: whole images), Adam(W) with ``lr`` and ``weight_decay``; early stopping after
+    pixels (None: whole images), Adam(W) with ``lr`` (linear warm-up over ``warmup_steps``, then
+    cosine decay) and ``weight_decay``; early stopping after
     ``patience`` epochs without a better validation Dice on a patient-level split of
     ``val_fraction``.
     Device: ``device`` ("auto", "cpu", "cuda", "cuda:1"), ``amp`` (mixed precision on CUDA), ``seed``.
@@ -94,6 +95,7 @@ class TrainConfig:
     batch_size: int = 8
     image_size: int | None = 128
     lr: float = 1e-3
+    warmup_steps: int = 0
     weight_decay: float = 1e-4
     device: str = "auto"
     amp: bool = True
@@ -138,6 +140,8 @@ class TrainConfig:
             )
         if self.epochs < 1 or self.steps_per_epoch < 1 or self.batch_size < 1:
             raise NoisyFixError("epochs, steps per epoch and batch size must be at least 1")
+        if self.warmup_steps < 0:
+            raise NoisyFixError(f"warm-up steps must be 0 or more, got {self.warmup_steps}")
         if self.filter_mode not in ("downweight", "ignore"):
             raise NoisyFixError(f"filter mode {self.filter_mode!r} is not 'downweight' or 'ignore'")
         if not 0 <= self.val_fraction < 1:
@@ -189,6 +193,7 @@ _HELP = {
     "batch_size": "crops per step",
     "image_size": "training crop side in pixels (multiple of 32); 0 = whole images",
     "lr": "learning rate (AdamW, cosine decay)",
+    "warmup_steps": "steps of linear learning-rate warm-up before the cosine decay",
     "weight_decay": "AdamW weight decay",
     "device": "auto, cpu, cuda or cuda:N",
     "amp": "mixed precision on CUDA",

@@ -32,11 +32,24 @@ class StepContext:
 
     @classmethod
     def create(cls, model, config: TrainConfig, device: torch.device, n_classes: int):
-        """AdamW with cosine decay over every step of the run; a scaler for CUDA AMP."""
+        """AdamW with a linear warm-up, then cosine decay over the rest of the run; a scaler
+        for CUDA AMP.
+
+        A fresh AdamW's first steps move every weight by about the full learning rate whatever
+        its gradient's size (its second-moment estimate rests on one gradient); a model that is
+        trained already (an update) would be jolted away from what it learnt, so its update
+        warms up.
+        """
         amp = bool(config.amp and device.type == "cuda")
         opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         total = config.epochs * config.steps_per_epoch
-        sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=total, eta_min=config.lr / 20)
+        warm = min(config.warmup_steps, total - 1)
+        sched = torch.optim.lr_scheduler.CosineAnnealingLR(
+            opt, T_max=max(total - warm, 1), eta_min=config.lr / 20
+        )
+        if warm > 0:
+            ramp = torch.optim.lr_scheduler.LinearLR(opt, 1.0 / (warm + 1), total_iters=warm)
+            sched = torch.optim.lr_scheduler.SequentialLR(opt, [ramp, sched], milestones=[warm])
         scaler = torch.amp.GradScaler("cuda", enabled=amp)
         return cls(model, config, device, n_classes, opt, sched, scaler, make_loss(config), amp)
 
