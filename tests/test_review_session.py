@@ -293,3 +293,25 @@ def test_openness_cache_follows_reviewed_pixels(tmp_path):
     assert session.progress().regions_reviewed == 2
     session.undo()
     assert session.is_open(inner) and session.progress().regions_reviewed == 0
+
+
+def test_a_rescored_session_resumes_where_the_reviewer_was(project):
+    old = open_session(project)
+    here = old.goto("img0#1")
+    rescored = [
+        square_region("img0", 7, 3, 3, 6, 1, gain=0.95, score=0.95),
+        square_region("img0", 8, 21, 21, 4, 0, gain=0.4, score=0.5),  # overlaps img0#1
+        square_region("img1", 3, 10, 10, 5, 1, gain=0.7, score=0.75),
+        square_region("img2", 4, 0, 0, 4, 1, gain=0.2, score=0.3),
+    ]
+    new = ReviewSession(project, "dr-a", version=1, regions=rescored)
+    assert new.current.id == "img0#7"  # a fresh session starts at the top of the queue
+    assert new.resume_at(here).id == "img0#8"
+    # no overlap: the nearest open region of the same image
+    far = square_region("img0", 9, 24, 14, 4, 1, gain=0.1)
+    assert new.resume_at(far).id == "img0#8"
+    # nothing left open in that image: the first open region of the images after it
+    new.reject("img0#7")
+    new.reject("img0#8")
+    assert new.resume_at(here).id == "img1#3"
+    assert new.resume_at(None).id == "img1#3"

@@ -180,6 +180,29 @@ class ReviewSession:
         self.current = self.region(region_id)
         return self.current
 
+    def resume_at(self, region):
+        """Make the open region nearest ``region`` (a region of an earlier scoring) current.
+
+        After a rescoring the regions are new. The reviewer stays where they were: the open
+        region of the same image that overlaps ``region`` most, else the one whose box centre is
+        nearest, else the first open region of the images that follow in the queue, else the
+        first open one. Returns it (None when nothing is open).
+        """
+        open_ = [r for r in self.regions if self.is_open(r)]
+        if region is None or not open_:
+            self.current = open_[0] if open_ else None
+            return self.current
+        same = [r for r in open_ if r.image == region.image]
+        if same:
+            self.current = min(same, key=lambda r: (-_overlap(r, region), _distance(r, region)))
+            return self.current
+        order = list(dict.fromkeys(r.image for r in self.regions))
+        rank = {name: i for i, name in enumerate(order)}
+        here = rank.get(region.image, -1)
+        ahead = [r for r in open_ if rank[r.image] > here]
+        self.current = (ahead or open_)[0]
+        return self.current
+
     def _step(self, direction: int):
         open_ = [r for r in self.regions if self.is_open(r)]
         if not open_:
@@ -426,3 +449,21 @@ class ReviewSession:
                 else dice_terms(probs, self.project.mask(name), self.reviewed_map(name))
             )
         return self._terms[name]
+
+
+def _overlap(a, b) -> int:
+    """Pixels two regions of one image share."""
+    r0, c0 = max(a.bbox[0], b.bbox[0]), max(a.bbox[1], b.bbox[1])
+    r1, c1 = min(a.bbox[2], b.bbox[2]), min(a.bbox[3], b.bbox[3])
+    if r0 >= r1 or c0 >= c1:
+        return 0
+    ra = a.region[r0 - a.bbox[0] : r1 - a.bbox[0], c0 - a.bbox[1] : c1 - a.bbox[1]]
+    rb = b.region[r0 - b.bbox[0] : r1 - b.bbox[0], c0 - b.bbox[1] : c1 - b.bbox[1]]
+    return int((ra & rb).sum())
+
+
+def _distance(a, b) -> float:
+    """Distance between the centres of two regions' boxes."""
+    ca = ((a.bbox[0] + a.bbox[2]) / 2, (a.bbox[1] + a.bbox[3]) / 2)
+    cb = ((b.bbox[0] + b.bbox[2]) / 2, (b.bbox[1] + b.bbox[3]) / 2)
+    return float(np.hypot(ca[0] - cb[0], ca[1] - cb[1]))
