@@ -325,8 +325,9 @@ def build_parser() -> argparse.ArgumentParser:
         "update",
         help="incremental retraining from the expert's corrections, then rescoring",
         description="Retrain the newest model and its fold models from the corrections so far "
-        "(the network is the checkpoint's; one epoch of --steps steps each; each fold model learns "
-        "only the reviewed pixels of the images it holds out, so the new scores stay out-of-fold) "
+        "(the network is the checkpoint's; one epoch of --steps steps each, at a fine-tuning "
+        "share of --lr after a warm-up; each fold model learns only the reviewed pixels of the "
+        "images it holds out, so the new scores stay out-of-fold) "
         "and rescore the project with them.",
     )
     p.add_argument("project")

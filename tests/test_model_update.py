@@ -10,6 +10,7 @@ from napari_noisyfix.model.networks import build_model
 from napari_noisyfix.model.update import (
     NOISY_WEIGHT,
     TRUSTED_WEIGHT,
+    UPDATE_LR_SHARE,
     corrections_used,
     update,
     update_config,
@@ -57,7 +58,8 @@ def test_reviewed_pixels_weigh_more_than_unreviewed(project):
 def test_update_config_keeps_the_network_and_counts_steps():
     other = TrainConfig.plain(encoder="resnet34", lr=1e-4)
     cfg = update_config(CONFIG, other, 7)
-    assert cfg.encoder == "mobilenet_v2" and cfg.lr == 1e-4 and cfg.loss == "ce"
+    assert cfg.encoder == "mobilenet_v2" and cfg.loss == "ce"
+    assert cfg.lr == pytest.approx(1e-4 * UPDATE_LR_SHARE)  # fine-tuning: a share of the rate
     assert (cfg.epochs, cfg.steps_per_epoch, cfg.filter_warmup, cfg.curriculum) == (1, 7, 0, False)
     assert cfg.warmup_steps == 1  # a quarter of the steps: the optimiser starts afresh
     with pytest.raises(NoisyFixError, match="at least 1 step"):

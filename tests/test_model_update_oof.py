@@ -12,7 +12,7 @@ from napari_noisyfix.model.config import TrainConfig
 from napari_noisyfix.model.folds import fold_root, load_folds
 from napari_noisyfix.model.oof import train_out_of_fold
 from napari_noisyfix.model.predictor import Predictor
-from napari_noisyfix.model.update import held_out_view, update, update_maps
+from napari_noisyfix.model.update import FOLD_LR_SHARE, held_out_view, update, update_maps
 from napari_noisyfix.progress import drive
 from napari_noisyfix.synth.sample import make_sample_project
 
@@ -118,4 +118,15 @@ def test_an_update_without_new_corrections_is_refused(updated):
     project, _, second, *_ = updated
     with pytest.raises(NoisyFixError, match=f"no corrections since model version {second}"):
         drive(update(project, steps=1), quiet=True)
+    assert project.latest_model_version() == second
+
+
+def test_fold_models_update_at_their_share_of_the_rate(updated):
+    project, _, second, *_ = updated
+    final = load_checkpoint(project.model_dir(second))
+    assert final.meta["fold_lr_share"] == FOLD_LR_SHARE
+    for fold in load_folds(project, second):
+        assert fold.checkpoint.config.lr == pytest.approx(final.config.lr * FOLD_LR_SHARE)
+    with pytest.raises(NoisyFixError, match="fold learning-rate share 0"):
+        drive(update(project, steps=1, fold_lr_share=0.0), quiet=True)
     assert project.latest_model_version() == second

@@ -41,6 +41,19 @@ REVIEWED_OVERSAMPLING = 3.0
 #: about a fifth of training them again from scratch and the expert keeps working meanwhile.
 UPDATE_SHARE = 0.2
 MIN_STEPS = 5
+#: Share of an update's steps spent warming the learning rate up (the optimiser starts afresh).
+WARMUP_SHARE = 0.25
+#: Learning rate of an update, as a share of the training's: fine-tuning a trained model at its
+#: full first rate threw test Dice about as often as it gained it (``benchmarks/update_lr.py``,
+#: two seeds: 0.799 +- 0.086 at the full rate, 0.799 +- 0.032 at 0.3, and fewer remaining errors
+#: hidden at 0.3).
+UPDATE_LR_SHARE = 0.3
+#: Learning rate of the fold models' update, as a share of the final model's. The fold models
+#: only score their held-out images: each step on their training images' unreviewed labels
+#: also teaches them the noise, and the errors left to review fade from the queue
+#: (``benchmarks/update_lr.py`` measures it). The final model, whose proposals and exports must
+#: gain from the corrections, takes the full rate.
+FOLD_LR_SHARE = 1.0
 
 
 def schedule_steps(ckpt) -> int:
@@ -86,11 +99,13 @@ def corrections_used(project, names: list[str]) -> list[dict]:
     return used
 
 
-def update_config(base: TrainConfig, config: TrainConfig | None, steps: int) -> TrainConfig:
+def update_config(
+    base: TrainConfig, config: TrainConfig | None, steps: int, lr_share: float = UPDATE_LR_SHARE
+) -> TrainConfig:
     """Settings of an update: ``config`` (or the checkpoint's) with the checkpoint's network.
 
-    One epoch of ``steps`` steps, strategies active from the start (the model is trained
-    already), no clean-subset phase and no curriculum.
+    One epoch of ``steps`` steps at ``lr_share`` of the configured rate, warming up over :data:`WARMUP_SHARE` of them, strategies active
+    from the start (the model is trained already), no clean-subset phase and no curriculum.
     """
     if steps < 1:
         raise NoisyFixError(f"update needs at least 1 step, got {steps}")
@@ -101,6 +116,8 @@ def update_config(base: TrainConfig, config: TrainConfig | None, steps: int) -> 
         encoder_weights=None,
         epochs=1,
         steps_per_epoch=int(steps),
+        warmup_steps=int(WARMUP_SHARE * steps),
+        lr=data["lr"] * lr_share,
         clean_pretrain_epochs=0,
         filter_warmup=0,
         curriculum=False,
@@ -108,7 +125,13 @@ def update_config(base: TrainConfig, config: TrainConfig | None, steps: int) -> 
     return TrainConfig.from_dict(data)
 
 
-def update(project, steps: int | None = None, config: TrainConfig | None = None):
+def update(
+    project,
+    steps: int | None = None,
+    config: TrainConfig | None = None,
+    lr_share: float = UPDATE_LR_SHARE,
+    fold_lr_share: float = FOLD_LR_SHARE,
+):
     """Retrain the newest model with the corrections; yields Progress, returns the new version.
 
     Parameters
@@ -121,13 +144,21 @@ def update(project, steps: int | None = None, config: TrainConfig | None = None)
     config : TrainConfig, optional
         Loss, schedule and strategies (default: those of the checkpoint); the network is
         always the checkpoint's.
+    lr_share : float
+        The update's learning rate as a share of the configured one (:data:`UPDATE_LR_SHARE`).
+    fold_lr_share : float
+        The fold models' learning rate as a share of the final model's (:data:`FOLD_LR_SHARE`).
     """
+    for what, share in (("learning-rate", lr_share), ("fold learning-rate", fold_lr_share)):
+        if not 0 < share <= 1:
+            raise NoisyFixError(f"{what} share {share} not in (0, 1]")
+    shares = (lr_share, fold_lr_share)
     parent = project.latest_model_version()
     if parent is None:
         raise NoisyFixError(f"{project.root}: no model yet; train one before updating")
     reservation = reserve(project, "update")
     try:
-        return (yield from _update(project, parent, steps, config, reservation))
+        return (yield from _update(project, parent, steps, config, shares, reservation))
     finally:
         reservation.abandon()
 
@@ -149,7 +180,7 @@ def held_out_view(weights: dict, trusted: dict, held_out: list[str]) -> tuple[di
     return view, usable
 
 
-def _update(project, parent: int, steps: int, config, reservation):
+def _update(project, parent: int, steps: int, config, shares: tuple, reservation):
     """The update proper, committed under ``reservation``."""
     from .folds import load_folds
     from .oof import write_fold_record
@@ -164,13 +195,16 @@ def _update(project, parent: int, steps: int, config, reservation):
         )
     schedule = schedule_steps(ckpt)
     steps = default_steps(schedule) if steps is None else steps
-    cfg = update_config(ckpt.config, config, steps)
+    lr_share, fold_lr_share = shares
+    cfg = update_config(ckpt.config, config, steps, lr_share)
     weights, trusted = update_maps(project, names)
     reviewed = {u["image"] for u in used}
     sampling = {n: REVIEWED_OVERSAMPLING if n in reviewed else 1.0 for n in names}
     folds = load_folds(project, parent)
     # mixing two images would blend a held-out image's unreviewed labels into the other's target
-    fold_cfg = TrainConfig.from_dict({**cfg.to_dict(), "mixup_alpha": 0.0})
+    fold_cfg = TrainConfig.from_dict(
+        {**cfg.to_dict(), "mixup_alpha": 0.0, "lr": cfg.lr * fold_lr_share}
+    )
     probs, fold_models, summaries = {}, [], []
     for f in folds:
         stage = f"fold {f.fold + 1}/{len(folds)}"
@@ -215,6 +249,7 @@ def _update(project, parent: int, steps: int, config, reservation):
     else:
         write_fold_record(project, reservation.version, summaries, fold_models)
     record = {"parent_version": parent, "steps": steps, "corrections": used}
+    record.update(lr_share=lr_share, fold_lr_share=fold_lr_share)
     record["out_of_fold"] = bool(folds)
     meta = {"kind": "update", "schedule_steps": schedule, **record}
     return commit_version(
