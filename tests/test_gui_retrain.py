@@ -45,6 +45,7 @@ def test_auto_retrain_refreshes_overlays_and_keeps_edits(
 
     c.accept()  # one correction -> automatic retrain in the background
     assert c.runner.busy and c.runner.name == "retrain"
+    here = c.session.current
     name = c.layers.current_name()
     layer = viewer.layers[NAMES["mask"]]
     with layer.block_history():  # an edit in progress while the worker runs
@@ -54,6 +55,11 @@ def test_auto_retrain_refreshes_overlays_and_keeps_edits(
 
     qtbot.waitUntil(lambda: not c.runner.busy and c.refreshed_at != refreshed, timeout=180_000)
     assert c.session.version == 2
+    # the reviewer's place is kept: a region of the image they were on, when one is still open
+    open_there = [r for r in c.session.regions if r.image == here.image and c.session.is_open(r)]
+    assert c.session.current is not None
+    assert c.session.current.image == here.image or not open_there
+    assert widget.queue_panel.selected_id() == c.session.current.id
     assert "model v2" in widget.state.text() and "scores v2" in widget.state.text()
     assert not np.array_equal(viewer.layers[NAMES["uncertainty"]].data, heat_before)
     assert layer.data[c.layers.index(name), 0, 0] == 1  # the uncommitted stroke is still there

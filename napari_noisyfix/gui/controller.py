@@ -108,11 +108,14 @@ class ReviewController:
                 step()
 
     def _swap_session(self, view: ScoreView) -> None:
+        """Swap in a rescored session; the reviewer stays at the region they were on (or the
+        nearest open one) and keeps their undo history."""
         session, self.view = view.session, view
         session.forget(self._touched)
         self._touched = set()
         if self.session is not None:
             session.history = self.session.history
+            session.resume_at(self.session.current)
         self.session = session
 
     def _refreshed(self, focus: bool) -> None:
