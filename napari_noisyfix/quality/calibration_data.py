@@ -134,7 +134,7 @@ def _helps(region, labels: np.ndarray, truth: np.ndarray) -> bool:
     """Whether accepting the region's proposal lowers the wrong pixels of ``labels``."""
     sl, pixels = region.slices, region.region
     before = np.count_nonzero(labels[sl][pixels] != truth[sl][pixels])
-    after = np.count_nonzero(region.proposal[pixels] != truth[sl][pixels])
+    after = np.count_nonzero(region.labels[pixels] != truth[sl][pixels])
     return after < before
 
 

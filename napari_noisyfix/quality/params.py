@@ -295,6 +295,34 @@ class VerdictParams:
 
 
 @dataclass(frozen=True)
+class InstanceParams:
+    """When one labelled object reads as several, or several as one
+    (:mod:`~napari_noisyfix.quality.instances`, instance projects only).
+
+    Attributes
+    ----------
+    neck_share : float
+        Two maxima of an object's distance transform are two objects when the neck between them
+        (the distance transform's saddle) is narrower than this share of the thinner one; the
+        same rule, failing, makes touching pieces one object.
+    min_depth : float
+        Smallest depth (pixels) of a distance-transform maximum: outline jitter makes bumps of
+        about a pixel.
+    piece_share : float
+        Smallest proposed piece of a split, as a share of the median object area (and at least
+        the finder's smallest region).
+    contact_share : float
+        Touching pieces are merged only when they touch along at least this share of the smaller
+        one's equivalent diameter.
+    """
+
+    neck_share: float = 0.7
+    min_depth: float = 1.0
+    piece_share: float = 0.2
+    contact_share: float = 0.5
+
+
+@dataclass(frozen=True)
 class QualityParams:
     """All fixed parameters of the quality stage, one group per concern.
 
@@ -308,6 +336,7 @@ class QualityParams:
     queue : QueueParams
     calibration : CalibrationParams
     verdict : VerdictParams
+    instances : InstanceParams
     """
 
     finder: FinderParams = field(default_factory=FinderParams)
@@ -318,6 +347,7 @@ class QualityParams:
     queue: QueueParams = field(default_factory=QueueParams)
     calibration: CalibrationParams = field(default_factory=CalibrationParams)
     verdict: VerdictParams = field(default_factory=VerdictParams)
+    instances: InstanceParams = field(default_factory=InstanceParams)
 
 
 #: The parameters every module of the quality stage reads.

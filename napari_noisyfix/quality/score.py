@@ -332,7 +332,8 @@ def _score_image(project, version, name, calibration, extra) -> tuple[dict, dict
     if extra is not None:
         pred = extra[0].get().predict(image, tta=extra[1], return_features=True)
         samples, feats = pred.samples, pred.features
-    found = analyse(name, probs, mask, calibration, image, samples)
+    ids = project.labels(name) if project.is_instance else None
+    found = analyse(name, probs, mask, calibration, image, samples, ids)
     table = describe_objects(name, mask, image=image, probs=probs, features=feats)
     sdir = project.scores_dir(version)
     write_maps(sdir / "maps" / f"{name}.npz", found.maps)
