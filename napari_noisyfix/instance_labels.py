@@ -68,6 +68,20 @@ def blob_counts(ids: np.ndarray) -> tuple[int, int]:
     return n_ids, int(one)
 
 
+def touching_pairs(ids: np.ndarray) -> set[tuple[int, int]]:
+    """Pairs ``(a, b)``, a < b, of objects that touch (8-neighbourhood)."""
+    ids = np.asarray(ids)
+    pairs: set[tuple[int, int]] = set()
+    h, w = ids.shape
+    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
+        c0, c1 = max(0, -dc), w - max(0, dc)
+        a, b = ids[: h - dr, c0:c1], ids[dr:, c0 + dc : c1 + dc]
+        touch = (a > 0) & (b > 0) & (a != b)
+        lo, hi = np.minimum(a[touch], b[touch]), np.maximum(a[touch], b[touch])
+        pairs |= set(zip(lo.tolist(), hi.tolist(), strict=True))
+    return pairs
+
+
 def decide(masks: list[np.ndarray], mode: str = "auto") -> tuple[str, str]:
     """``("semantic" | "instance", why)`` for the raw integer masks of an import.
 
@@ -160,3 +174,20 @@ def apply_region(region, ids: np.ndarray) -> np.ndarray:
     if region.kind == "split":
         pieces = (pieces > 0).astype(np.uint8)
     return relabel_pieces(ids, where, pieces)
+
+
+def misassigned(ids: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Pixels in both foregrounds whose object is wrong: the given object covering them is not
+    the one that mostly covers their true object, or their true object is not the one that
+    mostly lies under their given object (a merge marks the absorbed object, a split the
+    smaller piece)."""
+    ids, truth = np.asarray(ids, np.int64), np.asarray(truth, np.int64)
+    both = (ids > 0) & (truth > 0)
+    if not both.any():
+        return both
+    pairs, counts = np.unique(np.stack([ids[both], truth[both]]), axis=1, return_counts=True)
+    best_truth = np.zeros(int(ids.max()) + 1, np.int64)
+    best_id = np.zeros(int(truth.max()) + 1, np.int64)
+    for k in np.argsort(counts, kind="stable"):  # ascending: the largest overlap is written last
+        best_truth[pairs[0, k]], best_id[pairs[1, k]] = pairs[1, k], pairs[0, k]
+    return both & ((best_truth[ids] != truth) | (best_id[truth] != ids))

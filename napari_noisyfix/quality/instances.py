@@ -21,7 +21,7 @@ from scipy import ndimage as ndi
 from skimage.morphology import h_maxima
 from skimage.segmentation import watershed
 
-from ..instance_labels import EIGHT
+from ..instance_labels import EIGHT, touching_pairs
 from .evidence import median_object_area
 from .params import PARAMS
 from .region import Region
@@ -107,7 +107,8 @@ def _merged(name, ids, k, sl, p_fg, model_fg, smallest) -> Region | None:
 
 
 def _drop_small(pieces: np.ndarray, smallest: int) -> np.ndarray:
-    """Pieces smaller than ``smallest`` join their largest touching neighbour; renumbered."""
+    """Pieces smaller than ``smallest`` join their largest touching neighbour; renumbered from
+    the largest (1) down."""
     sizes = np.bincount(pieces.ravel())
     for p in np.argsort(sizes[1:]) + 1:
         if 0 < sizes[p] < smallest:
@@ -117,7 +118,8 @@ def _drop_small(pieces: np.ndarray, smallest: int) -> np.ndarray:
                 pieces[pieces == p] = target
                 sizes[target] += sizes[p]
                 sizes[p] = 0
-    numbers = np.unique(pieces[pieces > 0])
+    numbers = np.flatnonzero(sizes[1:]) + 1
+    numbers = numbers[np.argsort(-sizes[numbers], kind="stable")]
     lut = np.zeros(int(pieces.max()) + 1, np.int64)
     lut[numbers] = np.arange(1, len(numbers) + 1)
     return lut[pieces]
@@ -130,19 +132,6 @@ def _cut(pieces: np.ndarray) -> np.ndarray:
         own = pieces == p
         cut |= own & ndi.binary_dilation((pieces > 0) & ~own, EIGHT)
     return cut
-
-
-def _touching_pairs(ids: np.ndarray) -> set[tuple[int, int]]:
-    """Pairs ``(a, b)``, a < b, of labelled objects that touch (8-neighbourhood)."""
-    pairs: set[tuple[int, int]] = set()
-    h, w = ids.shape
-    for dr, dc in ((0, 1), (1, 0), (1, 1), (1, -1)):
-        c0, c1 = max(0, -dc), w - max(0, dc)
-        a, b = ids[: h - dr, c0:c1], ids[dr:, c0 + dc : c1 + dc]
-        touch = (a > 0) & (b > 0) & (a != b)
-        lo, hi = np.minimum(a[touch], b[touch]), np.maximum(a[touch], b[touch])
-        pairs |= {(int(x), int(y)) for x, y in set(zip(lo.tolist(), hi.tolist(), strict=True))}
-    return pairs
 
 
 def _bbox(mask: np.ndarray, margin: int = 0):
@@ -162,7 +151,7 @@ def _split_regions(name: str, ids: np.ndarray, p_fg: np.ndarray, smallest: int) 
         return x
 
     evidence: dict[tuple[int, int], tuple[float, float]] = {}
-    for a, b in sorted(_touching_pairs(ids)):
+    for a, b in sorted(touching_pairs(ids)):
         sl = _bbox((ids == a) | (ids == b), margin=1)
         pieces = (ids[sl] == a) * 1 + (ids[sl] == b) * 2
         line = _cut(pieces)
