@@ -93,7 +93,7 @@ def test_corrupt_dataset_on_instances_keeps_ids_and_logs_the_type():
     other, info = corrupt_instances(truth_ids(), np.random.default_rng(0), "drop")
     assert info["type"] == "drop" and set(np.unique(other)) < set(np.unique(truth_ids()))
     assert ("merge",) in parse_kinds("instance")
-    with pytest.raises(NoisyFixError, match="need instance masks"):
+    with pytest.raises(NoisyFixError, match="needs instance masks"):
         corrupt_mask(truth_ids() > 0, np.random.default_rng(0), kind="split")
 
 

@@ -25,9 +25,10 @@ that do.
 Masks are binary (any non-zero pixel is foreground); the output is uint8 0/1. A mask without any
 foreground is returned unchanged and logged with type ``"none"``.
 
-On instance masks (object ids, ``corrupt_dataset(..., instances=True)``) two more types apply,
-``merge`` and ``split`` (:mod:`.instance_noise`, group ``"instance"``); the others change the
-union and the ids are carried over.
+On instance masks (object ids, ``corrupt_dataset(..., instances=True)``) ``merge`` draws
+neighbouring objects as one object and ``split`` (instance masks only) one object as two
+(:mod:`.instance_noise`, group ``"instance"``); the other types change the union and the ids are
+carried over.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ ALL_KINDS = KINDS + REALISTIC_KINDS
 REALISTIC_CATEGORIES = tuple((kind,) for kind in REALISTIC_KINDS)
 ALL_CATEGORIES = CATEGORIES + REALISTIC_CATEGORIES
 INSTANCE_CATEGORIES = tuple((kind,) for kind in INSTANCE_KINDS)
+#: Types that need object ids (``merge`` has a binary form too: :mod:`.annotator_noise`).
+IDS_ONLY_KINDS = tuple(k for k in INSTANCE_KINDS if k not in ALL_KINDS)
 GROUPS = {
     "protocol": CATEGORIES,
     "realistic": REALISTIC_CATEGORIES,
@@ -276,8 +279,8 @@ def _apply(fg: np.ndarray, rng: np.random.Generator, kind: str) -> tuple[np.ndar
 
 def applies(kind: str, fg: np.ndarray) -> bool:
     """Whether noise type ``kind`` can change the bool mask ``fg`` (all need foreground); the
-    instance types need object ids, so for them ``fg`` is an id image."""
-    if kind in INSTANCE_KINDS:
+    types of :data:`IDS_ONLY_KINDS` need object ids, so for them ``fg`` is an id image."""
+    if kind in IDS_ONLY_KINDS:
         return instance_applies(kind, fg)
     if kind in KINDS:
         return bool(fg.any())
@@ -285,7 +288,12 @@ def applies(kind: str, fg: np.ndarray) -> bool:
 
 
 def _valid_names() -> str:
-    return ", ".join((*GROUPS, *ALL_KINDS, *INSTANCE_KINDS))
+    binary = (g for g in GROUPS if g != "instance")
+    return (
+        ", ".join((*binary, *ALL_KINDS))
+        + "; on instance masks also instance, "
+        + ", ".join(IDS_ONLY_KINDS)
+    )
 
 
 def parse_kinds(kinds: str | Sequence[str]) -> tuple[tuple[str, ...], ...]:
@@ -317,7 +325,7 @@ def parse_kinds(kinds: str | Sequence[str]) -> tuple[tuple[str, ...], ...]:
             continue
         if name in GROUPS:
             found = GROUPS[name]
-        elif name in ALL_KINDS or name in INSTANCE_KINDS:
+        elif name in ALL_KINDS or name in IDS_ONLY_KINDS:
             found = ((name,),)
         else:
             raise NoisyFixError(f"unknown noise type {name!r}; choose among {_valid_names()}")
@@ -381,9 +389,9 @@ def corrupt_mask(
     """
     fg = _binary(mask)
     categories = parse_kinds(kinds)
-    if kind in INSTANCE_KINDS or any(k in INSTANCE_KINDS for c in categories for k in c):
+    if kind in IDS_ONLY_KINDS or any(k in IDS_ONLY_KINDS for c in categories for k in c):
         raise NoisyFixError(
-            f"noise types {', '.join(INSTANCE_KINDS)} need instance masks (object ids): use "
+            f"noise type {', '.join(IDS_ONLY_KINDS)} needs instance masks (object ids): use "
             "corrupt_dataset(..., instances=True)"
         )
     if kind is not None and kind not in ALL_KINDS:
@@ -485,7 +493,11 @@ def _corrupt_ids(ids: np.ndarray, rng: np.random.Generator, kinds) -> tuple[np.n
     usable = tuple(
         c
         for c in (
-            tuple(k for k in cat if applies(k, ids if k in INSTANCE_KINDS else ids > 0))
+            tuple(
+                k
+                for k in cat
+                if (instance_applies(k, ids) if k in INSTANCE_KINDS else applies(k, ids > 0))
+            )
             for cat in parse_kinds(kinds)
         )
         if c
