@@ -40,3 +40,23 @@ def image_of(ids: np.ndarray, seed: int = 0) -> np.ndarray:
     """A gray image: bright nuclei on a dark background, a little noise."""
     rng = np.random.default_rng(seed)
     return np.clip((ids > 0) * 170 + 30 + rng.normal(0, 8, ids.shape), 0, 255).astype(np.uint8)
+
+
+def scored_project(root):
+    """Eight scored images (enough to calibrate), true objects everywhere but in ``b`` (the
+    touching pair drawn as one) and ``c`` (object 4 drawn as two halves); the model sees the
+    union of the true objects. Returns the folder."""
+    from napari_noisyfix.progress import drive
+    from napari_noisyfix.project import Project
+    from napari_noisyfix.quality.score import score_project
+    from napari_noisyfix.quality.synthetic import probs_from_mask
+
+    truths = {n: truth_ids() for n in "abcdefgh"}
+    given = dict(truths, b=merged_ids(), c=split_ids())
+    images = {n: image_of(t, seed=i) for i, (n, t) in enumerate(sorted(truths.items()))}
+    with Project.create(root, images, given, truth=truths, labels="instance") as proj:
+        version, _ = proj.new_model_dir()
+        for name, truth in truths.items():
+            proj.save_probs(version, name, probs_from_mask((truth > 0).astype(np.uint8), seed=1))
+        drive(score_project(proj), quiet=True)
+    return root

@@ -5,31 +5,19 @@ import shutil
 
 import numpy as np
 import pytest
-from instance_samples import image_of, merged_ids, split_ids, truth_ids
+from instance_samples import merged_ids, scored_project, split_ids, truth_ids
 
-from napari_noisyfix.progress import drive
 from napari_noisyfix.project import Project
 from napari_noisyfix.quality.instances import instance_regions
 from napari_noisyfix.quality.region import Region
-from napari_noisyfix.quality.score import load_regions, score_project
+from napari_noisyfix.quality.score import load_regions
 from napari_noisyfix.quality.synthetic import probs_from_mask
 from napari_noisyfix.review.session import ReviewSession
 
 
 @pytest.fixture(scope="module")
 def scored(tmp_path_factory):
-    """Eight images (enough to calibrate), true objects everywhere; ``b`` holds a merge, ``c`` a
-    split. The model sees the union of the true objects."""
-    truths = {n: truth_ids() for n in "abcdefgh"}
-    given = dict(truths, b=merged_ids(), c=split_ids())
-    images = {n: image_of(t, seed=i) for i, (n, t) in enumerate(sorted(truths.items()))}
-    root = tmp_path_factory.mktemp("scored") / "p"
-    with Project.create(root, images, given, truth=truths, labels="instance") as proj:
-        version, _ = proj.new_model_dir()
-        for name, truth in truths.items():
-            proj.save_probs(version, name, probs_from_mask((truth > 0).astype(np.uint8), seed=1))
-        drive(score_project(proj), quiet=True)
-    return root
+    return scored_project(tmp_path_factory.mktemp("scored") / "p")
 
 
 @pytest.fixture
