@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import ndimage as ndi
+from skimage.measure import regionprops
 from skimage.morphology import h_maxima
 from skimage.segmentation import watershed
 
@@ -53,13 +54,24 @@ def instance_regions(
     unit = float(np.median(areas[areas > 0])) if (areas > 0).any() else 0.0
     unit = unit or median_object_area(ids > 0) or 1.0
     smallest = max(min_area, int(PARAMS.instances.piece_share * unit))
+    solidity = {p.label: p.solidity for p in regionprops(ids)}
+    if not solidity:
+        return []
+    values = list(solidity.values())
+    bar = float(np.quantile(values, PARAMS.instances.solidity_quantile))
+    low = float(np.quantile(values, PARAMS.instances.low_solidity_quantile))
     out = []
     for k, sl in enumerate(ndi.find_objects(ids), start=1):
         if sl is not None:
-            reg = _merged(name, ids, k, _grow(sl, ids.shape), p_fg, model_fg, smallest)
+            shape = (solidity[k], bar, low)
+            reg = _merged(name, ids, k, _grow(sl, ids.shape), p_fg, model_fg, smallest, shape)
             if reg is not None:
                 out.append(reg)
-    return out + _split_regions(name, ids, p_fg, smallest)
+    return out + _split_regions(name, ids, p_fg, smallest, bar)
+
+
+def _solidity(obj: np.ndarray) -> float:
+    return float(regionprops(obj.astype(np.uint8))[0].solidity)
 
 
 def _grow(sl, shape, margin: int = 1):
@@ -79,7 +91,11 @@ def watershed_pieces(obj: np.ndarray, markers: np.ndarray | None = None) -> np.n
     return watershed(-dist, markers, mask=obj)
 
 
-def _merged(name, ids, k, sl, p_fg, model_fg, smallest) -> Region | None:
+def _merged(name, ids, k, sl, p_fg, model_fg, smallest, shape) -> Region | None:
+    """A ``merged`` region for object ``k``: the model's foreground breaks it, or it is less
+    solid than the image's objects (``shape``: its solidity, the bar, the low bar) and its
+    distance transform has two maxima, joined by a narrow neck unless it is very unsolid."""
+    solid, bar, low = shape
     obj = ids[sl] == k
     if obj.sum() < 2 * smallest:
         return None
@@ -87,6 +103,8 @@ def _merged(name, ids, k, sl, p_fg, model_fg, smallest) -> Region | None:
     sizes = np.bincount(seeds.ravel())[1:]
     big = np.flatnonzero(sizes >= smallest) + 1
     by_model = len(big) >= 2
+    if not by_model and solid >= bar:
+        return None
     markers = np.where(np.isin(seeds, big), seeds, 0) if by_model else None
     pieces = _drop_small(watershed_pieces(obj, markers), smallest)
     if pieces.max() < 2:
@@ -96,11 +114,15 @@ def _merged(name, ids, k, sl, p_fg, model_fg, smallest) -> Region | None:
     saddle = float(dist[cut].max()) if cut.any() else 0.0
     thinner = min(float(dist[pieces == p].max()) for p in range(1, int(pieces.max()) + 1))
     neck = saddle / max(thinner, 1e-6)
+    if not by_model and neck > PARAMS.instances.neck_share and solid >= low:
+        return None
     gap = float(1.0 - p_fg[sl][cut].mean()) if cut.any() else 0.0
-    score = float(max(1.0 - neck, gap))
+    concave = float(np.clip((bar - solid) / max(1.0 - bar, 1e-6), 0.0, 1.0))
+    score = float(max(1.0 - neck, gap, concave))
     how = "the model's foreground breaks it" if by_model else "its distance transform"
     detail = (
         f"{int(pieces.max())} objects by {how}: neck {neck:.0%} as wide as the thinner one, "
+        f"solidity {solid:.2f} (the image's objects: {bar:.2f} or more for three in four), "
         f"model foreground {1.0 - gap:.0%} on the cut"
     )
     return _region(name, "merged", sl, obj, pieces, score, detail)
@@ -140,8 +162,10 @@ def _bbox(mask: np.ndarray, margin: int = 0):
     return _grow(sl, mask.shape, margin)
 
 
-def _split_regions(name: str, ids: np.ndarray, p_fg: np.ndarray, smallest: int) -> list[Region]:
-    """One ``split`` region per group of touching pieces that read as one object."""
+def _split_regions(name, ids, p_fg, smallest, bar: float) -> list[Region]:
+    """One ``split`` region per group of touching pieces that read as one object: they touch
+    along a wide contact, their union shows no neck and is as solid as the image's objects
+    (at least ``bar``)."""
     areas = np.bincount(ids.ravel())
     parent: dict[int, int] = {}
 
@@ -159,9 +183,12 @@ def _split_regions(name: str, ids: np.ndarray, p_fg: np.ndarray, smallest: int) 
         diameter = 2.0 * np.sqrt(min(areas[a], areas[b]) / np.pi)
         if width < PARAMS.instances.contact_share * diameter:
             continue
-        if watershed_pieces(pieces > 0).max() > 1:
+        solid = _solidity(pieces > 0)
+        if solid < bar or watershed_pieces(pieces > 0).max() > 1:
             continue
-        evidence[(a, b)] = (min(1.0, width / max(diameter, 1e-6)), float(p_fg[sl][line].mean()))
+        convex = (solid - bar) / max(1.0 - bar, 1e-6)  # 0 at the bar, 1 for a convex union
+        wide = min(1.0, width / max(diameter, 1e-6))
+        evidence[(a, b)] = (wide, float(p_fg[sl][line].mean()), convex)
         parent[root(b)] = root(a)
     groups: dict[int, list[int]] = {}
     for k in {x for pair in evidence for x in pair}:
@@ -174,12 +201,14 @@ def _split_regions(name: str, ids: np.ndarray, p_fg: np.ndarray, smallest: int) 
         largest = max(members, key=lambda m: areas[m])
         pieces = np.where(ids[sl] == largest, 1, 2) * obj
         pairs = [v for key, v in evidence.items() if root(key[0]) == root(members[0])]
-        wide, model = (float(np.mean(v)) for v in zip(*pairs, strict=True))
+        wide, model, convex = (float(np.mean(v)) for v in zip(*pairs, strict=True))
         detail = (
-            f"{len(members)} pieces touching along {wide:.0%} of the smaller one's width with "
-            f"no neck between them; model foreground {model:.0%} where they touch"
+            f"{len(members)} pieces touching along {wide:.0%} of the smaller one's width, "
+            f"together as convex as one object ({convex:.0%} of the way from the image's "
+            f"objects to a convex shape) with no neck; model foreground {model:.0%} where they touch"
         )
-        out.append(_region(name, "split", sl, obj, pieces, float(wide * model), detail))
+        score = float(wide * model * np.sqrt(convex))
+        out.append(_region(name, "split", sl, obj, pieces, score, detail))
     return out
 
 
