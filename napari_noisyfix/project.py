@@ -5,7 +5,8 @@ Layout::
     PROJECT/
       project.json                 config: classes, channels, images with patient / clean flags
       images/<name>.npy            image (H, W) or (H, W, 3)
-      labels_original/<name>.npy   the masks as imported, uint8 class ids; written once, read-only
+      labels_original/<name>.npy   the masks as imported, uint8 class ids (an instance project's
+                                   uint16 object ids); written once, read-only
       corrections/<name>.npy       the working mask after review (absent: the original)
       reviewed/<name>.npy          bool (H, W): pixels an expert has confirmed
       truth/<name>.npy             optional true masks (sample data, benchmarks)
