@@ -101,3 +101,14 @@ def test_semantic_reading_of_ids_is_what_was_asked(tmp_path):
     proj = import_project(images, masks, tmp_path / "P", labels="semantic")
     assert not proj.is_instance and proj.n_classes == 8  # ids 0..7 read as classes, as asked
     assert proj.config["import"]["labels_why"] == "as asked (--labels semantic)"
+
+
+def test_auto_reads_colour_masks_as_classes_and_instance_refuses_them(tmp_path):
+    ids = truth_ids()
+    save_png(tmp_path / "images" / "a.png", image_of(ids))
+    grey = ((ids > 0) * 255).astype(np.uint8)
+    save_png(tmp_path / "masks" / "a.png", np.stack([grey] * 3, axis=-1))
+    proj = import_project(tmp_path / "images", tmp_path / "masks", tmp_path / "P", labels="auto")
+    assert not proj.is_instance and "colour mask" in proj.config["import"]["labels_why"]
+    with pytest.raises(NoisyFixError, match=r"a.png: colour mask; an instance mask is one channel"):
+        import_project(tmp_path / "images", tmp_path / "masks", tmp_path / "Q", labels="instance")

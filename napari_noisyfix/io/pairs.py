@@ -44,6 +44,8 @@ class ImagePair:
     ids: np.ndarray | None = None
     #: Why the mask cannot be read as class ids (``auto`` decides later whether that matters).
     mask_error: NoisyFixError | None = None
+    #: Why the mask cannot be read as object ids (likewise).
+    id_error: NoisyFixError | None = None
 
 
 def data_folders(parent: str | os.PathLike) -> tuple[Path, Path]:
@@ -100,8 +102,12 @@ def _pair_entry(key: str, image_path: Path, mask_path: Path, keep_ids: bool) -> 
     raw = load_raw(image_path)
     image = to_image(raw, image_path)
     mask_raw = load_seg_npy(mask_path) if is_seg_npy(mask_path) else load_raw(mask_path, True)
-    ids = _raw_ids(mask_raw, mask_path) if keep_ids else None
-    error = None
+    ids = id_error = error = None
+    if keep_ids:
+        try:
+            ids = _raw_ids(mask_raw, mask_path)
+        except NoisyFixError as exc:
+            id_error = exc
     try:
         mask, scale = to_mask(mask_raw, mask_path)
     except NoisyFixError as exc:
@@ -132,6 +138,7 @@ def _pair_entry(key: str, image_path: Path, mask_path: Path, keep_ids: bool) -> 
             mask_scale=scale,
             ids=None if i is None else np.ascontiguousarray(i),
             mask_error=error,
+            id_error=id_error,
         )
         for z, (name, img, m, i) in enumerate(zip(names, images, masks, id_maps, strict=True))
     ]
@@ -194,7 +201,13 @@ def read_label_pairs(
     if labels not in instance_labels.MODES:
         instance_labels.decide([], labels)
     pairs = _read_pairs(images_dir, masks_dir, keep_ids=labels != "semantic")
-    mode, why = instance_labels.decide([p.ids for p in pairs], labels)
+    not_ids = next((p.id_error for p in pairs if p.id_error is not None), None)
+    if not_ids is not None and labels == "instance":
+        raise not_ids
+    if not_ids is not None:
+        mode, why = "semantic", f"{not_ids}; read as classes"
+    else:
+        mode, why = instance_labels.decide([p.ids for p in pairs], labels)
     if mode == "semantic":
         for p in pairs:
             if p.mask_error is not None:
