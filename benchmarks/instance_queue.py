@@ -43,15 +43,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=4)
     parser.add_argument("--steps", type=int, default=15)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--resume", action="store_true", help="reuse OUT/project if trained")
     args = parser.parse_args()
     files = sorted((args.data / "masks_instance").glob("*.png"))[: args.n]
     truths = {f.stem: np.array(Image.open(f)).astype(np.uint16) for f in files}
     images = {f.stem: np.array(Image.open(args.data / "images" / f.name)) for f in files}
     noisy, log = corrupt_dataset(truths, 0.5, seed=0, kinds="instance", instances=True)
     root = args.out / "project"
-    project = Project.create(root, images, noisy, truth=truths, labels="instance", force=True)
-    config = TrainConfig.robust(epochs=args.epochs, steps_per_epoch=args.steps, image_size=128)
-    drive(train_out_of_fold(project, config, folds=2), quiet=True)
+    if args.resume and (root / "project.json").is_file():  # trained already (same seed, data)
+        project = Project.open(root)
+    else:
+        project = Project.create(root, images, noisy, truth=truths, labels="instance", force=True)
+    if project.latest_model_version() is None:
+        config = TrainConfig.robust(epochs=args.epochs, steps_per_epoch=args.steps, image_size=128)
+        drive(train_out_of_fold(project, config, folds=2), quiet=True)
     print(drive(score_project(project), quiet=True))
     regions = [r for r in load_regions(project) if r.kind in ("merged", "split")]
     planted = {row["name"]: row for row in log if row["corrupted"]}
