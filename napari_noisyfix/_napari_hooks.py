@@ -76,12 +76,12 @@ def read_project(path) -> list[tuple]:
     shapes = [tuple(project.entry(n)["shape"]) for n in project.names]
     hw = (max(s[0] for s in shapes), max(s[1] for s in shapes))
     images = [project.image(n) for n in project.names]
-    masks = [project.mask(n) for n in project.names]
+    masks = [project.labels(n) for n in project.names]  # an instance project's object ids
     meta = {"project": str(project.root), "names": project.names}
     rgb = images[0].ndim == 3
     return [
         (stack(images, hw), {"name": "image", "rgb": rgb, "metadata": meta}, "image"),
-        (stack(masks, hw, np.uint8), {"name": "working mask", "metadata": meta}, "labels"),
+        (stack(masks, hw, masks[0].dtype), {"name": "working mask", "metadata": meta}, "labels"),
     ]
 
 

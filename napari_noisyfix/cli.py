@@ -94,7 +94,10 @@ def _cmd_import(args) -> int:
         clean=clean,
         force=args.force,
         protect=[args.clean] if args.clean and Path(args.clean).is_file() else [],
+        labels=args.labels,
     ) as proj:
+        record = proj.config["import"]
+        print(f"masks read as {record['labels']} labels: {record['labels_why']}")
         print(
             f"imported {len(proj.names)} images ({len(set(proj.patients().values()))} patients, "
             f"{len(proj.clean_names())} clean, {proj.n_classes} classes) into {proj.root}"
@@ -307,6 +310,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patients", help="CSV with columns image,patient")
     p.add_argument("--clean", help="names of trusted masks: a text file or a comma list")
     p.add_argument("--force", action="store_true", help="replace an existing project")
+    p.add_argument(
+        "--labels",
+        choices=("semantic", "instance", "auto"),
+        default="auto",
+        help="mask values are class ids (semantic), object ids (instance: one id per object, "
+        "as Cellpose or StarDist write them), or decided from the masks (auto: many ids, each "
+        "one connected blob, read as objects); the decision is printed",
+    )
     p.set_defaults(func=_cmd_import)
 
     p = sub.add_parser("train", help="train out-of-fold models and a final model")

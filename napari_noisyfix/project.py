@@ -5,7 +5,8 @@ Layout::
     PROJECT/
       project.json                 config: classes, channels, images with patient / clean flags
       images/<name>.npy            image (H, W) or (H, W, 3)
-      labels_original/<name>.npy   the masks as imported, uint8 class ids; written once, read-only
+      labels_original/<name>.npy   the masks as imported, uint8 class ids (an instance project's
+                                   uint16 object ids); written once, read-only
       corrections/<name>.npy       the working mask after review (absent: the original)
       reviewed/<name>.npy          bool (H, W): pixels an expert has confirmed
       truth/<name>.npy             optional true masks (sample data, benchmarks)
@@ -39,6 +40,7 @@ from ._atomic import load_npy, read_json, save_npy, umask, write_json
 from ._folders import Staging, check_replaceable
 from .auditlog import AuditLog
 from .errors import NoisyFixError
+from .instance_labels import check_ids, semantic
 from .locking import LockError, ProjectLock
 from .reservations import next_free, recover
 from .review.journal import recover as recover_review
@@ -77,6 +79,14 @@ def validate_mask(
             f"{where}: mask values {int(mask.min())}..{int(mask.max())} outside classes 0..{n_classes - 1}"
         )
     return mask.astype(np.uint8)
+
+
+def validate_ids(ids: np.ndarray, shape: tuple[int, int], where: str) -> np.ndarray:
+    """Return ``ids`` as uint16 object ids after checking shape and values."""
+    ids = np.asarray(ids)
+    if ids.shape != tuple(shape):
+        raise NoisyFixError(f"{where}: mask shape {ids.shape} does not match image shape {shape}")
+    return check_ids(ids, where)
 
 
 def is_project(root: str | os.PathLike) -> bool:
@@ -195,6 +205,7 @@ class Project:
         name: str | None = None,
         extra: dict | None = None,
         force: bool = False,
+        labels: str = "semantic",
     ) -> Project:
         """Build a project folder from arrays; nothing is left behind when it fails.
 
@@ -214,14 +225,18 @@ class Project:
             Per image: ``{"source": path, "source_format": fmt, "slice": int | None}``.
         extra : dict, optional
             More top-level config entries (e.g. the importer's record of the input folders).
+        labels : {"semantic", "instance"}
+            ``instance``: ``masks`` (and ``truth``) are object ids, stored as uint16; the
+            project has two classes, background and their union (:mod:`.instance_labels`).
 
         The new project is returned open for writing: its lock is taken in the temporary folder
         and moves with it. ``force`` refuses a project that another writer has open.
         """
         root = Path(root)
         _check_inputs(images, masks, patients, clean)
-        n_classes = _infer_classes(masks, class_names)
-        entries = _build_entries(images, masks, n_classes, patients, clean, sources)
+        instance = labels == "instance"
+        n_classes = 2 if instance else _infer_classes(masks, class_names)
+        entries = _build_entries(images, masks, n_classes, patients, clean, sources, instance)
         if root.exists() and not force:
             raise NoisyFixError(f"{root}: project path exists already (use --force to replace it)")
         check_replaceable(root, is_project, "project", CONFIG)
@@ -230,7 +245,7 @@ class Project:
         tmp = staging.path
         lock = None
         try:
-            _write_tree(tmp, images, masks, truth, n_classes)
+            _write_tree(tmp, images, masks, truth, n_classes, instance)
             lock = ProjectLock.acquire(tmp, shown=root)
             config = {
                 "format": FORMAT,
@@ -241,6 +256,7 @@ class Project:
                 "in_channels": _channels(next(iter(images.values()))),
                 "images": entries,
                 "reviewer": None,
+                **({"labels": "instance"} if instance else {}),
                 **(extra or {}),
             }
             write_json(tmp / CONFIG, config)
@@ -298,6 +314,11 @@ class Project:
         return int(self.config["n_classes"])
 
     @property
+    def is_instance(self) -> bool:
+        """Whether the masks are object ids (an instance project, :mod:`.instance_labels`)."""
+        return self.config.get("labels") == "instance"
+
+    @property
     def in_channels(self) -> int:
         """Image channels (1 or 3)."""
         return int(self.config["in_channels"])
@@ -341,21 +362,37 @@ class Project:
         """The image array."""
         return load_npy(self.root / "images" / f"{_check_name(self.entry(name)['name'])}.npy")
 
-    def original_mask(self, name: str) -> np.ndarray:
-        """The mask as imported (never modified)."""
+    def original_labels(self, name: str) -> np.ndarray:
+        """The mask as imported and stored (never modified): class ids, or object ids."""
         return load_npy(self.root / "labels_original" / f"{self.entry(name)['name']}.npy")
 
-    def mask(self, name: str) -> np.ndarray:
-        """The current working mask: the latest correction, else the original."""
+    def labels(self, name: str) -> np.ndarray:
+        """The working mask as stored: the latest correction, else the original."""
         path = self.root / "corrections" / f"{self.entry(name)['name']}.npy"
-        return load_npy(path) if path.exists() else self.original_mask(name)
+        return load_npy(path) if path.exists() else self.original_labels(name)
+
+    def original_mask(self, name: str) -> np.ndarray:
+        """The mask as imported (never modified), as class ids (an instance project's union)."""
+        return self._classes(self.original_labels(name))
+
+    def mask(self, name: str) -> np.ndarray:
+        """The current working mask as class ids (an instance project's union)."""
+        return self._classes(self.labels(name))
+
+    def _classes(self, labels: np.ndarray) -> np.ndarray:
+        return semantic(labels) if self.is_instance else labels
 
     def has_correction(self, name: str) -> bool:
         """Whether the working mask differs from the original file (a correction was saved)."""
         return (self.root / "corrections" / f"{self.entry(name)['name']}.npy").exists()
 
     def truth(self, name: str) -> np.ndarray | None:
-        """The true mask when the project has one (synthetic data, benchmarks)."""
+        """The true mask when the project has one (synthetic data, benchmarks), as class ids."""
+        truth = self.truth_labels(name)
+        return None if truth is None else self._classes(truth)
+
+    def truth_labels(self, name: str) -> np.ndarray | None:
+        """The true mask as stored (an instance project's object ids)."""
         path = self.root / "truth" / f"{self.entry(name)['name']}.npy"
         return load_npy(path) if path.exists() else None
 
@@ -367,7 +404,11 @@ class Project:
         """Write the working mask atomically after validating it."""
         self.check_writable(f"save the mask of {name}")
         entry = self.entry(name)
-        mask = validate_mask(mask, tuple(entry["shape"]), self.n_classes, f"{self.root}: {name}")
+        where = f"{self.root}: {name}"
+        if self.is_instance:
+            mask = validate_ids(mask, tuple(entry["shape"]), where)
+        else:
+            mask = validate_mask(mask, tuple(entry["shape"]), self.n_classes, where)
         return save_npy(self.root / "corrections" / f"{name}.npy", mask)
 
     def reviewed(self, name: str) -> np.ndarray:
@@ -541,11 +582,15 @@ def _default_class_names(n: int) -> list[str]:
     )
 
 
-def _build_entries(images, masks, n_classes, patients, clean, sources) -> list[dict]:
+def _build_entries(images, masks, n_classes, patients, clean, sources, instance) -> list[dict]:
     entries = []
     for name in sorted(images):
         hw = _image_hw(np.asarray(images[name]), name)
-        masks[name] = validate_mask(masks[name], hw, n_classes, name)
+        masks[name] = (
+            validate_ids(masks[name], hw, name)
+            if instance
+            else validate_mask(masks[name], hw, n_classes, name)
+        )
         src = (sources or {}).get(name, {})
         entries.append(
             {
@@ -561,7 +606,7 @@ def _build_entries(images, masks, n_classes, patients, clean, sources) -> list[d
     return entries
 
 
-def _write_tree(tmp: Path, images, masks, truth, n_classes) -> None:
+def _write_tree(tmp: Path, images, masks, truth, n_classes, instance=False) -> None:
     for sub in ("images", "labels_original", "corrections", "reviewed", "models", "scores"):
         (tmp / sub).mkdir(parents=True, exist_ok=True)
     for name, img in images.items():
@@ -570,7 +615,9 @@ def _write_tree(tmp: Path, images, masks, truth, n_classes) -> None:
         path.chmod((stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH) & ~umask())
     for name, m in (truth or {}).items():
         hw = np.asarray(images[name]).shape[:2]
-        save_npy(tmp / "truth" / f"{name}.npy", validate_mask(m, hw, n_classes, f"truth {name}"))
+        where = f"truth {name}"
+        valid = validate_ids(m, hw, where) if instance else validate_mask(m, hw, n_classes, where)
+        save_npy(tmp / "truth" / f"{name}.npy", valid)
 
 
 def _make_writable(root: Path) -> None:

@@ -71,8 +71,8 @@ def _full_retrain(project, data, config, folds: int, root: Path):
 
     copy = build_project(data, root)
     for name in project.names:
-        mask = project.mask(name)
-        if not np.array_equal(mask, copy.mask(name)):
+        mask = project.labels(name)  # as stored: an instance project's ids too
+        if not np.array_equal(mask, copy.labels(name)):
             copy.save_mask(name, mask)
     start = time.perf_counter()
     version = yield from train_out_of_fold(copy, config, folds)

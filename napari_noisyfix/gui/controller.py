@@ -185,7 +185,7 @@ class ReviewController:
             return
         region = self.session.current
         rid = region.id if region is not None and region.image == name else None
-        new, saved = self.layers.mask_of(name), self._run(lambda: self.project.mask(name))
+        new, saved = self.layers.mask_of(name), self._run(lambda: self.session.working(name))
         if saved is None:
             return
         if rid is None and (new == saved).all():

@@ -34,11 +34,12 @@ def stack(arrays: list[np.ndarray], shape: tuple[int, int], dtype=None) -> np.nd
     return out
 
 
-def label_colormap(n_classes: int, color: str | None = None):
-    """Class colours for a Labels layer: one colour per class, or ``color`` for every class."""
+def label_colormap(n_classes: int, color: str | None = None, instance: bool = False):
+    """Class colours for a Labels layer: one colour per class, or ``color`` for every class
+    (every object id of an instance project)."""
     from napari.utils.colormaps import DirectLabelColormap
 
-    colors = {None: "transparent", 0: "transparent"}
+    colors = {None: color if instance and color else "transparent", 0: "transparent"}
     for cls in range(1, max(n_classes, 2)):
         colors[cls] = color or CLASS_COLORS[(cls - 1) % len(CLASS_COLORS)]
     return DirectLabelColormap(color_dict=colors)
@@ -52,6 +53,7 @@ class ProjectLayers:
         self.names: list[str] = []
         self.shapes: dict[str, tuple[int, int]] = {}
         self.n_classes = 2
+        self.instance = False
         self.heat_opacity = HEAT_OPACITY
         self.flags = FlagLayer(self)
         self._preview_on = False
@@ -104,10 +106,13 @@ class ProjectLayers:
         dtype = images[0].dtype if len({a.dtype for a in images}) == 1 else np.float32
         rgb = images[0].ndim == 3
         self.viewer.add_image(stack(images, self.canvas_shape, dtype), name=NAMES["image"], rgb=rgb)
-        masks = stack([project.mask(n) for n in self.names], self.canvas_shape, np.uint8)
+        self.instance = project.is_instance
+        dtype = np.uint16 if self.instance else np.uint8
+        masks = stack([project.labels(n) for n in self.names], self.canvas_shape, dtype)
         self.n_classes = project.n_classes
         self.viewer.add_labels(masks, name=NAMES["mask"], opacity=0.4)
-        self.layer("mask").colormap = label_colormap(self.n_classes)
+        if not self.instance:  # an instance project keeps napari's one colour per object
+            self.layer("mask").colormap = label_colormap(self.n_classes)
         self.viewer.dims.set_current_step(0, 0)
         self.viewer.reset_view()
 
@@ -212,7 +217,8 @@ class ProjectLayers:
         if name is None and not self._preview_on and self.layer("preview") is not None:
             return
         self._preview_on = name is not None
-        data = np.zeros((len(self.names), *self.canvas_shape), np.uint8)
+        dtype = np.uint16 if self.instance else np.uint8
+        data = np.zeros((len(self.names), *self.canvas_shape), dtype)
         if name is not None and mask is not None:
             h, w = self.shapes[name]
             data[self.index(name), :h, :w] = mask
@@ -223,7 +229,7 @@ class ProjectLayers:
     def _style_contours(self, key: str, color: str, width: int) -> None:
         layer = self.layer(key)
         layer.contour = width
-        layer.colormap = label_colormap(self.n_classes, color)
+        layer.colormap = label_colormap(self.n_classes, color, self.instance)
 
     def select_mask(self) -> None:
         """Keep the working mask the active layer (brush, eraser and fill act on it)."""

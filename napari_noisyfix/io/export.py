@@ -34,6 +34,7 @@ from ..errors import NoisyFixError
 from ..progress import Progress
 from ..project import Project
 from .formats import stem
+from .seg_npy import is_seg_npy, seg_stem
 from .writers import SUFFIXES, write_mask
 
 FORMATS = ("source", "png", "tiff", "nifti", "npy")
@@ -64,9 +65,14 @@ def _plan(project: Project, fmt: str) -> list[tuple[str, list[str], dict]]:
         entry = project.entry(name)
         is_slice = entry.get("slice") is not None
         target = _target(fmt, entry.get("source_format") or "npy", is_slice)
+        seg = fmt == "source" and is_seg_npy(Path(mask_sources.get(name, "")))
+        if seg:  # a NAME_seg.npy mask is written back as NAME_seg.npy
+            target = "volume-npy" if is_slice else "npy"
         stack = is_slice and (target.startswith("volume-") or fmt == "nifti")
         kind = target.removeprefix("volume-")
-        if stack:
+        if seg:
+            base = seg_stem(Path(mask_sources[name])) + SUFFIXES[kind]
+        elif stack:
             base = stem(entry["source"]) + SUFFIXES[kind]
         else:
             base = (name if is_slice else stem(mask_sources.get(name, name))) + SUFFIXES[kind]
@@ -75,10 +81,11 @@ def _plan(project: Project, fmt: str) -> list[tuple[str, list[str], dict]]:
 
 
 def _mask_array(project: Project, names: list[str], stack: bool) -> np.ndarray:
+    """The working masks as stored: class ids, or an instance project's object ids."""
     if not stack:
-        return project.mask(names[0])
+        return project.labels(names[0])
     ordered = sorted(names, key=lambda n: project.entry(n)["slice"])
-    return np.stack([project.mask(n) for n in ordered])
+    return np.stack([project.labels(n) for n in ordered])
 
 
 def review_log_csv(project: Project) -> str:
@@ -154,7 +161,8 @@ def _notes(project: Project, fmt: str, scale: int, n_files: int, model: int | No
     formats = {project.entry(n).get("source_format") or "npy" for n in project.names}
     lines = [
         f"Exported from {project.root} ({len(project.names)} images, {project.n_classes} classes).",
-        f"masks/: {n_files} files, format '{fmt}'; values are class ids"
+        f"masks/: {n_files} files, format '{fmt}'; values are "
+        + ("object ids (uint16)" if project.is_instance else "class ids")
         + (f" (binary masks as 0/{scale} in PNG/TIFF)." if scale != 1 else "."),
         "review_log.csv: every event of the audit log.",
         f"model/: model version {model}." if model else "No model trained yet.",

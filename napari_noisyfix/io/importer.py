@@ -10,7 +10,7 @@ from .._folders import check_apart, check_replaceable
 from ..errors import NoisyFixError
 from ..project import CONFIG, Project, is_project
 from .formats import check_regular, safe_name, stem
-from .pairs import ImagePair, read_folder_pairs
+from .pairs import ImagePair, read_label_pairs
 
 
 def _aliases(pairs: list[ImagePair]) -> dict[str, list[str]]:
@@ -79,6 +79,7 @@ def import_project(
     clean=None,
     force: bool = False,
     protect=(),
+    labels: str = "semantic",
 ) -> Project:
     """Create a project from images and masks paired by file name.
 
@@ -100,6 +101,10 @@ def import_project(
         or an empty folder is replaced.
     protect : iterable of path
         More input files that the project folder must stay apart from (a clean-list file).
+    labels : {"semantic", "instance", "auto"}
+        How to read mask values: class ids, object ids (an instance project), or decided from
+        the masks (:func:`~napari_noisyfix.instance_labels.decide`); the decision and why are
+        recorded in ``project.json`` (``import.labels``, ``import.labels_why``).
 
     Returns
     -------
@@ -122,8 +127,9 @@ def import_project(
             f"{project_dir}: project path exists already (use --force to replace it)"
         )
     check_replaceable(project_dir, is_project, "project", CONFIG)
-    pairs = read_folder_pairs(images_dir, masks_dir)
+    pairs, mode, why = read_label_pairs(images_dir, masks_dir, labels)
     _check_channels(pairs)
+    decided = {"labels": mode, "labels_why": why}
     patients = {p.name: p.patient for p in pairs}
     if patients_csv is not None:
         patients.update(read_patient_table(patients_csv, pairs))
@@ -134,8 +140,9 @@ def import_project(
         patients=patients,
         clean=resolve_clean(clean, pairs),
         sources={p.name: p.source for p in pairs},
-        extra={"import": _import_record(pairs, images_dir, masks_dir)},
+        extra={"import": {**_import_record(pairs, images_dir, masks_dir), **decided}},
         force=force,
+        labels=mode,
     )
     return project
 

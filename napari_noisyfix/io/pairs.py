@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import instance_labels
 from ..errors import NoisyFixError
 from .formats import detect_format, safe_name, stem
 from .mask_names import match_masks
@@ -39,6 +40,12 @@ class ImagePair:
     source: dict
     mask_source: str
     mask_scale: int = 1
+    #: The mask's raw integer values (read for ``--labels instance`` or ``auto``).
+    ids: np.ndarray | None = None
+    #: Why the mask cannot be read as class ids (``auto`` decides later whether that matters).
+    mask_error: NoisyFixError | None = None
+    #: Why the mask cannot be read as object ids (likewise).
+    id_error: NoisyFixError | None = None
 
 
 def data_folders(parent: str | os.PathLike) -> tuple[Path, Path]:
@@ -84,11 +91,29 @@ def _slice_names(key: str, n: int, volume: bool) -> list[str]:
     return [f"{safe_name(key)}_z{z:0{width}d}" for z in range(n)]
 
 
-def _pair_entry(key: str, image_path: Path, mask_path: Path) -> list[ImagePair]:
+def _raw_ids(mask_raw, where) -> np.ndarray:
+    """A mask's values as object ids (one channel, non-negative integers up to 65535)."""
+    if mask_raw.has_channels:
+        raise NoisyFixError(f"{where}: colour mask; an instance mask is one channel of object ids")
+    return instance_labels.check_ids(mask_raw.array, str(where))
+
+
+def _pair_entry(key: str, image_path: Path, mask_path: Path, keep_ids: bool) -> list[ImagePair]:
     raw = load_raw(image_path)
     image = to_image(raw, image_path)
     mask_raw = load_seg_npy(mask_path) if is_seg_npy(mask_path) else load_raw(mask_path, True)
-    mask, scale = to_mask(mask_raw, mask_path)
+    ids = id_error = error = None
+    if keep_ids:
+        try:
+            ids = _raw_ids(mask_raw, mask_path)
+        except NoisyFixError as exc:
+            id_error = exc
+    try:
+        mask, scale = to_mask(mask_raw, mask_path)
+    except NoisyFixError as exc:
+        if ids is None:
+            raise
+        mask, scale, error = instance_labels.semantic(ids), 1, exc
     rgb = image.ndim == (4 if raw.volume else 3)
     hw = image.shape[:-1] if rgb else image.shape
     if tuple(mask.shape) != tuple(hw):
@@ -99,6 +124,7 @@ def _pair_entry(key: str, image_path: Path, mask_path: Path) -> list[ImagePair]:
         )
     images = list(image) if raw.volume else [image]
     masks = list(mask) if raw.volume else [mask]
+    id_maps = [None] * len(masks) if ids is None else (list(ids) if raw.volume else [ids])
     names = _slice_names(key, len(images), raw.volume)
     src = str(image_path.resolve())
     return [
@@ -110,8 +136,11 @@ def _pair_entry(key: str, image_path: Path, mask_path: Path) -> list[ImagePair]:
             source={"source": src, "source_format": raw.fmt, "slice": z if raw.volume else None},
             mask_source=str(mask_path.resolve()),
             mask_scale=scale,
+            ids=None if i is None else np.ascontiguousarray(i),
+            mask_error=error,
+            id_error=id_error,
         )
-        for z, (name, img, m) in enumerate(zip(names, images, masks, strict=True))
+        for z, (name, img, m, i) in enumerate(zip(names, images, masks, id_maps, strict=True))
     ]
 
 
@@ -159,6 +188,37 @@ def reconcile_masks(pairs: list[ImagePair]) -> None:
         raise _misfit(files)
 
 
+def read_label_pairs(
+    images_dir: str | os.PathLike, masks_dir: str | os.PathLike, labels: str = "semantic"
+) -> tuple[list[ImagePair], str, str]:
+    """Like :func:`read_folder_pairs`, with the masks read as ``labels``.
+
+    ``labels`` is ``semantic`` (class ids or binary), ``instance`` (object ids) or ``auto``
+    (:func:`~napari_noisyfix.instance_labels.decide`). Returns the pairs, the decision
+    (``semantic`` or ``instance``) and why, in words; an instance pair's ``mask`` holds its
+    uint16 ids.
+    """
+    if labels not in instance_labels.MODES:
+        instance_labels.decide([], labels)
+    pairs = _read_pairs(images_dir, masks_dir, keep_ids=labels != "semantic")
+    not_ids = next((p.id_error for p in pairs if p.id_error is not None), None)
+    if not_ids is not None and labels == "instance":
+        raise not_ids
+    if not_ids is not None:
+        mode, why = "semantic", f"{not_ids}; read as classes"
+    else:
+        mode, why = instance_labels.decide([p.ids for p in pairs], labels)
+    if mode == "semantic":
+        for p in pairs:
+            if p.mask_error is not None:
+                raise p.mask_error
+        reconcile_masks(pairs)
+    else:
+        for p in pairs:
+            p.mask, p.mask_scale = p.ids, 1
+    return pairs, mode, why
+
+
 def read_folder_pairs(
     images_dir: str | os.PathLike, masks_dir: str | os.PathLike
 ) -> list[ImagePair]:
@@ -174,6 +234,13 @@ def read_folder_pairs(
         Missing folder, empty folder, unmatched image or mask, two masks for one image, shape
         mismatch, bad mask values, unreadable or pickled file: the message names the file.
     """
+    pairs = _read_pairs(images_dir, masks_dir, keep_ids=False)
+    reconcile_masks(pairs)
+    return pairs
+
+
+def _read_pairs(images_dir, masks_dir, keep_ids: bool) -> list[ImagePair]:
+    """Every image with its mask, names checked; mask values not yet reconciled."""
     images = folder_entries(images_dir, "images")
     masks = match_masks(
         images, folder_entries(masks_dir, "masks", masks=True), images_dir, masks_dir
@@ -181,12 +248,11 @@ def read_folder_pairs(
     pairs: list[ImagePair] = []
     seen: dict[str, Path] = {}
     for key in sorted(images):
-        for pair in _pair_entry(key, images[key], masks[key]):
+        for pair in _pair_entry(key, images[key], masks[key], keep_ids):
             if pair.name in seen:
                 raise NoisyFixError(
                     f"{images[key]}: its name becomes {pair.name!r}, like {seen[pair.name].name}"
                 )
             seen[pair.name] = images[key]
             pairs.append(pair)
-    reconcile_masks(pairs)
     return pairs

@@ -15,11 +15,17 @@ from ..errors import NoisyFixError
 SUFFIXES = {"png": ".png", "tiff": ".tif", "nifti": ".nii.gz", "npy": ".npy"}
 
 
+def ids_dtype(mask: np.ndarray):
+    """uint16 for an instance project's object ids (stored as uint16), else uint8 class ids."""
+    return np.uint16 if np.asarray(mask).dtype == np.uint16 else np.uint8
+
+
 def scaled(mask: np.ndarray, scale: int) -> np.ndarray:
-    """Class ids times ``scale`` (1, 255 or 65535) in the smallest unsigned type that holds them."""
+    """Class ids times ``scale`` (1, 255 or 65535) in the smallest unsigned type that holds them;
+    uint16 object ids are kept as they are."""
     mask = np.asarray(mask)
     if scale == 1:
-        return mask.astype(np.uint8)
+        return mask.astype(ids_dtype(mask))
     dtype = np.uint16 if scale > 255 else np.uint8
     return (mask > 0).astype(dtype) * dtype(scale)
 
@@ -56,8 +62,9 @@ def _nifti_bytes(arr: np.ndarray, like: str | None, gz: bool) -> bytes:
     import nibabel as nib
 
     data = np.moveaxis(arr, 0, 2) if arr.ndim == 3 else arr
-    img = nib.Nifti1Image(np.ascontiguousarray(data.astype(np.uint8)), _nifti_affine(like))
-    img.header.set_data_dtype(np.uint8)
+    dtype = ids_dtype(arr)
+    img = nib.Nifti1Image(np.ascontiguousarray(data.astype(dtype)), _nifti_affine(like))
+    img.header.set_data_dtype(dtype)
     raw = img.to_bytes()
     return gzip.compress(raw, mtime=0) if gz else raw
 
@@ -89,7 +96,7 @@ def write_mask(
     elif name.endswith((".tif", ".tiff")):
         data = _tiff_bytes(scaled(mask, scale))
     elif name.endswith(".npy"):
-        return save_npy(path, np.asarray(mask, dtype=np.uint8))
+        return save_npy(path, np.asarray(mask, dtype=ids_dtype(mask)))
     else:
         raise NoisyFixError(f"{path}: unknown mask format; use .png, .tif, .nii.gz or .npy")
     return atomic_write_bytes(path, data)

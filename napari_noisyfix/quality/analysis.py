@@ -48,6 +48,7 @@ def analyse(
     calibration: tuple[np.ndarray, float],
     image: np.ndarray | None = None,
     samples: np.ndarray | None = None,
+    instances: np.ndarray | None = None,
 ) -> Analysis:
     """Regions, maps and raw image evidence of ``mask`` under ``probs``.
 
@@ -65,12 +66,21 @@ def analyse(
         The image (colour evidence).
     samples : ndarray, optional
         TTA / MC-dropout probability samples (S, C, H, W).
+    instances : ndarray, optional
+        An instance project's object ids (``mask`` is their union).
     """
     thresholds, shift = calibration
     model = model_labels(probs, np.asarray(thresholds, np.float32))
     stats = ImageStats(mask, model, image)
     regions = find_regions(
-        name, probs, mask, thresholds=thresholds, image=image, fg_shift=shift, stats=stats
+        name,
+        probs,
+        mask,
+        thresholds=thresholds,
+        image=image,
+        fg_shift=shift,
+        stats=stats,
+        instances=instances,
     )
     maps = compute_maps(probs, mask, samples, thresholds=thresholds, name=name, regions=regions)
     maps["error_raw"] = maps["error_score"]

@@ -17,12 +17,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..evaluate import dice
+from ..instance_labels import apply_region, misassigned, semantic
+from ..synth.instance_noise import MIN_PIECE
 from .analysis import Analysis, analyse
 from .features import REGION_FEATURES
 from .params import PARAMS
-from .planting import plant
+from .planting import plant, plant_instances
+from .region import INSTANCE_KINDS
 
 _CLIP = 1e-4
+#: The smallest piece a planted split leaves (:data:`~napari_noisyfix.synth.instance_noise.MIN_PIECE`).
+INSTANCE_WRONG_SHARE = MIN_PIECE
 
 
 @dataclass
@@ -78,6 +83,7 @@ def image_samples(
     image: np.ndarray | None = None,
     pixels: int = 1500,
     analysis: Analysis | None = None,
+    instances: np.ndarray | None = None,
 ) -> list[Sample]:
     """The untouched mask of one calibration image and ``n_plants`` copies with planted errors.
 
@@ -103,24 +109,37 @@ def image_samples(
         Most pixels sampled per analysed mask.
     analysis : Analysis, optional
         The untouched mask's analysis when already done (the project's own scoring pass).
+    instances : ndarray, optional
+        An instance project's object ids (``mask`` is their union): merges and splits are
+        planted too (:func:`~napari_noisyfix.quality.planting.plant_instances`), and a pixel is
+        wrong when its class or its object is (:func:`~napari_noisyfix.instance_labels.misassigned`).
     """
     mask = np.asarray(mask)
-    base = analysis or analyse(name, probs, mask, calibration, image)
+    base = analysis or analyse(name, probs, mask, calibration, image, instances=instances)
     out = [_sample(name, group, "", mask, mask, base, rng, pixels)]
     for _ in range(n_plants):
-        planted, kind = plant(mask, rng)
+        if instances is None:
+            (planted, kind), ids = plant(mask, rng), None
+        else:
+            ids, kind = plant_instances(instances, rng)
+            planted = semantic(ids)
         if kind is None:
             continue
-        found = analyse(name, probs, planted, calibration, image)
-        out.append(_sample(name, group, kind, planted, mask, found, rng, pixels))
+        found = analyse(name, probs, planted, calibration, image, instances=ids)
+        pair = None if ids is None else (ids, instances)
+        out.append(_sample(name, group, kind, planted, mask, found, rng, pixels, pair))
     return out
 
 
-def _sample(name, group, kind, labels, truth, found: Analysis, rng, pixels) -> Sample:
+def _sample(name, group, kind, labels, truth, found: Analysis, rng, pixels, ids=None) -> Sample:
     wrong = labels != truth
+    if ids is not None:
+        wrong |= misassigned(*ids)
     regions = found.regions
-    is_error = np.array([wrong[r.slices][r.region].mean() >= 0.5 for r in regions], bool)
-    helps = np.array([_helps(r, labels, truth) for r in regions], bool)
+    is_error = np.array([_is_error(r, wrong) for r in regions], bool)
+    helps = np.array(
+        [_helps(r, labels, truth) if ids is None else _helps_ids(r, *ids) for r in regions], bool
+    )
     X = np.array([r.features for r in regions], np.float32).reshape(-1, len(REGION_FEATURES))
     pix_X, pix_y, pix_w, index = _pixel_sample(found, wrong, regions, rng, pixels)
     cover = [_covered(r, index, labels.shape) for r in regions]
@@ -130,12 +149,30 @@ def _sample(name, group, kind, labels, truth, found: Analysis, rng, pixels) -> S
     )
 
 
+def _is_error(region, wrong: np.ndarray) -> bool:
+    """Whether most of the region's pixels are wrong. A merge or split region spans the right
+    object as well as the wrong one, and which of two equal objects counts as wrong is arbitrary:
+    it is an error when :data:`INSTANCE_WRONG_SHARE` of its pixels are."""
+    share = INSTANCE_WRONG_SHARE if region.kind in INSTANCE_KINDS else 0.5
+    return bool(wrong[region.slices][region.region].mean() >= share)
+
+
 def _helps(region, labels: np.ndarray, truth: np.ndarray) -> bool:
     """Whether accepting the region's proposal lowers the wrong pixels of ``labels``."""
     sl, pixels = region.slices, region.region
     before = np.count_nonzero(labels[sl][pixels] != truth[sl][pixels])
-    after = np.count_nonzero(region.proposal[pixels] != truth[sl][pixels])
+    after = np.count_nonzero(region.labels[pixels] != truth[sl][pixels])
     return after < before
+
+
+def _helps_ids(region, ids: np.ndarray, truth: np.ndarray) -> bool:
+    """Whether accepting the region's proposal lowers the pixels of ``ids`` whose class or
+    object is wrong against the true ids ``truth``."""
+
+    def wrong(a):
+        return np.count_nonzero(((a > 0) != (truth > 0)) | misassigned(a, truth))
+
+    return wrong(apply_region(region, ids)) < wrong(ids)
 
 
 def _pixel_sample(found: Analysis, wrong, regions, rng, cap: int):

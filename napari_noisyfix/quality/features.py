@@ -14,9 +14,17 @@ from scipy import ndimage as ndi
 from ..evaluate import dice
 from .evidence import median_object_area
 from .image_score import softmin_quality
-from .region import Region
+from .region import INSTANCE_KINDS, Region
 
-OBJECT_REGION_KINDS = ("missing", "spurious", "too_wide", "too_narrow", "shifted")
+OBJECT_REGION_KINDS = (
+    "missing",
+    "spurious",
+    "too_wide",
+    "too_narrow",
+    "shifted",
+    "merged",
+    "split",
+)
 REGION_FEATURES = (
     *(f"kind_{k}" for k in OBJECT_REGION_KINDS),
     "whole_mask",
@@ -70,9 +78,14 @@ _CLIP = 1e-4
 
 def dice_change(region: Region, mask: np.ndarray) -> float:
     """``1 - Dice(mask, mask with the proposal applied)`` on the foreground (0 when it changes
-    nothing, 1 when it fills an empty mask or empties a full one)."""
+    nothing, 1 when it fills an empty mask or empties a full one). A merge or split leaves the
+    union as it is: its change is the share of the foreground that changes object (the pieces
+    after the first, numbered 2, 3, ...)."""
+    if region.kind in INSTANCE_KINDS:
+        moved = int(np.count_nonzero(region.region & (region.proposal > 1)))
+        return min(1.0, moved / max(int(np.count_nonzero(np.asarray(mask) > 0)), 1))
     window = np.asarray(mask)[region.slices] > 0
-    new = region.proposal > 0
+    new = region.labels > 0
     added = int(np.count_nonzero(region.region & new & ~window))
     removed = int(np.count_nonzero(region.region & window & ~new))
     fg = int(np.count_nonzero(np.asarray(mask) > 0))
@@ -135,8 +148,8 @@ def region_features(regions: list[Region], stats: ImageStats, probs, image_evide
 
 def _row(reg: Region, stats: ImageStats, probs, image_evidence: float, n_regions: float):
     pixels = reg.region
-    pred = reg.proposal[pixels]
-    belief = np.take_along_axis(probs[:, reg.slices[0], reg.slices[1]], reg.proposal[None], 0)[0]
+    pred = reg.labels[pixels]
+    belief = np.take_along_axis(probs[:, reg.slices[0], reg.slices[1]], reg.labels[None], 0)[0]
     thick = ndi.distance_transform_edt(np.pad(pixels, 1))[1:-1, 1:-1].max()
     whole = reg.scope == "image"
     row = [float(reg.kind == k) for k in OBJECT_REGION_KINDS] + [float(whole)]

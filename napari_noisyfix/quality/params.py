@@ -295,6 +295,45 @@ class VerdictParams:
 
 
 @dataclass(frozen=True)
+class InstanceParams:
+    """When one labelled object reads as several, or several as one
+    (:mod:`~napari_noisyfix.quality.instances`, instance projects only).
+
+    Attributes
+    ----------
+    neck_share : float
+        Two maxima of an object's distance transform are two objects when the neck between them
+        (the distance transform's saddle) is narrower than this share of the thinner one; the
+        same rule, failing, makes touching pieces one object.
+    min_depth : float
+        Smallest depth (pixels) of a distance-transform maximum: outline jitter makes bumps of
+        about a pixel.
+    piece_share : float
+        Smallest proposed piece of a split, as a share of the median object area (and at least
+        the finder's smallest region).
+    contact_share : float
+        Touching pieces are merged only when they touch along at least this share of the smaller
+        one's equivalent diameter.
+    solidity_quantile : float
+        The image's own objects set how convex one object is: touching pieces read as one object
+        only when their union is at least as solid (area over convex hull) as this quantile of
+        the image's objects, and one object reads as several only when it is less solid. (On
+        the DSB 2018 fluorescence masks the union of two touching nuclei has a median solidity
+        of 0.88, a single nucleus 0.96.)
+    low_solidity_quantile : float
+        An object less solid than this quantile of the image's objects reads as several even
+        when its distance transform shows no narrow neck (two nuclei pressed flat together).
+    """
+
+    neck_share: float = 0.7
+    min_depth: float = 1.0
+    piece_share: float = 0.2
+    contact_share: float = 0.5
+    solidity_quantile: float = 0.25
+    low_solidity_quantile: float = 0.05
+
+
+@dataclass(frozen=True)
 class QualityParams:
     """All fixed parameters of the quality stage, one group per concern.
 
@@ -308,6 +347,7 @@ class QualityParams:
     queue : QueueParams
     calibration : CalibrationParams
     verdict : VerdictParams
+    instances : InstanceParams
     """
 
     finder: FinderParams = field(default_factory=FinderParams)
@@ -318,6 +358,7 @@ class QualityParams:
     queue: QueueParams = field(default_factory=QueueParams)
     calibration: CalibrationParams = field(default_factory=CalibrationParams)
     verdict: VerdictParams = field(default_factory=VerdictParams)
+    instances: InstanceParams = field(default_factory=InstanceParams)
 
 
 #: The parameters every module of the quality stage reads.

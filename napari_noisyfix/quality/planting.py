@@ -17,7 +17,8 @@ from __future__ import annotations
 import numpy as np
 from scipy import ndimage as ndi
 
-from ..synth import annotator_noise
+from ..instance_labels import reconcile, semantic
+from ..synth import annotator_noise, instance_noise
 from ..synth.annotator_noise import REALISTIC_KINDS, median_radius
 from ..synth.noise import KINDS, add_blobs, affine, applies, dilate, drop, erode
 from .params import PARAMS
@@ -44,6 +45,20 @@ def plant(mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str |
     if np.array_equal(new, fg):
         return mask, None
     return _with_classes(mask, fg, new), kind
+
+
+def plant_instances(ids: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str | None]:
+    """A copy of an instance mask (object ids) with one planted error, and its type: ``merge``
+    or ``split`` (one pair, one object) as often as each type of :func:`plant`, which plants
+    the others in the union (the ids carried over)."""
+    ids = np.asarray(ids, dtype=np.uint16)
+    kinds = [k for k in instance_noise.INSTANCE_KINDS if instance_noise.applies(k, ids)]
+    if rng.random() < len(kinds) / (len(kinds) + len(PLANT_KINDS)):
+        kind = kinds[int(rng.integers(len(kinds)))]
+        new, _ = (instance_noise.merge if kind == "merge" else instance_noise.split)(ids, rng, 1)
+        return (new, kind) if not np.array_equal(new, ids) else (ids, None)
+    planted, kind = plant(semantic(ids), rng)
+    return (ids, None) if kind is None else (reconcile(ids, planted), kind)
 
 
 def _transform(kind: str, fg: np.ndarray, rng: np.random.Generator) -> np.ndarray:

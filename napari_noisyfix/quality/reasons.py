@@ -9,6 +9,8 @@ KIND_WORDS = {
     "too_narrow": "outline drawn too narrow",
     "shifted": "outline shifted",
     "outlier": "object unlike the others",
+    "merged": "one object drawn where there are several",
+    "split": "one object drawn as several pieces",
 }
 WHOLE_MASK_WORDS = {
     "too_wide": "whole mask drawn too wide",
@@ -42,6 +44,8 @@ def region_reason(region) -> str:
         parts.append(
             f"{region.detail}: the model prefers the restored mask (fit weight {f[col['doubt']]:.2f})"
         )
+    elif region.detail:  # a merge or split: the finder's evidence in words
+        parts.append(region.detail)
     else:
         parts.append(f"the model sees {_sees(region)} here at {f[col['model_belief']]:.0%}")
         own, bg = f[col["colour_to_own"]], f[col["colour_to_background"]]

@@ -9,7 +9,9 @@ import numpy as np
 from ..errors import NoisyFixError
 from .reasons import kind_words
 
-KINDS = ("missing", "spurious", "too_wide", "too_narrow", "shifted", "outlier")
+#: Kinds of instance projects: one object that should be several, several that should be one.
+INSTANCE_KINDS = ("merged", "split")
+KINDS = ("missing", "spurious", "too_wide", "too_narrow", "shifted", "outlier", *INSTANCE_KINDS)
 #: ``object``: one object's error; ``image``: the whole mask is off in one coherent way.
 SCOPES = ("object", "image")
 ROW_FIELDS = (
@@ -63,7 +65,9 @@ class Region:
     region : ndarray
         bool, bbox-shaped: the pixels concerned.
     proposal : ndarray
-        uint8, bbox-shaped: the labels the model proposes (meaningful where ``region``).
+        uint8, bbox-shaped: the labels the model proposes (meaningful where ``region``); for the
+        :data:`INSTANCE_KINDS` the proposed objects, numbered 1, 2, ... (their class is ``cls``;
+        see :attr:`labels`).
     reason : str
         Short human-readable explanation.
     scope : str
@@ -113,6 +117,14 @@ class Region:
         misaligned with the image"``)."""
         return kind_words(self.kind, self.scope)
 
+    @property
+    def labels(self) -> np.ndarray:
+        """The proposed class labels (bbox-shaped): the proposal, or for a merge or split the
+        class ``cls`` on every proposed object (the union does not change)."""
+        if self.kind in INSTANCE_KINDS:
+            return np.where(self.proposal > 0, self.cls, 0).astype(np.uint8)
+        return self.proposal
+
     def judge(self, p_error: float, p_helps: float, dice_change: float) -> None:
         """Set ``score`` and ``prob_correct`` and the gains that follow from them."""
         self.score, self.prob_correct = float(p_error), float(p_helps)
@@ -140,13 +152,13 @@ class Region:
             )
         out = np.array(mask, copy=True)
         window = out[self.slices]
-        window[self.region] = self.proposal[self.region].astype(out.dtype)
+        window[self.region] = self.labels[self.region].astype(out.dtype)
         return out
 
     def changed_pixels(self, mask: np.ndarray) -> int:
         """How many pixels of ``mask`` the proposal would change."""
         window = np.asarray(mask)[self.slices]
-        return int(np.count_nonzero(self.region & (window != self.proposal)))
+        return int(np.count_nonzero(self.region & (window != self.labels)))
 
     def to_row(self) -> dict:
         """A flat dict for the region table (CSV), in :data:`ROW_FIELDS` order."""

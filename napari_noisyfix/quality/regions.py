@@ -25,6 +25,7 @@ from scipy.sparse.csgraph import connected_components
 
 from .evidence import evidence_mass, image_factor, median_object_area
 from .features import FEATURE_INDEX, ImageStats, region_features
+from .instances import instance_regions
 from .params import PARAMS
 from .reasons import region_reason
 from .region import Region, renumber
@@ -59,6 +60,7 @@ def find_regions(
     min_area: int | None = None,
     fg_shift: float = 0.0,
     stats: ImageStats | None = None,
+    instances: np.ndarray | None = None,
 ) -> list[Region]:
     """Candidate label errors of one image, strongest first.
 
@@ -82,6 +84,9 @@ def find_regions(
         a whole-mask error must hold under the shifted probabilities too.
     stats : ImageStats, optional
         The image's shared statistics when the caller already has them (built here otherwise).
+    instances : ndarray, optional
+        The given object ids of an instance project (``given_mask`` is their union): adds the
+        ``merged`` and ``split`` candidates of :mod:`~napari_noisyfix.quality.instances`.
 
     Returns
     -------
@@ -107,6 +112,8 @@ def find_regions(
     if fit is not None and fit.weight >= PARAMS.whole_mask.min_weight:
         whole = systematic_region(name, fit, p_given)
         regions = [*absorb(regions, fit), whole]
+    if instances is not None:
+        regions += instance_regions(name, probs, instances, pred > 0, min_area)
     stats = stats if stats is not None else ImageStats(given_mask, pred, image)
     factor = image_factor(evidence_mass(regions, given_mask, pred > 0))
     region_features(regions, stats, probs, factor)

@@ -178,6 +178,7 @@ def _calibrate(project, version: int, calibration, raw: dict, params=PARAMS.cali
     for i, name in enumerate(base):
         rng = np.random.default_rng([params.seed, i])
         probs, mask = project.load_probs(name, version), project.mask(name)
+        ids = project.labels(name) if project.is_instance else None
         g = group[project.patient(name)] if group else i
         samples += image_samples(
             name,
@@ -189,6 +190,7 @@ def _calibrate(project, version: int, calibration, raw: dict, params=PARAMS.cali
             plants,
             project.image(name),
             params.pixels_per_image,
+            instances=ids,
         )
         yield Progress("score: calibration", i + 1, len(base), name)
     return fit_calibration(samples, params)
@@ -332,7 +334,8 @@ def _score_image(project, version, name, calibration, extra) -> tuple[dict, dict
     if extra is not None:
         pred = extra[0].get().predict(image, tta=extra[1], return_features=True)
         samples, feats = pred.samples, pred.features
-    found = analyse(name, probs, mask, calibration, image, samples)
+    ids = project.labels(name) if project.is_instance else None
+    found = analyse(name, probs, mask, calibration, image, samples, ids)
     table = describe_objects(name, mask, image=image, probs=probs, features=feats)
     sdir = project.scores_dir(version)
     write_maps(sdir / "maps" / f"{name}.npz", found.maps)

@@ -37,8 +37,11 @@ class Stamp(NamedTuple):
 
 # ---------------------------------------------------------------------- keys and files
 def normalise(kind: str, array: np.ndarray) -> np.ndarray:
-    """The array as stored: uint8 class ids for a mask, bool for a reviewed map."""
-    return np.ascontiguousarray(array, dtype=np.uint8 if kind == "mask" else bool)
+    """The array as stored: uint8 class ids (uint16 object ids in an instance project) for a
+    mask, bool for a reviewed map."""
+    if kind != "mask":
+        return np.ascontiguousarray(array, dtype=bool)
+    return np.ascontiguousarray(array, dtype=np.uint16 if array.dtype == np.uint16 else np.uint8)
 
 
 def state_key(kind: str, array: np.ndarray) -> str:
@@ -61,7 +64,7 @@ def blob_path(project, key: str) -> Path:
 def fallback(project, name: str, kind: str) -> np.ndarray:
     """What an absent working file means: the original mask, or no reviewed pixel."""
     if kind == "mask":
-        return project.original_mask(name)
+        return project.original_labels(name)
     return np.zeros(tuple(project.entry(name)["shape"]), dtype=bool)
 
 
@@ -78,7 +81,7 @@ def fetch(project, key: str) -> np.ndarray:
     if not path.is_file():
         raise NoisyFixError(f"{path}: journal snapshot missing (pruned or deleted)")
     array = load_npy(path)
-    kind = "mask" if array.dtype == np.uint8 else "reviewed"
+    kind = "reviewed" if array.dtype == bool else "mask"
     if state_key(kind, array) != key:
         raise NoisyFixError(f"{path}: journal snapshot damaged (content does not match its name)")
     return array

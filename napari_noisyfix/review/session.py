@@ -16,6 +16,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..errors import NoisyFixError
+from ..instance_labels import apply_region, reconcile, semantic
 from ..quality.queue import ReviewQueue
 from .estimate import dice_terms, expected_dice
 from .history import Action, ImageState
@@ -68,6 +69,7 @@ class ReviewSession:
         if not reviewer or not str(reviewer).strip():
             raise NoisyFixError(f"{project.root}: a reviewer name is required to review")
         self.project = project
+        self.instance = bool(getattr(project, "is_instance", False))
         self.reviewer = str(reviewer).strip()
         self.version = version if version is not None else latest_scored_version(project)
         if regions is None:
@@ -219,13 +221,29 @@ class ReviewSession:
         return self.current
 
     # ------------------------------------------------------------------ proposals
+    @property
+    def dtype(self):
+        """The working masks' dtype: uint8 class ids, uint16 object ids (instance projects)."""
+        return np.uint16 if self.instance else np.uint8
+
+    def working(self, name: str) -> np.ndarray:
+        """The working mask of ``name`` as stored: class ids, or an instance project's ids."""
+        return self.project.labels(name) if self.instance else self.project.mask(name)
+
+    def _applied(self, region, mask: np.ndarray) -> np.ndarray:
+        """``mask`` with ``region``'s proposal; an instance project's ids are kept
+        (:func:`~napari_noisyfix.instance_labels.apply_region`)."""
+        return apply_region(region, mask) if self.instance else region.apply(mask)
+
     def preview(self, region_id: str | None = None, refine: str | None = None, **params):
         """The working mask of the region's image with its proposal applied (optionally refined)."""
         region = self.region(region_id)
-        new = region.apply(self.project.mask(region.image))
-        if refine:
+        new = self._applied(region, self.working(region.image))
+        if refine and self.instance:
+            new = reconcile(new, self._refined(region, semantic(new), refine, params))
+        elif refine:
             new = self._refined(region, new, refine, params)
-        return np.asarray(new, dtype=np.uint8)
+        return np.asarray(new, dtype=self.dtype)
 
     def _refined(self, region, mask: np.ndarray, tool: str, params: dict) -> np.ndarray:
         from ..refine.registry import refine as run_refine
@@ -251,7 +269,7 @@ class ReviewSession:
         """Write the region's proposal (refined with tool ``refine`` if given) into the mask."""
         region = self.region(region_id)
         new = self.preview(region.id, refine, **params)
-        covered = self.footprint(region) | (new != self.project.mask(region.image))
+        covered = self.footprint(region) | (new != self.working(region.image))
         extra = {"refine": refine, "params": params} if refine else None
         return self._save("accept", [region], {region.image: (new, covered)}, extra)
 
@@ -259,7 +277,7 @@ class ReviewSession:
     def reject(self, region_id: str | None = None) -> Action:
         """The given mask was right here: confirm the region's pixels as they are."""
         region = self.region(region_id)
-        mask = self.project.mask(region.image)
+        mask = self.working(region.image)
         return self._save("reject", [region], {region.image: (mask, self.footprint(region))})
 
     @one_line_faults
@@ -274,7 +292,7 @@ class ReviewSession:
     @one_line_faults
     def commit_edit(self, name: str, new_mask: np.ndarray, region_id: str | None = None) -> Action:
         """Save a hand edit of image ``name``; changed pixels (and ``region_id``'s) become reviewed."""
-        old = self.project.mask(name)
+        old = self.working(name)
         new_mask = np.asarray(new_mask)
         if new_mask.shape != old.shape:
             raise NoisyFixError(f"{name}: edited mask shape {new_mask.shape} != {old.shape}")
@@ -300,10 +318,10 @@ class ReviewSession:
         chosen = [r for r in self.queue if r.prob_correct >= threshold]
         updates: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for r in chosen:
-            mask, covered = updates.get(r.image, (self.project.mask(r.image), None))
+            mask, covered = updates.get(r.image, (self.working(r.image), None))
             cover = self.footprint(r) if covered is None else covered | self.footprint(r)
-            updates[r.image] = (r.apply(mask), cover)
-        pixels = sum(int((m != self.project.mask(n)).sum()) for n, (m, _) in updates.items())
+            updates[r.image] = (self._applied(r, mask), cover)
+        pixels = sum(int((m != self.working(n)).sum()) for n, (m, _) in updates.items())
         precision = float(np.mean([r.prob_correct for r in chosen])) if chosen else float("nan")
         counts = {"regions": len(chosen), "images": len(updates), "pixels": pixels}
         counts["precision"] = precision
@@ -315,7 +333,7 @@ class ReviewSession:
         changes = []
         for name, (new, covered) in updates.items():
             stamp, before = read_state(self.project, name)
-            after = ImageState(np.asarray(new, dtype=np.uint8), before.reviewed | covered)
+            after = ImageState(np.asarray(new, dtype=self.dtype), before.reviewed | covered)
             changes.append(change_from(name, stamp, before, after))
         changed = sum(int((c.after.mask != c.before.mask).sum()) for c in changes)
         row = self._transact(kind, regions, changes, changed, extra)

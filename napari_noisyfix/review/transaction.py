@@ -30,6 +30,7 @@ from .journal import (
     KINDS,
     Stamp,
     blob_path,
+    normalise,
     prune,
     put,
     restore,
@@ -63,7 +64,7 @@ def change_from(name: str, stamp: Stamp, before: ImageState, after: ImageState) 
 
     A file whose contents stay the same keeps its key (and is not rewritten).
     """
-    after = ImageState(np.asarray(after.mask, dtype=np.uint8), np.asarray(after.reviewed, bool))
+    after = ImageState(normalise("mask", after.mask), np.asarray(after.reviewed, bool))
     keys = []
     for kind, key in zip(KINDS, stamp, strict=True):
         new, old = getattr(after, kind), getattr(before, kind)

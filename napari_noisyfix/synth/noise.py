@@ -24,6 +24,11 @@ that do.
 
 Masks are binary (any non-zero pixel is foreground); the output is uint8 0/1. A mask without any
 foreground is returned unchanged and logged with type ``"none"``.
+
+On instance masks (object ids, ``corrupt_dataset(..., instances=True)``) ``merge`` draws
+neighbouring objects as one object and ``split`` (instance masks only) one object as two
+(:mod:`.instance_noise`, group ``"instance"``); the other types change the union and the ids are
+carried over.
 """
 
 from __future__ import annotations
@@ -38,13 +43,23 @@ from . import annotator_noise
 from .annotator_noise import REALISTIC_KINDS
 from .annotator_shapes import components as _components
 from .annotator_shapes import equivalent_radii as _equivalent_radii
+from .instance_noise import INSTANCE_KINDS, corrupt_instances
+from .instance_noise import applies as instance_applies
 
 KINDS = ("dilate", "erode", "affine", "drop", "add")
 CATEGORIES = (("dilate", "erode"), ("affine",), ("drop",), ("add",))
 ALL_KINDS = KINDS + REALISTIC_KINDS
 REALISTIC_CATEGORIES = tuple((kind,) for kind in REALISTIC_KINDS)
 ALL_CATEGORIES = CATEGORIES + REALISTIC_CATEGORIES
-GROUPS = {"protocol": CATEGORIES, "realistic": REALISTIC_CATEGORIES, "all": ALL_CATEGORIES}
+INSTANCE_CATEGORIES = tuple((kind,) for kind in INSTANCE_KINDS)
+#: Types that need object ids (``merge`` has a binary form too: :mod:`.annotator_noise`).
+IDS_ONLY_KINDS = tuple(k for k in INSTANCE_KINDS if k not in ALL_KINDS)
+GROUPS = {
+    "protocol": CATEGORIES,
+    "realistic": REALISTIC_CATEGORIES,
+    "all": ALL_CATEGORIES,
+    "instance": INSTANCE_CATEGORIES,
+}
 LARGE_DIAMETER = 32.0
 SMALL_RADII = (3, 5)
 LARGE_RADII = (7, 9)
@@ -263,14 +278,22 @@ def _apply(fg: np.ndarray, rng: np.random.Generator, kind: str) -> tuple[np.ndar
 
 
 def applies(kind: str, fg: np.ndarray) -> bool:
-    """Whether noise type ``kind`` can change the bool mask ``fg`` (all need foreground)."""
+    """Whether noise type ``kind`` can change the bool mask ``fg`` (all need foreground); the
+    types of :data:`IDS_ONLY_KINDS` need object ids, so for them ``fg`` is an id image."""
+    if kind in IDS_ONLY_KINDS:
+        return instance_applies(kind, fg)
     if kind in KINDS:
         return bool(fg.any())
     return annotator_noise.applies(kind, fg)
 
 
 def _valid_names() -> str:
-    return ", ".join((*GROUPS, *ALL_KINDS))
+    binary = (g for g in GROUPS if g != "instance")
+    return (
+        ", ".join((*binary, *ALL_KINDS))
+        + "; on instance masks also instance, "
+        + ", ".join(IDS_ONLY_KINDS)
+    )
 
 
 def parse_kinds(kinds: str | Sequence[str]) -> tuple[tuple[str, ...], ...]:
@@ -302,7 +325,7 @@ def parse_kinds(kinds: str | Sequence[str]) -> tuple[tuple[str, ...], ...]:
             continue
         if name in GROUPS:
             found = GROUPS[name]
-        elif name in ALL_KINDS:
+        elif name in ALL_KINDS or name in IDS_ONLY_KINDS:
             found = ((name,),)
         else:
             raise NoisyFixError(f"unknown noise type {name!r}; choose among {_valid_names()}")
@@ -366,6 +389,11 @@ def corrupt_mask(
     """
     fg = _binary(mask)
     categories = parse_kinds(kinds)
+    if kind in IDS_ONLY_KINDS or any(k in IDS_ONLY_KINDS for c in categories for k in c):
+        raise NoisyFixError(
+            f"noise type {', '.join(IDS_ONLY_KINDS)} needs instance masks (object ids): use "
+            "corrupt_dataset(..., instances=True)"
+        )
     if kind is not None and kind not in ALL_KINDS:
         raise NoisyFixError(f"unknown noise type {kind!r}; choose one of {', '.join(ALL_KINDS)}")
     drawn = kind is None
@@ -393,6 +421,7 @@ def corrupt_dataset(
     seed: int = 0,
     protect: set[str] | None = None,
     kinds: str | Sequence[str] = "protocol",
+    instances: bool = False,
 ) -> tuple[dict[str, np.ndarray], list[dict]]:
     """Corrupt a fraction of a set of binary masks, reproducibly for a seed.
 
@@ -409,12 +438,16 @@ def corrupt_dataset(
         Names that are never corrupted (a trusted clean subset).
     kinds : str or sequence of str
         Noise types to draw from (:func:`parse_kinds`): ``"protocol"`` (default),
-        ``"realistic"``, ``"all"`` or type names.
+        ``"realistic"``, ``"all"``, ``"instance"`` or type names.
+    instances : bool
+        The masks are object ids: the result keeps them (uint16), ``merge`` and ``split`` apply
+        (:func:`~napari_noisyfix.synth.instance_noise.corrupt_instances`).
 
     Returns
     -------
     noisy : dict
-        uint8 0/1 masks by name (untouched ones are binarised copies).
+        uint8 0/1 masks by name (untouched ones are binarised copies); uint16 ids with
+        ``instances``.
     log : list of dict
         Per image, sorted by name: ``name``, ``corrupted`` (selected and changed), ``type``
         (``"none"`` when untouched), ``params``, ``dice`` (noisy against truth).
@@ -431,9 +464,14 @@ def corrupt_dataset(
     streams = np.random.SeedSequence(seed).spawn(len(names))
     noisy, log = {}, []
     for name, stream in zip(names, streams, strict=True):
-        if name in chosen:
+        if name in chosen and instances:
+            noisy[name], info = _corrupt_ids(masks[name], np.random.default_rng(stream), kinds)
+        elif name in chosen:
             stream_rng = np.random.default_rng(stream)
             noisy[name], info = corrupt_mask(masks[name], stream_rng, kinds=kinds)
+        elif instances:
+            noisy[name] = np.asarray(masks[name], dtype=np.uint16).copy()
+            info = {"type": "none", "params": {}, "dice": 1.0, "changed": False}
         else:
             noisy[name] = _binary(masks[name]).astype(np.uint8)
             info = {"type": "none", "params": {}, "dice": 1.0, "changed": False}
@@ -447,3 +485,25 @@ def corrupt_dataset(
             }
         )
     return noisy, log
+
+
+def _corrupt_ids(ids: np.ndarray, rng: np.random.Generator, kinds) -> tuple[np.ndarray, dict]:
+    """One noise type, drawn among those of ``kinds`` that apply, on an instance mask."""
+    ids = np.asarray(ids, dtype=np.uint16)
+    usable = tuple(
+        c
+        for c in (
+            tuple(
+                k
+                for k in cat
+                if (instance_applies(k, ids) if k in INSTANCE_KINDS else applies(k, ids > 0))
+            )
+            for cat in parse_kinds(kinds)
+        )
+        if c
+    )
+    if not usable:
+        _, info = _unchanged(ids > 0, "no noise type applies to this mask")
+        return ids.copy(), info
+    out, info = corrupt_instances(ids, rng, _draw(usable, rng))
+    return out, {**info, "dice": dice(out, ids)}
