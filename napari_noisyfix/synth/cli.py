@@ -11,7 +11,13 @@ def _cmd_synth_train(args) -> int:
     from .store import choose_images, train_generators
 
     config = SinGANConfig(
-        size=args.size, scales=args.scales, iters=args.iters, device=args.device, seed=args.seed
+        size=args.size,
+        scales=args.scales,
+        iters=args.iters,
+        width=args.width,
+        lr=args.lr,
+        device=args.device,
+        seed=args.seed,
     )
     names = [n.strip() for n in args.names.split(",") if n.strip()] if args.names else None
     with open_project(args.project, "write") as proj:
@@ -53,6 +59,8 @@ def add_commands(sub) -> None:
     t.add_argument("--size", type=int, default=96, help="longer side the generator learns at")
     t.add_argument("--scales", type=int, default=4, help="pyramid scales")
     t.add_argument("--iters", type=int, default=300, help="iterations per scale")
+    t.add_argument("--width", type=int, default=32, help="feature channels of every network")
+    t.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate")
     t.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     t.add_argument("--seed", type=int, default=0)
     t.set_defaults(func=_cmd_synth_train)

@@ -96,7 +96,7 @@ class SinGANSeg:
         return self.run([self.z_opt] + [None] * (len(self.generators) - 1), upto)
 
     def sample(
-        self, n: int, seed: int = 0, shape: tuple[int, int] | None = None
+        self, n: int, seed: int = 0, shape: tuple[int, int] | None = None, where: str = "generator"
     ) -> list[tuple[np.ndarray, np.ndarray]]:
         """``n`` new (image, mask) pairs from random noise at every scale.
 
@@ -119,7 +119,7 @@ class SinGANSeg:
             if len(pairs) == n:
                 return pairs
         raise NoisyFixError(
-            f"the generator gave only {len(pairs)} of {n} pairs with a non-empty mask in "
+            f"{where}: the generator gave only {len(pairs)} of {n} pairs with a non-empty mask in "
             f"{n * TRIES} draws; train it longer"
         )
 

@@ -84,14 +84,14 @@ def train_generators(project, names: list[str], config: SinGANConfig):
     return done
 
 
-def styled_pairs(model: SinGANSeg, k: int, styles: list[np.ndarray], style: str, seed: int, shape):
+def styled_pairs(model: SinGANSeg, k: int, styles: list, style: str, seed: int, shape, where: str):
     """``k`` pairs of one generator, each image in the style of a real image drawn from
     ``styles`` (seeded); the masks are the generator's, untouched."""
     if style not in STYLES:
         raise NoisyFixError(f"unknown style {style!r}; choose from {', '.join(STYLES)}")
     rng = np.random.default_rng(seed)
     out = []
-    for image, mask in model.sample(k, seed=seed, shape=shape):
+    for image, mask in model.sample(k, seed=seed, shape=shape, where=where):
         ref = styles[int(rng.integers(len(styles)))]
         out.append((apply_style(style, image, ref), mask))
     return out
@@ -122,7 +122,7 @@ def generate(project, per_image: int, style: str = "fda", seed: int = 0, names=N
         yield Progress("generating pairs", i, len(names), name)
         model = SinGANSeg.load(generator_path(project, name, version))
         shape = tuple(project.entry(name)["shape"])
-        made = styled_pairs(model, per_image, styles, style, seed + i, shape)
+        made = styled_pairs(model, per_image, styles, style, seed + i, shape, name)
         for j, pair in enumerate(made):
             syn = f"{name}.syn{j:03d}"
             pairs[syn] = pair
