@@ -55,7 +55,7 @@ class SynthBudget:
 
 
 SYNTH_BUDGETS = {
-    "tiny": SynthBudget("tiny", 64, 2, 24, 2, 30, 1, 8, 3e-3, 1, 2, 2),
+    "tiny": SynthBudget("tiny", 64, 2, 24, 2, 100, 1, 8, 2e-3, 1, 2, 2),
     "fast": SynthBudget("fast", 64, 2, 64, 4, 80, 2, 32, 1e-3, 5, 6, 4),
     "full": SynthBudget("full", 256, 5, 128, 6, 1000, 3, 32, 5e-4, 30, 50, 16),
 }
@@ -82,7 +82,6 @@ def _singan_config(plan: SynthBudget, device: str, seed: int):
         d_steps=1,
         width=plan.gen_width,
         lr=plan.gen_lr,
-        blocks=3 if plan.name == "tiny" else 5,
         device=device,
         seed=seed,
     )
