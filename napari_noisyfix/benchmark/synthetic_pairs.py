@@ -136,15 +136,24 @@ def run_synth_benchmark(
     folds = make_folds(project, plan.folds, "patient", seed)
     check_real(real, synthetic, folds, project.names)
     rows = {arm: [] for arm in ARMS}
-    gen_seconds, shown = [], None
+    gen_seconds, skipped, shown = [], [], None
     for k, held in enumerate(folds):
         stage = f"fold {k + 1}/{len(folds)}"
         pool = [n for n in project.names if n not in set(held)]
-        chosen = _choose(project, pool, real, seed + k)
-        made = yield from restage(
-            _fold_pairs(project, chosen, synthetic, plan, style, device, seed + k), stage
+        job = _fold_pairs(
+            project,
+            _candidates(project, pool, seed + k),
+            real,
+            synthetic,
+            plan,
+            style,
+            device,
+            seed + k,
         )
+        made = yield from restage(job, stage)
+        chosen = made["chosen"]
         gen_seconds += made["seconds"]
+        skipped += made["skipped"]
         shown = shown or (chosen, made)
         arms = {
             "real": chosen,
@@ -173,6 +182,8 @@ def run_synth_benchmark(
         **code_version(),
         "generator.seconds_per_image.mean": float(np.mean(gen_seconds)),
         "generator.seconds_per_image.std": float(np.std(gen_seconds)),
+        "generator.trained": len(gen_seconds),
+        "generator.skipped_no_objects": len(skipped),
         "generator.settings": _singan_config(plan, device, seed).to_dict(),
     }
     for arm in ARMS:
@@ -187,42 +198,63 @@ def run_synth_benchmark(
     return results
 
 
-def _choose(project, pool: list[str], real: int, seed: int) -> list[str]:
-    """``real`` images of ``pool`` with objects, in a seeded draw."""
+def _candidates(project, pool: list[str], seed: int) -> list[str]:
+    """The images of ``pool`` with objects, in a seeded order (the first ``--real`` that get a
+    working generator are the fold's real images)."""
     with_objects = [n for n in pool if project.truth(n).any()]
-    rng = np.random.default_rng(seed)
-    return sorted(rng.choice(with_objects, size=real, replace=False).tolist())
+    return np.random.default_rng(seed).permutation(with_objects).tolist()
 
 
-def _fold_pairs(project, chosen, synthetic, plan, style, device, seed):
-    """Train a generator per chosen image, draw ``synthetic`` pairs, add them styled and raw."""
+def _generators(project, candidates, real, config):
+    """Train generators down ``candidates`` until ``real`` of them draw objects; a generator
+    whose samples hold no object (a short CPU schedule can leave one so) is set aside, and its
+    image with it, at most ``real`` times. Returns ``{name: model}``, the skipped names and the
+    seconds of every training."""
     from ..synth.singan_train import train_singan
+
+    models, skipped, seconds = {}, [], []
+    for name in candidates:
+        if len(models) == real or len(skipped) > real:
+            break
+        yield Progress("generators", len(models), real, name)
+        job = train_singan(project.image(name), project.truth(name), config, name)
+        model = yield from restage(job, f"generator {len(models) + 1}/{real}")
+        seconds.append(model.settings["seconds"])
+        try:
+            model.sample(1, seed=0, where=name)
+            models[name] = model
+        except NoisyFixError:
+            skipped.append(name)
+    if len(models) < real:
+        raise NoisyFixError(f"only {len(models)} of {real} generators drew objects ({skipped})")
+    return models, skipped, seconds
+
+
+def _fold_pairs(project, candidates, real, synthetic, plan, style, device, seed):
+    """Generators for ``real`` images, ``synthetic`` pairs from them, added styled and raw."""
     from ..synth.store import styled_pairs
 
-    per = -(-synthetic // len(chosen))
-    counts = [min(per, synthetic - i * per) for i in range(len(chosen))]
-    styles = [project.image(n) for n in chosen]
-    entries, pairs, seconds = [], {}, []
-    names = {"styled": [], "raw": []}
     config = _singan_config(plan, device, seed)
-    for i, (name, count) in enumerate(zip(chosen, counts, strict=True)):
+    models, skipped, seconds = yield from _generators(project, candidates, real, config)
+    chosen = sorted(models)
+    per = -(-synthetic // real)
+    styles = [project.image(n) for n in chosen]
+    entries, pairs = [], {}
+    names = {"styled": [], "raw": []}
+    for i, name in enumerate(chosen):
+        count = min(per, synthetic - i * per)
         if count <= 0:
             continue
-        yield Progress("generators", i, len(chosen), name)
-        job = train_singan(project.image(name), project.truth(name), config, name)
-        model = yield from restage(job, f"generator {i + 1}/{len(chosen)}")
-        seconds.append(model.settings["seconds"])
         shape = tuple(project.entry(name)["shape"])
         for kind, how in (("styled", style), ("raw", "none")):
-            for j, pair in enumerate(
-                styled_pairs(model, count, styles, how, seed + i, shape, name)
-            ):
+            made = styled_pairs(models[name], count, styles, how, seed + i, shape, name)
+            for j, pair in enumerate(made):
                 syn = f"{name}.f{seed}{kind[0]}{j:03d}"
                 pairs[syn] = pair
                 names[kind].append(syn)
                 entries.append({"name": syn, "source": name, "generator_version": 0, "style": how})
     project.set_synthetic(entries, pairs)
-    return {**names, "seconds": seconds}
+    return {**names, "chosen": chosen, "skipped": skipped, "seconds": seconds}
 
 
 def _train_predict(project, names, held, config):
