@@ -438,6 +438,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N")
     p.add_argument("--out", required=True, help="folder for the results")
     p.set_defaults(func=_cmd_benchmark)
+
+    from .synth.cli import add_commands
+
+    add_commands(sub)
     return parser
 
 

@@ -10,12 +10,20 @@ Layout::
       corrections/<name>.npy       the working mask after review (absent: the original)
       reviewed/<name>.npy          bool (H, W): pixels an expert has confirmed
       truth/<name>.npy             optional true masks (sample data, benchmarks)
+      synthetic/images/<name>.npy  generated training pairs (SinGAN-Seg, :mod:`.synth.store`):
+      synthetic/masks/<name>.npy   listed under "synthetic" in project.json, never in "images"
+      generators/<image>/vNNNN.safetensors   SinGAN-Seg generators of a real image
       models/vNNNN/                checkpoint versions
       models/.vNNNN.reserved/      a version number held by a running job (see :mod:`.reservations`)
       scores/vNNNN/                probabilities, maps and regions scored with model version N
       log.sqlite                   audit log (WAL)
       journal/<key>.npy            mask / reviewed snapshots for undo and crash recovery (review.journal)
       .lock                        the writer's lock and its holder (see :mod:`napari_noisyfix.locking`)
+
+Synthetic pairs are training data only: :attr:`Project.names` (what is scored, queued, split
+into folds, reviewed and exported) holds the real images alone; :meth:`Project.synthetic_names`
+lists the generated ones, whose arrays :meth:`Project.image` and :meth:`Project.mask` read like
+any other, and which cannot be corrected or marked reviewed.
 
 Every write goes through :mod:`napari_noisyfix._atomic` (temp file + ``os.replace``).
 
@@ -136,6 +144,10 @@ class Project:
         self.root = Path(root)
         self.config = config
         self._entries = _checked_entries(config, self.root / CONFIG)
+        self._synthetic = _checked_entries(
+            {"images": config.get("synthetic", [])}, self.root / CONFIG, "synthetic"
+        )
+        _check_disjoint(self._entries, self._synthetic, self.root / CONFIG)
         self.mode = mode
         self.read_only_reason = None if mode == "write" else (reason or "opened with mode='read'")
         self.notes: list[str] = []
@@ -324,11 +336,76 @@ class Project:
         return int(self.config["in_channels"])
 
     def entry(self, name: str) -> dict:
-        """The config entry of one image."""
-        try:
-            return self._entries[name]
-        except KeyError as exc:
-            raise NoisyFixError(f"{self.root}: no image named {name!r}") from exc
+        """The config entry of one image, real or synthetic."""
+        entry = self._entries.get(name) or self._synthetic.get(name)
+        if entry is None:
+            raise NoisyFixError(f"{self.root}: no image named {name!r}")
+        return entry
+
+    def synthetic_names(self, sources=None) -> list[str]:
+        """Names of the synthetic training pairs, sorted; with ``sources``, only those generated
+        from these real images (a fold trains on the pairs of its own training images only)."""
+        keep = None if sources is None else set(sources)
+        return sorted(n for n, e in self._synthetic.items() if keep is None or e["source"] in keep)
+
+    def is_synthetic(self, name: str) -> bool:
+        """Whether ``name`` is a generated pair (training data only)."""
+        return name in self._synthetic
+
+    def _array_path(self, folder: str, name: str) -> Path:
+        """Where an array of ``name`` lives: ``folder/`` for a real image, ``synthetic/images``
+        or ``synthetic/masks`` for a generated pair."""
+        entry = self.entry(name)
+        if name in self._synthetic:
+            return self.root / "synthetic" / _SYNTHETIC_FOLDER[folder] / f"{entry['name']}.npy"
+        return self.root / folder / f"{_check_name(entry['name'])}.npy"
+
+    def _real(self, name: str, what: str) -> dict:
+        if self.is_synthetic(name):
+            raise NoisyFixError(f"{self.root}: {name} is a synthetic pair; cannot {what}")
+        return self.entry(name)
+
+    def set_synthetic(self, entries: list[dict], pairs: dict[str, tuple], drop=()) -> None:
+        """Add synthetic pairs (replacing those of the same name) and remove the names ``drop``.
+
+        ``entries`` are config entries with ``name``, ``source`` (a real image),
+        ``generator_version`` and any details; ``pairs`` maps each name to ``(image, mask)``,
+        checked against the project's channels and classes. Arrays are written before the
+        config, so the config never lists a pair whose files are missing.
+        """
+        self.check_writable("add synthetic pairs")
+        for entry in entries:
+            name, source = _check_name(entry["name"]), entry["source"]
+            if name in self._entries:
+                raise NoisyFixError(f"{self.root}: synthetic name {name!r} is a real image's")
+            image, mask = (np.asarray(a) for a in pairs[name])
+            hw = _image_hw(image, name)
+            if _channels(image) != self.in_channels:
+                raise NoisyFixError(
+                    f"{name}: {_channels(image)} channels, project has {self.in_channels}"
+                )
+            entry.update(
+                synthetic=True,
+                patient=self.patient(source),
+                clean=False,
+                shape=list(hw),
+            )
+            save_npy(self._synthetic_file("images", name), image)
+            save_npy(
+                self._synthetic_file("masks", name),
+                validate_mask(mask, hw, self.n_classes, f"{self.root}: {name}"),
+            )
+        new = {e["name"]: e for e in entries}
+        kept = [e for n, e in self._synthetic.items() if n not in new and n not in set(drop)]
+        self.config["synthetic"] = sorted(kept + entries, key=lambda e: e["name"])
+        write_json(self.root / CONFIG, self.config)
+        self._synthetic = {e["name"]: e for e in self.config["synthetic"]}
+        for name in set(drop) - set(new):
+            for sub in ("images", "masks"):
+                self._synthetic_file(sub, name).unlink(missing_ok=True)
+
+    def _synthetic_file(self, sub: str, name: str) -> Path:
+        return self.root / "synthetic" / sub / f"{_check_name(name)}.npy"
 
     def patient(self, name: str) -> str:
         """Patient id of an image."""
@@ -360,14 +437,17 @@ class Project:
     # ------------------------------------------------------------------ arrays
     def image(self, name: str) -> np.ndarray:
         """The image array."""
-        return load_npy(self.root / "images" / f"{_check_name(self.entry(name)['name'])}.npy")
+        return load_npy(self._array_path("images", name))
 
     def original_labels(self, name: str) -> np.ndarray:
         """The mask as imported and stored (never modified): class ids, or object ids."""
-        return load_npy(self.root / "labels_original" / f"{self.entry(name)['name']}.npy")
+        return load_npy(self._array_path("labels_original", name))
 
     def labels(self, name: str) -> np.ndarray:
-        """The working mask as stored: the latest correction, else the original."""
+        """The working mask as stored: the latest correction, else the original (a synthetic
+        pair is never corrected)."""
+        if self.is_synthetic(name):
+            return self.original_labels(name)
         path = self.root / "corrections" / f"{self.entry(name)['name']}.npy"
         return load_npy(path) if path.exists() else self.original_labels(name)
 
@@ -392,7 +472,9 @@ class Project:
         return None if truth is None else self._classes(truth)
 
     def truth_labels(self, name: str) -> np.ndarray | None:
-        """The true mask as stored (an instance project's object ids)."""
+        """The true mask as stored (an instance project's object ids); None for a synthetic pair."""
+        if self.is_synthetic(name):
+            return None
         path = self.root / "truth" / f"{self.entry(name)['name']}.npy"
         return load_npy(path) if path.exists() else None
 
@@ -403,7 +485,7 @@ class Project:
     def save_mask(self, name: str, mask: np.ndarray) -> Path:
         """Write the working mask atomically after validating it."""
         self.check_writable(f"save the mask of {name}")
-        entry = self.entry(name)
+        entry = self._real(name, "save a corrected mask")
         where = f"{self.root}: {name}"
         if self.is_instance:
             mask = validate_ids(mask, tuple(entry["shape"]), where)
@@ -426,7 +508,8 @@ class Project:
     def set_reviewed(self, name: str, reviewed: np.ndarray) -> None:
         """Replace the reviewed-pixel map of ``name`` exactly (undo restores an earlier map)."""
         self.check_writable(f"save the reviewed pixels of {name}")
-        reviewed = _same_shape(np.asarray(reviewed, dtype=bool), self.entry(name), name)
+        entry = self._real(name, "mark reviewed pixels")
+        reviewed = _same_shape(np.asarray(reviewed, dtype=bool), entry, name)
         save_npy(self.root / "reviewed" / f"{name}.npy", reviewed)
 
     # ------------------------------------------------------------------ versions
@@ -497,22 +580,38 @@ def _read_config(root: Path) -> dict:
     return config
 
 
-def _checked_entries(config: dict, where: Path) -> dict[str, dict]:
+_SYNTHETIC_FOLDER = {"images": "images", "labels_original": "masks"}
+
+
+def _checked_entries(config: dict, where: Path, key: str = "images") -> dict[str, dict]:
     """Image entries by name, each name a plain file name (nothing can point outside)."""
     entries: dict[str, dict] = {}
+    if not isinstance(config["images"], list):
+        raise NoisyFixError(f"{where}: {key} is not a list")
     for i, entry in enumerate(config["images"]):
         name = entry.get("name") if isinstance(entry, dict) else None
         if not isinstance(name, str) or name in entries:
-            raise NoisyFixError(f"{where}: images[{i}]: name {name!r} missing or repeated")
+            raise NoisyFixError(f"{where}: {key}[{i}]: name {name!r} missing or repeated")
         try:
             _check_name(name)
         except NoisyFixError as exc:
-            raise NoisyFixError(f"{where}: images[{i}]: {exc}") from None
+            raise NoisyFixError(f"{where}: {key}[{i}]: {exc}") from None
         shape = entry.get("shape")
         if not (isinstance(shape, list) and len(shape) == 2 and all(_positive(v) for v in shape)):
-            raise NoisyFixError(f"{where}: images[{i}] ({name}): shape {shape!r} is not [H, W]")
+            raise NoisyFixError(f"{where}: {key}[{i}] ({name}): shape {shape!r} is not [H, W]")
         entries[name] = entry
     return entries
+
+
+def _check_disjoint(real: dict, synthetic: dict, where: Path) -> None:
+    """Synthetic names are not real names, and every synthetic pair names a real source."""
+    for name, entry in synthetic.items():
+        if name in real:
+            raise NoisyFixError(f"{where}: synthetic pair {name!r} has a real image's name")
+        if entry.get("source") not in real:
+            raise NoisyFixError(
+                f"{where}: synthetic pair {name!r}: source {entry.get('source')!r} is no real image"
+            )
 
 
 def _positive(value) -> bool:

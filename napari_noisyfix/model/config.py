@@ -47,6 +47,8 @@ ROBUST = {
     "filter_mode": "downweight",
 }
 RECIPES = {"plain": PLAIN, "robust": ROBUST}
+#: What training does with the project's synthetic pairs.
+SYNTHETIC: tuple[str, ...] = ("off", "add")
 #: Registered architectures and encoders (the factory in :mod:`.networks` builds exactly these);
 #: kept here, free of torch, so that option parsing stays light.
 ARCH_NAMES: tuple[str, ...] = ("unet", "unetplusplus")
@@ -79,6 +81,8 @@ class TrainConfig:
     ``mixup_alpha`` / ``mixup_prob``; ``curriculum`` / ``curriculum_start`` (easiest fraction
     first, widening to all images by the middle of training).
     Augmentation: ``augment_flips``, ``augment_rot90``, ``augment_intensity`` (jitter amplitude).
+    Synthetic data: ``synthetic`` ("off", or "add": the project's SinGAN-Seg pairs generated from
+    the training images join the training set; never the validation split).
     """
 
     arch: str = "unet"
@@ -117,6 +121,7 @@ class TrainConfig:
     augment_flips: bool = True
     augment_rot90: bool = True
     augment_intensity: float = 0.1
+    synthetic: str = "off"
 
     def __post_init__(self) -> None:
         if self.strategy not in RECIPES:
@@ -144,6 +149,8 @@ class TrainConfig:
             raise NoisyFixError(f"warm-up steps must be 0 or more, got {self.warmup_steps}")
         if self.filter_mode not in ("downweight", "ignore"):
             raise NoisyFixError(f"filter mode {self.filter_mode!r} is not 'downweight' or 'ignore'")
+        if self.synthetic not in SYNTHETIC:
+            raise NoisyFixError(f"synthetic {self.synthetic!r} is not 'off' or 'add'")
         if not 0 <= self.val_fraction < 1:
             raise NoisyFixError(f"validation fraction {self.val_fraction} not in [0, 1)")
 
@@ -215,6 +222,8 @@ _HELP = {
     "augment_flips": "random flips",
     "augment_rot90": "random quarter turns",
     "augment_intensity": "amplitude of random contrast/brightness jitter",
+    "synthetic": "add: train also on the synthetic pairs made from the training images "
+    "(noisyfix synth generate); off: real images only",
 }
 
 
@@ -271,6 +280,7 @@ def add_train_arguments(
         "loss": sorted(LOSS_NAMES) + sorted(LOSS_ALIASES),
         "strategy": list(RECIPES),
         "filter_mode": ["downweight", "ignore"],
+        "synthetic": list(SYNTHETIC),
     }
     group = parser.add_argument_group("training")
     types = {f.name: f.type for f in fields(TrainConfig)}

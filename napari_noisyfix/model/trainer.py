@@ -90,6 +90,8 @@ def train(
         names, val_names = split_validation(project, names, config)
     if not names:
         raise NoisyFixError(f"{project.root}: no images to train on")
+    if config.synthetic == "add":  # only the pairs of training images; validation stays real
+        names = names + project.synthetic_names(sources=names)
     device = resolve_device(config.device)
     rng = seed_everything(config.seed)
     samples = load_samples(project, names, weights, trusted)

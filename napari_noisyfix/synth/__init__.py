@@ -6,7 +6,12 @@
 - :mod:`.annotator_noise`: our extension, seven annotator-style noise types (Markov boundary,
   polygons, jitter, holes, merged, skipped and unannotated objects), ``kinds="realistic"``;
 - :mod:`.sample`: :func:`make_sample_project` (a ready project with noisy masks and ``truth/``)
-  and :func:`sample_layers` (a small in-memory sample for napari's sample-data menu).
+  and :func:`sample_layers` (a small in-memory sample for napari's sample-data menu);
+- SinGAN-Seg synthetic image + mask pairs: :mod:`.singan_nets` (per-scale generator and patch
+  critic), :mod:`.singan_train` (coarse-to-fine WGAN-GP + reconstruction training),
+  :mod:`.singan_generate` (sampling pairs, the safetensors file), :mod:`.style` (offline style
+  transfer: Fourier domain adaptation, random-feature AdaIN), :mod:`.store` (generators and pairs
+  in a project) and :mod:`.cli` (``noisyfix synth train | generate``, ``noisyfix synth-benchmark``).
 """
 
 from .noise import (
