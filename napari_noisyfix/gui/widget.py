@@ -6,6 +6,7 @@ from pathlib import Path
 
 from qtpy.QtCore import QEvent, Qt
 from qtpy.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QGridLayout,
     QGroupBox,
@@ -22,6 +23,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import NoisyFixError
 from ..io.formats import safe_name
+from ..model import budget as budgets
 from ..project import Project
 from . import settings
 from .bulk_panel import BulkPanel
@@ -167,6 +169,21 @@ class NoisyFixWidget(QWidget):
         jobs = (("Train", c.train), ("Score", c.score), ("Retrain", c.retrain))
         for i, (text, slot) in enumerate((*jobs, ("Cancel", c.runner.cancel))):
             grid.addWidget(_button(text, slot), 2, i)
+        grid.addWidget(self._training_box(), 3, 0, 1, 4)
+        return tab
+
+    def _training_box(self) -> QGroupBox:
+        """Train's budget (what it trains, shown beside it; the estimated duration is announced
+        when training starts) and Retrain's steps and automatic retraining."""
+        c = self.controller
+        group = QGroupBox("Training and retraining")
+        grid = QGridLayout(group)
+        self.budget = QComboBox()
+        self.budget.addItems(budgets.CHOICES)
+        self.budget.setToolTip("Train's network, schedule, crop size and folds")
+        self.budget_text = QLabel()
+        self.budget_text.setWordWrap(True)
+        self.budget.currentTextChanged.connect(self._budget_chosen)
         steps = settings.SETTINGS["retrain_steps"]
         self.steps = _spin(
             QSpinBox, steps.low, steps.high, c.retrain_steps, prefix="retrain ", suffix=" steps"
@@ -175,14 +192,26 @@ class NoisyFixWidget(QWidget):
         self.auto.setSpecialValueText("auto retrain off")
         self.steps.valueChanged.connect(lambda v: setattr(c, "retrain_steps", v))
         self.auto.valueChanged.connect(lambda v: setattr(c, "auto_retrain", v))
-        grid.addWidget(self.steps, 3, 0, 1, 2)
-        grid.addWidget(self.auto, 3, 2, 1, 2)
-        return tab
+        grid.addWidget(QLabel("Train budget"), 0, 0)
+        grid.addWidget(self.budget, 0, 1)
+        grid.addWidget(self.budget_text, 1, 0, 1, 4)
+        grid.addWidget(self.steps, 2, 0, 1, 2)
+        grid.addWidget(self.auto, 2, 2, 1, 2)
+        self._budget_chosen(self.budget.currentText())
+        return group
+
+    def _budget_chosen(self, name: str) -> None:
+        self.controller.train_budget = name
+        self.budget_text.setText(f"{name}: {budgets.budget_text(name)}")
 
     def _remember_settings(self) -> None:
         """Start from the remembered settings and remember every change (see :mod:`.settings`)."""
+        index = settings.read("train_budget")
+        self.budget.setCurrentIndex(index)
+        self.budget.currentIndexChanged.connect(lambda i: settings.write("train_budget", i))
         controls = {
             "retrain_steps": (self.steps, 1),
+            "auto_retrain": (self.auto, 1),
             "bulk_threshold": (self.threshold, 1),
             "heat_opacity": (self.heat_opacity, 100),
         }
@@ -252,6 +281,7 @@ class NoisyFixWidget(QWidget):
         self.bulk.setText("")
         self.show_status(f"{project.root.name}: {len(project.names)} images")
         self.controller.open(project, name)
+        self.legend.show_palette(self.controller.layers.palette)
         if previous is not None and previous is not project:
             previous.close()
         self.tabs.setCurrentIndex(0)
