@@ -159,7 +159,8 @@ class NoisyFixWidget(QWidget):
         grid = QGridLayout(tab)
         c = self.controller
         grid.addWidget(_button("Open project…", self.choose_project), 0, 0, 1, 2)
-        grid.addWidget(_button("Open sample", self.open_sample, str(SAMPLE_DIR)), 0, 2, 1, 2)
+        sample_tip = f"The synthetic sample project ({SAMPLE_DIR}; asks before writing it)"
+        grid.addWidget(_button("Open sample", self.open_sample, sample_tip), 0, 2, 1, 2)
         from_layers = _button(
             "New project from layers…",
             self.new_project_from_layers,
@@ -249,13 +250,44 @@ class NoisyFixWidget(QWidget):
         if path:
             self.open_project(path)
 
-    def open_sample(self) -> None:
-        """Open the sample project (generated on first use)."""
+    def open_sample(self, folder=None) -> bool:
+        """Open the sample project in ``folder``, made there on first use; without ``folder``,
+        the one in :data:`SAMPLE_DIR` when it exists, else ask first where to write it (the
+        home folder, another folder, or not at all)."""
         from ..synth.sample import make_sample_project
 
-        if not (SAMPLE_DIR / "project.json").exists():
-            make_sample_project(SAMPLE_DIR, n=12, size=128)
-        self.open_project(SAMPLE_DIR)
+        if folder is None:
+            folder = SAMPLE_DIR if (SAMPLE_DIR / "project.json").exists() else self._ask_sample()
+        if folder is None:
+            return False
+        folder = Path(folder)
+        if not (folder / "project.json").exists():
+            try:
+                make_sample_project(folder, n=12, size=128).close()
+            except NoisyFixError as exc:
+                self.controller.announce(str(exc), warning=True)
+                return False
+        return self.open_project(folder)
+
+    def _ask_sample(self) -> Path | None:
+        """Where to write the sample project: :data:`SAMPLE_DIR`, a chosen folder, or nowhere."""
+        from qtpy.QtWidgets import QMessageBox
+
+        box = QMessageBox(self)
+        box.setWindowTitle("Open sample")
+        box.setText(
+            f"The sample project (12 synthetic images, under 1 MB) is written to {SAMPLE_DIR}."
+        )
+        here = box.addButton("Write it there", QMessageBox.AcceptRole)
+        other = box.addButton("Choose a folder…", QMessageBox.ActionRole)
+        box.addButton(QMessageBox.Cancel)
+        box.exec_()
+        if box.clickedButton() is here:
+            return SAMPLE_DIR
+        if box.clickedButton() is other:
+            path = QFileDialog.getExistingDirectory(self, "Folder for the sample project")
+            return Path(path) / "noisyfix-sample" if path else None
+        return None
 
     def open_project(self, path, reviewer: str | None = None) -> bool:
         """Open a project folder (or a :class:`Project` opened already) for review.

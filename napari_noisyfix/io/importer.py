@@ -79,6 +79,7 @@ def import_project(
     clean=None,
     force: bool = False,
     protect=(),
+    channel_axis=None,
 ) -> Project:
     """Create a project from images and masks paired by file name.
 
@@ -100,6 +101,10 @@ def import_project(
         or an empty folder is replaced.
     protect : iterable of path
         More input files that the project folder must stay apart from (a clean-list file).
+    channel_axis : int or "none", optional
+        The axis of the TIFF images that holds channels (``--channel-axis``); by default the
+        file's own axes decide, else the shape, and a shape that could be channels or slices is
+        refused in one line.
 
     Returns
     -------
@@ -122,7 +127,7 @@ def import_project(
             f"{project_dir}: project path exists already (use --force to replace it)"
         )
     check_replaceable(project_dir, is_project, "project", CONFIG)
-    pairs = read_folder_pairs(images_dir, masks_dir)
+    pairs = read_folder_pairs(images_dir, masks_dir, channel_axis)
     _check_channels(pairs)
     patients = {p.name: p.patient for p in pairs}
     if patients_csv is not None:

@@ -84,8 +84,8 @@ def _slice_names(key: str, n: int, volume: bool) -> list[str]:
     return [f"{safe_name(key)}_z{z:0{width}d}" for z in range(n)]
 
 
-def _pair_entry(key: str, image_path: Path, mask_path: Path) -> list[ImagePair]:
-    raw = load_raw(image_path)
+def _pair_entry(key: str, image_path: Path, mask_path: Path, channel_axis) -> list[ImagePair]:
+    raw = load_raw(image_path, channel_axis=channel_axis)
     image = to_image(raw, image_path)
     mask_raw = load_seg_npy(mask_path) if is_seg_npy(mask_path) else load_raw(mask_path, True)
     mask, scale = to_mask(mask_raw, mask_path)
@@ -160,9 +160,10 @@ def reconcile_masks(pairs: list[ImagePair]) -> None:
 
 
 def read_folder_pairs(
-    images_dir: str | os.PathLike, masks_dir: str | os.PathLike
+    images_dir: str | os.PathLike, masks_dir: str | os.PathLike, channel_axis=None
 ) -> list[ImagePair]:
-    """Read every image with its mask, matched by file stem (or stem and mask suffix).
+    """Read every image with its mask, matched by file stem (or stem and mask suffix);
+    ``channel_axis`` says which axis of the TIFF images holds channels (default: detected).
 
     A 3D volume (NIfTI, DICOM series folder, multi-page TIFF, folder of slices) gives one pair per
     slice, named ``<stem>_z###``, whose patient is the volume; a 2D image is its own patient.
@@ -181,7 +182,7 @@ def read_folder_pairs(
     pairs: list[ImagePair] = []
     seen: dict[str, Path] = {}
     for key in sorted(images):
-        for pair in _pair_entry(key, images[key], masks[key]):
+        for pair in _pair_entry(key, images[key], masks[key], channel_axis):
             if pair.name in seen:
                 raise NoisyFixError(
                     f"{images[key]}: its name becomes {pair.name!r}, like {seen[pair.name].name}"
