@@ -39,7 +39,7 @@ def _cmd_demo(args) -> int:
 
 
 def prepare_demo(
-    path: Path, n: int = 24, size: int = 256, seed: int = 0, budget: str = "auto", config=None
+    path: Path, n: int = 24, size: int = 128, seed: int = 0, budget: str = "auto", config=None
 ):
     """The demo's main job: make the sample project, give it a model and score it, each once.
 
