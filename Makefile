@@ -36,7 +36,8 @@ lint: $(STAMP)
 test: $(STAMP) xvfb lint
 	OMP_NUM_THREADS=2 $(BIN)/python -m pytest -q --xvfb-backend xvfb
 
-# Generates the sample project when absent and opens it in napari with the NoisyFix widget.
+# Generates the sample project when absent, gives it the model the package ships for it (no training),
+# scores it and opens it in napari with the NoisyFix widget.
 # Without a display, it runs under Xvfb and saves a screenshot instead (demo_screenshot.png).
 demo: $(STAMP)
 	@if [ -n "$$DISPLAY" ]; then \

@@ -20,6 +20,7 @@ UPDATE_SETS = (
     "dropout",
     "epochs",
     "steps_per_epoch",
+    "warmup_steps",
     "clean_pretrain_epochs",
     "filter_warmup",
     "curriculum",
@@ -32,25 +33,26 @@ UPDATE_SETS = (
 def _cmd_demo(args) -> int:
     from .gui.launch import launch
 
-    project = prepare_demo(Path(args.project), n=args.n, size=args.size, seed=args.seed)
+    project = prepare_demo(
+        Path(args.project), n=args.n, size=args.size, seed=args.seed, budget=args.budget
+    )
     return launch(project, screenshot=args.screenshot, reviewer=args.reviewer)
 
 
 def prepare_demo(
-    path: Path,
-    n: int = 24,
-    size: int = 256,
-    seed: int = 0,
-    folds: int = 2,
-    epochs: int = 6,
-    steps: int = 10,
+    path: Path, n: int = 24, size: int = 128, seed: int = 0, budget: str = "auto", config=None
 ):
-    """The demo's main job: make the sample project, train out-of-fold and score, each only once.
+    """The demo's main job: make the sample project, give it a model and score it, each once.
 
-    Returns the project, open for writing (close it, or pass it on, before opening it again).
+    The model is the one the package ships for the default sample
+    (:mod:`~.model.sample_model`: out-of-fold, so the queue is honest), installed in seconds;
+    a sample of other ``n``, ``size`` or ``seed`` is trained with the ``budget`` plan instead
+    (or with ``config`` and 2 folds, when given). Returns the project, open for writing (close
+    it, or pass it on, before opening it again).
     """
-    from .model.config import TrainConfig
+    from .model.budget import estimate_seconds, given_plan, plan_text, plan_training
     from .model.oof import train_out_of_fold
+    from .model.sample_model import install_sample_model, sample_model_fits
     from .progress import drive
     from .project import Project
     from .quality.score import score_project, scored_version
@@ -60,9 +62,13 @@ def prepare_demo(
         project = Project.open(path)
     else:
         project = make_sample_project(path, n=n, size=size, seed=seed)
-    if project.latest_model_version() is None:
-        config = TrainConfig.robust(epochs=epochs, steps_per_epoch=steps, image_size=128, seed=seed)
-        drive(train_out_of_fold(project, config, folds=folds))
+    if project.latest_model_version() is None and sample_model_fits(project):
+        drive(install_sample_model(project))
+    elif project.latest_model_version() is None:
+        plan = given_plan(config, 2) if config else plan_training(budget, {"seed": seed})
+        seconds = estimate_seconds(plan, project.in_channels, project.n_classes)
+        print(f"noisyfix: no shipped model for this sample; {plan_text(plan, seconds)}")
+        drive(train_out_of_fold(project, plan.config, folds=plan.folds))
     try:
         scored_version(project)
     except NoisyFixError:
@@ -82,6 +88,7 @@ def _cmd_sample(args) -> int:
 
 def _cmd_import(args) -> int:
     from .io.importer import import_project
+    from .io.loaders import parse_channel_axis
     from .io.pairs import data_folders
 
     clean = _read_clean_list(args.clean)
@@ -95,6 +102,7 @@ def _cmd_import(args) -> int:
         force=args.force,
         protect=[args.clean] if args.clean and Path(args.clean).is_file() else [],
         labels=args.labels,
+        channel_axis=parse_channel_axis(args.channel_axis),
     ) as proj:
         record = proj.config["import"]
         print(f"masks read as {record['labels']} labels: {record['labels_why']}")
@@ -119,14 +127,29 @@ def _read_clean_list(value: str | None) -> set[str] | None:
 
 
 def _cmd_train(args) -> int:
-    from .model.config import config_from_args
+    from .model.budget import estimate_seconds, plan_text
     from .model.oof import train_out_of_fold
     from .progress import drive
 
+    plan = training_plan(args)
     with open_project(args.project, "write") as proj:
-        version = drive(train_out_of_fold(proj, config_from_args(args), folds=args.folds))
+        seconds = estimate_seconds(plan, proj.in_channels, proj.n_classes)
+        print(f"noisyfix: {plan_text(plan, seconds)}", file=sys.stderr)
+        version = drive(train_out_of_fold(proj, plan.config, folds=plan.folds))
     print(f"model version {version} saved in {proj.model_dir(version)}")
     return 0
+
+
+def training_plan(args):
+    """The :class:`~.model.budget.TrainPlan` of ``noisyfix train``'s options: the budget's
+    network, schedule, crop size and folds, under the options given explicitly."""
+    from .model.budget import plan_training
+    from .model.config import TrainConfig
+
+    given = {
+        k: getattr(args, k) for k in TrainConfig.cli_fields() if getattr(args, k, None) is not None
+    }
+    return plan_training(args.budget, given, args.folds)
 
 
 def _cmd_update(args) -> int:
@@ -225,10 +248,12 @@ def _cmd_benchmark(args) -> int:
     return benchmark_command(args)
 
 
-def _add_train_options(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+def _add_train_options(
+    p: argparse.ArgumentParser, skip: tuple[str, ...] = (), budgeted: tuple[str, ...] = ()
+) -> None:
     from .model.config import add_train_arguments
 
-    add_train_arguments(p, skip=skip)
+    add_train_arguments(p, skip=skip, budgeted=budgeted)
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -257,6 +282,9 @@ def version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
+    from .model import budget  # torch-free, like the config
+    from .model.sample_model import DEMO_SAMPLE
+
     parser = argparse.ArgumentParser(
         prog="noisyfix",
         description="Find, review and fix noisy segmentation labels on medical images.",
@@ -266,11 +294,23 @@ def build_parser() -> argparse.ArgumentParser:
         dest="command", required=True, metavar="COMMAND", parser_class=_SubParser
     )
 
-    p = sub.add_parser("demo", help="generate the sample project (if absent) and open it in napari")
+    p = sub.add_parser(
+        "demo",
+        help="generate the sample project (if absent), score it and open it in napari",
+        description="Make the synthetic sample project, give it the package's shipped model "
+        "(out-of-fold, trained on exactly this sample; a sample of another --n, --size or "
+        "--seed is trained with --budget instead), score it and open it for review.",
+    )
     p.add_argument("--project", default="demo_project", help="where the sample project lives")
-    p.add_argument("--n", type=int, default=24, help="number of images")
-    p.add_argument("--size", type=int, default=256, help="image side in pixels")
-    p.add_argument("--seed", type=int, default=0, help="random seed")
+    p.add_argument("--n", type=int, default=DEMO_SAMPLE["n"], help="number of images")
+    p.add_argument("--size", type=int, default=DEMO_SAMPLE["size"], help="image side in pixels")
+    p.add_argument("--seed", type=int, default=DEMO_SAMPLE["seed"], help="random seed")
+    p.add_argument(
+        "--budget",
+        choices=budget.CHOICES,
+        default="auto",
+        help="training budget when the shipped model does not fit the sample",
+    )
     p.add_argument("--reviewer", default=None, help="reviewer name for the audit log")
     p.add_argument(
         "--screenshot",
@@ -318,18 +358,40 @@ def build_parser() -> argparse.ArgumentParser:
         "as Cellpose or StarDist write them), or decided from the masks (auto: many ids, each "
         "one connected blob, read as objects); the decision is printed",
     )
+    p.add_argument(
+        "--channel-axis",
+        default=None,
+        metavar="AXIS",
+        help="the axis of the TIFF images that holds channels (0, 2, -1), or 'none' for a stack "
+        "of slices (default: the file's axes, else detected from the shape; a shape that could "
+        "be either is refused)",
+    )
     p.set_defaults(func=_cmd_import)
 
-    p = sub.add_parser("train", help="train out-of-fold models and a final model")
+    p = sub.add_parser(
+        "train",
+        help="train out-of-fold models and a final model",
+        description="Train one model per patient-level fold (each scores the images it never "
+        "saw) and a final model on every image. --budget sets the network, schedule, crop size "
+        "and folds (auto: quick on a CPU, standard on a GPU); options given explicitly win. The "
+        "plan and its estimated duration, timed on this machine, are printed first.",
+    )
     p.add_argument("project")
+    p.add_argument(
+        "--budget",
+        choices=budget.CHOICES,
+        default="auto",
+        help="quick (light network, 2 folds, minutes on a CPU), standard (resnet18, 3 folds), "
+        "thorough (longer, 256-px crops, 5 folds; for a GPU) or auto",
+    )
     p.add_argument(
         "--folds",
         type=int,
-        default=3,
-        help="patient-level folds for out-of-fold scores (a project of one patient: runs of "
-        "consecutive slices)",
+        default=None,
+        help="patient-level folds for out-of-fold scores (default: set by --budget; a project "
+        "of one patient: runs of consecutive slices)",
     )
-    _add_train_options(p)
+    _add_train_options(p, budgeted=budget.BUDGETED)
     p.set_defaults(func=_cmd_train)
 
     p = sub.add_parser(

@@ -209,7 +209,9 @@ def make_folds(project, k: int, split: str = "patient", seed: int = 0) -> list[l
     """Validation folds of image names: by patient (``"patient"``) or by image (``"image"``).
 
     With ``"patient"`` every image of a patient is in the same fold, so no patient is ever in
-    both the training and the validation set of a fold.
+    both the training and the validation set of a fold. A project of one patient is split as
+    ``noisyfix train`` splits it (:func:`~.splits.patient_folds`): runs of consecutive slices,
+    with a :class:`~.splits.SliceSplitWarning` about leakage between neighbouring slices.
     """
     from .splits import patient_folds
 
@@ -217,12 +219,10 @@ def make_folds(project, k: int, split: str = "patient", seed: int = 0) -> list[l
         raise NoisyFixError(f"split must be 'patient' or 'image', not {split!r}")
     names = project.names
     groups = project.patients() if split == "patient" else {n: n for n in names}
-    n_groups = len(set(groups.values()))
-    if not 2 <= k <= n_groups:
-        raise NoisyFixError(
-            f"{project.root}: {k} folds need 2..{n_groups} {split}s; the project has {n_groups}"
-        )
-    return [sorted(f) for f in patient_folds(names, groups, k, seed=seed)]
+    try:
+        return [sorted(f) for f in patient_folds(names, groups, k, seed=seed)]
+    except NoisyFixError as exc:
+        raise NoisyFixError(f"{project.root}: {exc}") from exc
 
 
 def cross_validate(

@@ -70,3 +70,16 @@ def test_update_lr_scores_the_remaining_errors_under_stored_probabilities(tmp_pa
     errors = np.concatenate([(project.mask(n) != project.truth(n)).ravel() for n in project.names])
     assert errors.any() and ap == 1.0  # probabilities that are the truth rank every error first
     assert fg == np.mean([project.truth(n).mean() for n in project.names])
+
+
+def test_demo_start_times_a_command_to_its_png_and_refuses_a_failed_one(tmp_path, monkeypatch):
+    demo_start = _script("demo_start")
+    png = tmp_path / "shot.png"
+    write = f"import pathlib, time; time.sleep(0.2); pathlib.Path({str(png)!r}).write_bytes(b'x')"
+    seconds = demo_start.timed([sys.executable, "-c", write], png, timeout=60)
+    assert 0.2 <= seconds < 60 and png.is_file()
+    with pytest.raises(SystemExit, match="failed"):
+        demo_start.timed([sys.executable, "-c", "raise SystemExit(3)"], tmp_path / "no.png", 60)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    with pytest.raises(SystemExit, match="no X display"):
+        demo_start.main(["--repeats", "1"])

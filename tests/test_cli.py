@@ -7,7 +7,11 @@ import pytest
 from skimage.io import imread, imsave
 
 from napari_noisyfix.cli import build_parser, main, prepare_demo
+from napari_noisyfix.model.config import TrainConfig
 from napari_noisyfix.project import Project
+
+#: The demo's training when the shipped model does not fit its sample, as small as it gets.
+TINY = TrainConfig.robust(epochs=1, steps_per_epoch=1, image_size=128, device="cpu", seed=0)
 
 COMMANDS = [
     "demo",
@@ -75,7 +79,7 @@ def test_import_prints_summary_and_errors_are_one_line(tmp_path, capsys):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    project = prepare_demo(tmp_path_factory.mktemp("d") / "demo", n=4, size=48, epochs=1, steps=1)
+    project = prepare_demo(tmp_path_factory.mktemp("d") / "demo", n=4, size=48, config=TINY)
     project.close()  # the tests open it again, some in other processes
     return project
 
@@ -83,7 +87,7 @@ def demo(tmp_path_factory):
 def test_prepare_demo_trains_and_scores_once(demo):
     assert demo.latest_model_version() == 1
     assert (demo.root / "scores" / "v0001" / "regions.csv").is_file()
-    with prepare_demo(demo.root, n=4, size=48, epochs=1, steps=1) as again:
+    with prepare_demo(demo.root, n=4, size=48, config=TINY) as again:
         assert again.latest_model_version() == 1
 
 
@@ -123,3 +127,24 @@ def test_threshold_overrides_are_parsed_and_checked():
     for bad in (["x=0.5"], ["1"], ["1=1.5"]):
         with pytest.raises(NoisyFixError, match="--threshold"):
             _thresholds(bad)
+
+
+def test_train_prints_the_budget_plan_and_its_estimate_before_training(tmp_path, capsys):
+    from napari_noisyfix.model.checkpoints import load_checkpoint
+    from napari_noisyfix.model.folds import fold_root
+    from napari_noisyfix.synth.sample import make_sample_project
+
+    make_sample_project(tmp_path / "p", n=6, size=64, seed=0).close()
+    tiny = ["--epochs", "1", "--steps-per-epoch", "1", "--batch-size", "2", "--image-size", "64"]
+    code = main(["train", str(tmp_path / "p"), "--budget", "quick", "--device", "cpu", *tiny])
+    err = capsys.readouterr().err
+    assert code == 0
+    assert (
+        "noisyfix: budget quick (chosen): 2 folds + a final model, 1 epochs x 1 steps of 2 crops "
+        "of 64-px images, mobilenetv3_small on cpu; estimated about " in err
+    )
+    assert err.index("estimated") < err.index("fold 1/2")  # printed before training starts
+    project = Project.open(tmp_path / "p", mode="read")
+    model = project.model_dir(1)
+    assert load_checkpoint(model).config.encoder == "mobilenetv3_small"
+    assert sorted(p.name for p in fold_root(model).iterdir()) == ["0", "1"]

@@ -7,7 +7,7 @@ import pytest
 
 from napari_noisyfix.cli import UPDATE_SETS, build_parser, main
 from napari_noisyfix.model.config import TrainConfig, default_text
-from napari_noisyfix.model.update import update_config
+from napari_noisyfix.model.update import UPDATE_LR_SHARE, update_config
 
 
 def _help(capsys, *argv) -> str:
@@ -28,10 +28,17 @@ def test_version_prints_the_installed_version(capsys):
 def test_train_help_shows_the_recipe_values(capsys, command):
     text = _help(capsys, command, "P")
     config = TrainConfig()
-    assert f"training epochs (default: {config.epochs})" in text
-    assert f"optimiser steps per epoch (default: {config.steps_per_epoch})" in text
+    if command == "train":  # the budget sets network, schedule and crop size
+        assert "training epochs (default: set by --budget)" in text
+        assert "optimiser steps per epoch (default: set by --budget)" in text
+        assert "encoder backbone (default: set by --budget)" in text
+        assert "(default: auto)" in text and "(default: set by --budget;" in text
+    else:
+        assert f"training epochs (default: {config.epochs})" in text
+        assert f"optimiser steps per epoch (default: {config.steps_per_epoch})" in text
+        assert f"(default: {config.image_size})" in text
     assert f"crops per step (default: {config.batch_size})" in text
-    assert f"(default: {config.image_size})" in text and f"(default: {config.lr})" in text
+    assert f"(default: {config.lr})" in text
     assert "(default: ce_dice (robust), ce (plain))" in text
     assert "(default: None)" not in text
     chunks = re.split(r" (?=--(?!no-)[a-z])", text[text.index("training:") :])
@@ -41,12 +48,18 @@ def test_train_help_shows_the_recipe_values(capsys, command):
 
 
 def test_every_shown_default_is_what_an_unset_option_gives():
-    args = build_parser().parse_args(["train", "P"])
-    from napari_noisyfix.model.config import config_from_args
+    from napari_noisyfix.cli import training_plan
+    from napari_noisyfix.model.budget import BUDGETED, BUDGETS, auto_budget
 
-    built = config_from_args(args)
+    args = build_parser().parse_args(["train", "P"])
+    plan = training_plan(args)
+    built, spec = plan.config, BUDGETS[auto_budget()]
+    assert plan.budget == spec.name and plan.folds == spec.folds
     for name in TrainConfig.cli_fields():
-        assert getattr(args, name) is None  # unset still means "the recipe / config decides"
+        assert getattr(args, name) is None  # unset still means "the budget / recipe decides"
+        if name in BUDGETED:
+            assert getattr(built, name) == getattr(spec, name), name
+            continue
         assert default_text(name).split(" (")[0] in (
             str(getattr(built, name)),
             {True: "on", False: "off", None: "none"}.get(getattr(built, name), "?"),
@@ -79,8 +92,9 @@ def test_options_update_offers_reach_the_update_config():
         device="cpu",
     )
     cfg = update_config(base, given, 7)
-    for name in set(TrainConfig.cli_fields()) - set(UPDATE_SETS):
+    for name in set(TrainConfig.cli_fields()) - set(UPDATE_SETS) - {"lr"}:
         assert getattr(cfg, name) == getattr(given, name), name
+    assert cfg.lr == pytest.approx(given.lr * UPDATE_LR_SHARE)  # a fine-tuning share of --lr
     assert cfg.epochs == 1 and cfg.steps_per_epoch == 7 and cfg.encoder == "mobilenet_v2"
 
 

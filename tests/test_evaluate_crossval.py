@@ -77,11 +77,28 @@ def test_auto_uses_masks_without_truth_and_truth_is_refused(tmp_path):
 
 def test_image_split_puts_images_not_patients_in_folds(tmp_path):
     project = _project(tmp_path, n_patients=2, per_patient=3)
-    with pytest.raises(NoisyFixError, match="3 folds need 2..2 patients"):
+    with pytest.raises(NoisyFixError, match="only 2 patients; use at most 2 folds"):
         ev.make_folds(project, 3, "patient")
     folds = ev.make_folds(project, 3, "image")
     assert sorted(n for f in folds for n in f) == project.names
     assert [len(f) for f in folds] == [2, 2, 2]
+
+
+def test_a_one_patient_project_is_split_by_slices_as_train_splits_it(tmp_path):
+    from napari_noisyfix.splits import SliceSplitWarning, patient_folds
+
+    project = _project(tmp_path, n_patients=1, per_patient=6)
+    with pytest.warns(SliceSplitWarning, match="neighbouring slices"):
+        folds = ev.make_folds(project, 3, "patient", seed=0)
+    with pytest.warns(SliceSplitWarning):
+        train_folds = patient_folds(project.names, project.patients(), 3, seed=0)
+    assert folds == [sorted(f) for f in train_folds]
+    order = sorted(project.names)
+    for fold in folds:  # runs of consecutive slices
+        positions = [order.index(n) for n in fold]
+        assert len(fold) == 2 and positions == list(range(positions[0], positions[0] + 2))
+    with pytest.raises(NoisyFixError, match="only 6 images, all of one patient; use at most 6"):
+        ev.make_folds(project, 7, "patient")
 
 
 def test_closing_cross_validation_closes_the_fold_trainer(tmp_path):

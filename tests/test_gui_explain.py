@@ -15,14 +15,14 @@ from napari_noisyfix.gui.bulk_panel import bulk_text
 from napari_noisyfix.gui.layers import NAMES
 from napari_noisyfix.gui.legend import legend_html
 from napari_noisyfix.gui.queue_panel import COLUMNS
-from napari_noisyfix.gui.style import CURRENT_COLOR, DONE_COLOR, KIND_COLORS
+from napari_noisyfix.gui.style import CURRENT_COLOR, DEFAULT_PALETTE, DONE_COLOR
 from napari_noisyfix.gui.widget import NoisyFixWidget
 from napari_noisyfix.quality.reasons import KIND_WORDS
 from napari_noisyfix.quality.region import Region
 from napari_noisyfix.quality.score import load_image_scores
 from napari_noisyfix.quality.verdict import Verdict
 
-GAIN = re.compile(r"^\d{1,3}(,\d{3})* px$")
+GAIN = re.compile(r"^[+-]\d\.\d{3}$")
 DICE = re.compile(r"^[01]\.\d\d$")
 
 
@@ -54,24 +54,29 @@ def check_queue_rows_carry_their_reason(widget):
         "image",
         "what",
         "P(error)",
-        "gain",
+        "Dice gain",
         "mask Dice",
         "status",
     ]
     assert "expected gain in the image's Dice" in table.horizontalHeaderItem(0).toolTip()
+    header = table.horizontalHeader()  # sorted by its key, shown: the expected Dice gain
+    assert header.sortIndicatorSection() == column("Dice gain")
+    assert "The queue's order" in table.horizontalHeaderItem(column("Dice gain")).toolTip()
     for row, region in enumerate(session.regions):
         assert region.reason
         cells = {name: table.item(row, column(name)) for name in COLUMNS}
         assert cells["#"].text() == str(row + 1)
         assert cells["what"].text() == region.label
         assert cells["P(error)"].text() == f"{region.score:.0%}"
-        assert GAIN.match(cells["gain"].text()) and cells["gain"].text() == f"{region.gain:,.0f} px"
+        gain = cells["Dice gain"].text()
+        assert GAIN.match(gain) and gain == f"{region.dice_gain:+.3f}"
         assert DICE.match(cells["mask Dice"].text())
         assert cells["mask Dice"].text() == f"{est[region.image]:.2f}"
         for item in cells.values():
             tip = item.toolTip()
             assert html.escape(region.reason, quote=False) in tip and region.image in tip
-        assert f"{region.dice_gain:+.3f} image Dice" in cells["gain"].toolTip()
+        assert f"{region.dice_gain:+.3f} image Dice" in cells["Dice gain"].toolTip()
+        assert f"{region.gain:,.0f} px" in cells["Dice gain"].toolTip()
 
 
 def check_why_box_follows_navigation(widget):
@@ -91,7 +96,9 @@ def check_why_box_follows_navigation(widget):
 
 def check_legend_names_every_overlay(widget):
     text = widget.legend.text()
-    assert text == legend_html()
+    palette = widget.controller.layers.palette
+    assert palette == DEFAULT_PALETTE  # gray images: nothing to avoid
+    assert text == legend_html(palette)
     for name in NAMES.values():
         if name != "image":
             assert name in text, name
@@ -99,7 +106,7 @@ def check_legend_names_every_overlay(widget):
         assert word in text
     for label in ("current", "done", "heatmap", "outline"):
         assert label in text
-    for color in (*KIND_COLORS.values(), CURRENT_COLOR, DONE_COLOR):
+    for color in (*palette.kinds.values(), palette.proposal, palette.errors, CURRENT_COLOR):
         assert color in text
 
 
@@ -175,9 +182,9 @@ def test_flag_style_highlights_the_current_box_and_keeps_labels_apart():
         region("im#3", "shifted", (80, 10, 90, 20)),
     ]
     status = {"im#3": "accepted"}
-    style = flags.flag_style(regions, status, "im#2", (128, 128))
+    style = flags.flag_style(regions, status, "im#2", (128, 128), zoom=5.0)
     assert style.edge_color[2] == CURRENT_COLOR and style.edge_color[3] == DONE_COLOR
-    assert style.edge_color[0] == KIND_COLORS["too_wide"]
+    assert style.edge_color[0] == DEFAULT_PALETTE.kinds["too_wide"]
     assert style.edge_width[2] > style.edge_width[0] >= style.edge_width[3]
     assert style.z_index[2] == max(style.z_index)
     assert style.label[2].startswith(KIND_WORDS["spurious"]) and "P(error) 93%" in style.label[2]

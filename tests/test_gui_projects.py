@@ -130,3 +130,32 @@ def test_file_menu_command_docks_the_widget_and_opens_the_project(
     assert isinstance(widget, NoisyFixWidget) and widget.controller.project.root == root
     assert [w for w in viewer.window.dock_widgets.values() if w is widget] == [widget]
     assert viewer.layers[NAMES["mask"]].data.shape == (2, 24, 32)
+
+
+def test_open_sample_asks_before_writing_to_the_home_folder(
+    make_napari_viewer, tmp_path, monkeypatch
+):
+    from napari_noisyfix.gui import widget as widget_module
+
+    home_sample = tmp_path / "home" / "noisyfix-sample"
+    monkeypatch.setattr(widget_module, "SAMPLE_DIR", home_sample)
+    viewer = make_napari_viewer()
+    widget = NoisyFixWidget(viewer)
+    monkeypatch.setattr(widget, "_ask_reviewer", lambda: "dr-sample")
+    answers = []
+    monkeypatch.setattr(widget, "_ask_sample", lambda: answers.pop(0))
+
+    answers.append(None)  # the user cancels: nothing is written
+    assert not widget.open_sample()
+    assert not home_sample.exists() and widget.controller.project is None
+
+    chosen = tmp_path / "elsewhere" / "noisyfix-sample"
+    answers.append(chosen)  # the user picks another folder
+    assert widget.open_sample()
+    assert (chosen / "project.json").is_file() and not home_sample.exists()
+    assert (
+        widget.controller.project.root == chosen.resolve()
+        or widget.controller.project.root == chosen
+    )
+    assert len(viewer.layers[NAMES["image"]].data) == 12
+    widget.close()

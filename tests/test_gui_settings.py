@@ -33,6 +33,9 @@ def test_settings_survive_a_widget_restart(make_napari_viewer, project_root, tmp
     first.steps.setValue(7)
     first.threshold.setValue(0.55)
     first.heat_opacity.setValue(30)
+    assert first.budget.currentText() == "auto" and first.controller.train_budget == "auto"
+    first.budget.setCurrentText("thorough")
+    first.auto.setValue(4)
     first.close()
     stored = Path(settings.store().fileName())  # in the tests' folder, not the user's
     assert stored.is_file() and stored.is_relative_to(tmp_path_factory.getbasetemp())
@@ -42,6 +45,11 @@ def test_settings_survive_a_widget_restart(make_napari_viewer, project_root, tmp
     assert second.steps.value() == 7 and second.controller.retrain_steps == 7
     assert second.threshold.value() == pytest.approx(0.55)
     assert second.heat_opacity.value() == 30
+    assert (
+        second.budget.currentText() == "thorough" and second.controller.train_budget == "thorough"
+    )
+    assert "5 folds + a final model" in second.budget_text.text()
+    assert second.auto.value() == 4 and second.controller.auto_retrain == 4
     assert second.open_project(project_root)
     assert viewer.layers[NAMES["uncertainty"]].opacity == pytest.approx(0.3)
     assert viewer.layers[NAMES["errors"]].opacity == pytest.approx(0.3)

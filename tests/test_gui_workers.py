@@ -63,3 +63,20 @@ def test_error_is_reported(qtbot, runner):
     qtbot.waitUntil(lambda: not runner.busy, timeout=20_000)
     assert done == []
     assert runner.states[-1] == "bad failed: img3: broken mask"
+
+
+def test_a_step_marked_notify_is_a_notification_with_its_message(qtbot, runner, monkeypatch):
+    from napari.utils import notifications
+
+    shown = []
+    monkeypatch.setattr(notifications, "show_info", shown.append)
+
+    def planned():
+        yield Progress("plan", 0, 0, "budget quick: estimated about 3 min", {"notify": True})
+        yield Progress("fold 1/2", 1, 2)
+        return 1
+
+    runner.start("train", planned, lambda result: None)
+    qtbot.waitUntil(lambda: not runner.busy, timeout=20_000)
+    assert shown == ["NoisyFix train: budget quick: estimated about 3 min"]
+    assert "train: budget quick: estimated about 3 min" in runner.states

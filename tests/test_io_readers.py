@@ -16,7 +16,8 @@ from PIL import Image
 
 from napari_noisyfix.errors import NoisyFixError
 from napari_noisyfix.io.formats import DEFAULT_MAX_BYTES, detect_format, safe_name, stem
-from napari_noisyfix.io.readers import read_image, read_mask
+from napari_noisyfix.io.loaders import parse_channel_axis
+from napari_noisyfix.io.readers import load_raw, read_image, read_mask
 
 
 def test_png_gray_rgb_rgba_and_16_bit(tmp_path):
@@ -166,3 +167,52 @@ def test_mask_values_binary_of_any_value_or_dense_class_ids(tmp_path):
 def test_names_and_stems():
     assert stem("a/b/vol.nii.gz") == "vol" and stem("x.PNG") == "x" and stem("x.y.tif") == "x.y"
     assert safe_name("case 1 (a).png") == "case_1__a_.png" and safe_name(".hidden") == "_hidden"
+
+
+def test_a_two_channel_yxc_tiff_is_channels_not_slices(tmp_path):
+    yxc = np.stack([gray(seed=0), gray(seed=1)], axis=-1)  # tifffile stores it as pages of Y x 2
+    with pytest.raises(NoisyFixError, match=r"y.tif: 2 channels; a project holds gray or RGB"):
+        read_image(save_tiff(tmp_path / "y.tif", yxc))
+    raw = load_raw(tmp_path / "y.tif")
+    assert not raw.volume and raw.array.shape == (*gray().shape, 2)
+
+
+def test_channel_axis_picks_the_channels_or_says_there_are_none(tmp_path):
+    rgb = np.stack([gray(seed=i) for i in range(3)])  # CYX
+    path = save_tiff(tmp_path / "cyx.tif", rgb, photometric="minisblack")
+    vol, meta = read_image(path)  # pages: a stack of slices by default
+    assert meta["volume"] and vol.shape == rgb.shape
+    img, meta = read_image(path, channel_axis=0)
+    assert not meta["volume"] and np.array_equal(img, np.moveaxis(rgb, 0, -1))
+    with pytest.raises(NoisyFixError, match=r"cyx.tif: --channel-axis 3 is outside its 3 axes"):
+        read_image(path, channel_axis=3)
+
+
+def test_a_shape_that_could_be_channels_or_slices_is_refused_in_one_line(tmp_path):
+    path = save_tiff(tmp_path / "amb.tif", np.zeros((96, 96, 8), np.uint8))
+    with pytest.raises(NoisyFixError) as info:
+        read_image(path)
+    text = str(info.value)
+    assert "\n" not in text and text.startswith(str(path))
+    assert "could be 8 channels or 96 slices" in text and "--channel-axis" in text
+    vol, meta = read_image(path, channel_axis="none")
+    assert meta["volume"] and vol.shape == (96, 96, 8)
+
+
+def test_four_channels_are_not_rgba_unless_the_file_says_alpha(tmp_path):
+    four = np.stack([gray(64, 64, seed=i) for i in range(4)])  # 4 samples, none marked alpha
+    path = save_tiff(tmp_path / "c4.tif", four, photometric="minisblack", planarconfig="separate")
+    with pytest.raises(NoisyFixError, match="c4.tif: 4 channels; a project holds gray or RGB"):
+        read_image(path)
+    rgba = np.stack([gray(seed=i) for i in range(4)], axis=-1)
+    img, _ = read_image(
+        save_tiff(tmp_path / "a.tif", rgba, photometric="rgb", extrasamples="unassalpha")
+    )
+    assert np.array_equal(img, rgba[..., :3])
+
+
+def test_parse_channel_axis():
+    assert parse_channel_axis(None) is None and parse_channel_axis("None") == "none"
+    assert parse_channel_axis("-1") == -1
+    with pytest.raises(NoisyFixError, match="--channel-axis 'last'"):
+        parse_channel_axis("last")

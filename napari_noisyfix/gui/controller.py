@@ -44,6 +44,7 @@ class ReviewController:
         self.auto_retrain = 0
         self.corrections = 0
         self.train_config = None
+        self.train_budget = "auto"
         self.refreshed_at: float | None = None
         self._touched: set[str] = set()
         self.closed = False
@@ -275,9 +276,11 @@ class ReviewController:
         self.runner.cancel()
 
     # ------------------------------------------------------------------ jobs
-    def train(self, folds: int = 3) -> None:
-        """Train out-of-fold models from scratch and score (in a worker)."""
-        self._start("train", lambda: train_job(self.project, folds, self.train_config))
+    def train(self, folds: int | None = None) -> None:
+        """Train out-of-fold models from scratch and score (in a worker): the plan of
+        ``train_budget``, or ``train_config`` when one is set."""
+        project, config, budget = self.project, self.train_config, self.train_budget
+        self._start("train", lambda: train_job(project, folds, config, budget))
 
     def score(self) -> None:
         """Score the newest model (in a worker)."""

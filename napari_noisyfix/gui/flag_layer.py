@@ -88,7 +88,9 @@ class FlagLayer:
         """Restyle and relabel the boxes after review actions or moves (no rebuild)."""
         self._status, self._current = dict(status), current
         layer, flagged = self.layer, self.flagged
-        style = flag_style(flagged, self._status, current, self.owner.canvas_shape)
+        canvas, colors = self.owner.canvas_shape, self.owner.palette.kinds
+        zoom = float(self.viewer.camera.zoom) or 1.0
+        style = flag_style(flagged, self._status, current, canvas, colors, zoom)
         layer.features = {
             "id": [r.id for r in flagged],
             "kind": [r.kind for r in flagged],
@@ -100,13 +102,17 @@ class FlagLayer:
         if flagged:
             layer.edge_color = style.edge_color
             layer.z_index = style.z_index
-        self._on_zoom()
+        self._zoomed(zoom)
 
     def _on_zoom(self, event=None) -> None:
-        """Edge widths (and the labels' lift off the box) in screen pixels at the current zoom."""
-        layer, zoom = self.layer, float(self.viewer.camera.zoom) or 1.0
-        if layer is None:
-            return
+        """Labels re-placed for their new size (they keep clear of each other and of the image
+        edges at any zoom), edge widths kept in screen pixels."""
+        if self.layer is not None:
+            self.update(self._status, self._current)
+
+    def _zoomed(self, zoom: float) -> None:
+        """Edge widths (and the labels' lift off the box) in screen pixels at ``zoom``."""
+        layer = self.layer
         if self._widths and len(self._widths) == layer.nshapes:
             layer.edge_width = [w / zoom for w in self._widths]
         layer.text.translation = np.array([0.0, -CURRENT_WIDTH / zoom, 0.0])

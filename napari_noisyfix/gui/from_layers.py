@@ -70,7 +70,9 @@ def layer_arrays(image_layer, labels_layer) -> tuple[dict, dict, dict]:
     ndim = _spatial_ndim(image_layer, labels_layer)
     where = f"layer {image_layer.name!r}"
     volume = ndim == 3
-    image = to_image(Raw(np.asarray(image_layer.data), volume, "napari"), where)
+    data = np.asarray(image_layer.data)
+    rgba = bool(image_layer.rgb) and data.shape[-1] == 4
+    image = to_image(Raw(data, volume, "napari", alpha=rgba), where)
     labels = np.asarray(labels_layer.data)
     hw = image.shape[:ndim]
     if labels.shape != hw:

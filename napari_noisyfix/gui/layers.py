@@ -12,10 +12,12 @@ from .flag_layer import FlagLayer
 from .style import (
     CLASS_COLORS,
     CONTOUR_WIDTH,
+    DEFAULT_PALETTE,
     NAMES,
     OUTLIER_COLOR,
     PREVIEW_COLOR,
-    PROPOSAL_COLOR,
+    error_colormap,
+    palette_for,
 )
 
 HEAT_OPACITY = 0.5
@@ -56,6 +58,7 @@ class ProjectLayers:
         self.instance = False
         self.heat_opacity = HEAT_OPACITY
         self.flags = FlagLayer(self)
+        self.palette = DEFAULT_PALETTE
         self._preview_on = False
 
     # ------------------------------------------------------------------ helpers
@@ -103,6 +106,7 @@ class ProjectLayers:
         self.names = list(project.names)
         self.shapes = {n: tuple(project.entry(n)["shape"]) for n in self.names}
         images = [project.image(n) for n in self.names]
+        self.palette = palette_for(images)
         dtype = images[0].dtype if len({a.dtype for a in images}) == 1 else np.float32
         rgb = images[0].ndim == 3
         self.viewer.add_image(stack(images, self.canvas_shape, dtype), name=NAMES["image"], rgb=rgb)
@@ -131,15 +135,7 @@ class ProjectLayers:
                 visible=False,
                 **heat,
             ),
-            lambda: self._put(
-                "errors",
-                view.errors,
-                add_image,
-                colormap="red",
-                opacity=self.heat_opacity,
-                blending="additive",
-                contrast_limits=ERROR_LIMITS,
-            ),
+            lambda: self._errors(view.errors),
             self.select_mask,
         ]
 
@@ -150,9 +146,21 @@ class ProjectLayers:
             if self.layer(key) is not None:
                 self.layer(key).opacity = value
 
+    def _errors(self, data: np.ndarray) -> None:
+        """The label-error map: transparent to the palette's heatmap colour, translucent."""
+        layer = self._put(
+            "errors",
+            data,
+            self.viewer.add_image,
+            opacity=self.heat_opacity,
+            blending="translucent",
+            contrast_limits=ERROR_LIMITS,
+        )
+        layer.colormap = error_colormap(self.palette.errors)
+
     def _proposal(self, data: np.ndarray) -> None:
         self._put("proposal", data, self.viewer.add_labels, opacity=0.9)
-        self._style_contours("proposal", PROPOSAL_COLOR, CONTOUR_WIDTH)
+        self._style_contours("proposal", self.palette.proposal, CONTOUR_WIDTH)
 
     def show_flags(self, regions: list, status: dict[str, str], current: str | None = None) -> None:
         """Boxes of the flagged regions of the image on screen (see :class:`FlagLayer`);

@@ -10,14 +10,13 @@ from qtpy.QtWidgets import QLabel
 from .style import (
     CLASS_COLORS,
     CURRENT_COLOR,
+    DEFAULT_PALETTE,
     DONE_COLOR,
-    ERROR_STOPS,
     INFERNO_STOPS,
-    KIND_COLORS,
     NAMES,
     OUTLIER_COLOR,
     PREVIEW_COLOR,
-    PROPOSAL_COLOR,
+    Palette,
     short_words,
 )
 
@@ -31,21 +30,21 @@ def swatch(colors, glyph: str = FILLED) -> str:
     return "".join(f'<span style="color:{c}">{glyph}</span>' for c in colors)
 
 
-def layer_entries() -> list[tuple[str, str]]:
+def layer_entries(palette: Palette = DEFAULT_PALETTE) -> list[tuple[str, str]]:
     """``(swatch, words)`` of each overlay layer, named as in napari's layer list."""
     return [
         (swatch(CLASS_COLORS[:2]), f"{NAMES['mask']} (editable)"),
-        (swatch([PROPOSAL_COLOR], OUTLINE), f"{NAMES['proposal']} outline"),
+        (swatch([palette.proposal], OUTLINE), f"{NAMES['proposal']} outline"),
         (swatch([PREVIEW_COLOR], OUTLINE), f"{NAMES['preview']} outline"),
         (swatch(INFERNO_STOPS), f"{NAMES['uncertainty']} heatmap (hidden at start)"),
         (swatch([OUTLIER_COLOR], CROSS), NAMES["outliers"]),
-        (swatch(ERROR_STOPS), f"{NAMES['errors']} (bright: likely wrong)"),
+        (swatch([palette.errors]), f"{NAMES['errors']} (strong: likely wrong)"),
     ]
 
 
-def box_entries() -> list[tuple[str, str]]:
+def box_entries(palette: Palette = DEFAULT_PALETTE) -> list[tuple[str, str]]:
     """``(swatch, words)`` of the flagged-region boxes: each kind, the current one, done ones."""
-    kinds = [(swatch([KIND_COLORS[k]], OUTLINE), short_words(k)) for k in BOX_KINDS]
+    kinds = [(swatch([palette.kinds[k]], OUTLINE), short_words(k)) for k in BOX_KINDS]
     return [
         *kinds,
         (swatch([CURRENT_COLOR], OUTLINE), "current (thick)"),
@@ -63,10 +62,18 @@ def _table(entries: list[tuple[str, str]], columns: int) -> str:
     return f'<table cellspacing="0" cellpadding="1">{body}</table>'
 
 
-def legend_html() -> str:
-    """The legend as rich text: the overlay layers, then the boxes of the flagged regions."""
+def legend_html(palette: Palette = DEFAULT_PALETTE) -> str:
+    """The legend as rich text: the overlay layers, then the boxes of the flagged regions, in the
+    project's colours (and, for colour images, the hue they keep clear of)."""
     boxes = f"<b>{NAMES['flags']}</b>: boxes coloured by kind (whole-mask errors too)"
-    return _table(layer_entries(), LAYER_COLUMNS) + boxes + _table(box_entries(), BOX_COLUMNS)
+    text = _table(layer_entries(palette), LAYER_COLUMNS) + boxes
+    text += _table(box_entries(palette), BOX_COLUMNS)
+    if palette.avoided_hue is not None:
+        text += (
+            f"Colour-blind-safe colours chosen away from the images' own hue "
+            f"({palette.avoided_hue:.0f}°)"
+        )
+    return text
 
 
 class Legend(QLabel):
@@ -76,5 +83,9 @@ class Legend(QLabel):
         super().__init__(parent)
         self.setTextFormat(Qt.RichText)
         self.setWordWrap(True)
-        self.setText(legend_html())
+        self.show_palette(DEFAULT_PALETTE)
         self.setStyleSheet("QLabel { font-size: 11px; }")
+
+    def show_palette(self, palette: Palette) -> None:
+        """Show the colours of the project on screen."""
+        self.setText(legend_html(palette))

@@ -20,15 +20,18 @@ from qtpy.QtWidgets import (
 )
 
 from ..quality.reasons import KIND_WORDS, WHOLE_MASK_WORDS
-from .style import OPEN, dice, dice_gain, percent, pixels
+from .style import OPEN, dice, dice_gain, gain, percent, pixels
 
-COLUMNS = ("#", "image", "what", "P(error)", "gain", "mask Dice", "status")
+COLUMNS = ("#", "image", "what", "P(error)", "Dice gain", "mask Dice", "status")
 HEADER_TIPS = (
     "Queue rank: regions are ordered by the expected gain in the image's Dice, largest first",
     "Image name (the full name is in each row's tooltip)",
     "What the model thinks is wrong here",
     "Calibrated probability that the given mask is wrong here",
-    "Expected pixels fixed by accepting the proposal (the expected Dice gain is in the tooltip)",
+    (
+        "The queue's order: expected gain in the image's Dice from accepting the proposal "
+        "(the expected pixels fixed are in each row's tooltip)"
+    ),
     "Estimated Dice of the image's mask against the truth (at scoring time)",
     "Review status",
 )
@@ -36,6 +39,7 @@ ALL = "all kinds"
 #: The kinds as the filter lists them, in words (object errors, then whole-mask errors).
 KIND_CHOICES = (*KIND_WORDS.values(), *WHOLE_MASK_WORDS.values())
 STATUS = COLUMNS.index("status")
+GAIN = 4
 SORT_ROLE = Qt.UserRole + 1
 #: Widest the image column starts (longer names are elided in the middle; full in the tooltip).
 MAX_NAME_WIDTH = 90
@@ -74,7 +78,7 @@ def row_cells(rank: int, region, status: str, est: float | None) -> list[tuple[s
         (region.image, region.image),
         (region.label, region.label),
         (percent(region.score), float(region.score)),
-        (pixels(region.gain), float(region.gain)),
+        (gain(region.dice_gain), float(region.dice_gain)),
         (dice(est), est_key),
         (status, status),
     ]
@@ -120,7 +124,7 @@ class QueuePanel(QWidget):
         table.setHorizontalHeaderLabels(list(COLUMNS))
         for col, tip in enumerate(HEADER_TIPS):
             table.horizontalHeaderItem(col).setToolTip(tip)
-        table.sortByColumn(0, Qt.AscendingOrder)
+        table.sortByColumn(GAIN, Qt.DescendingOrder)  # the queue's order, its key shown
         table.setSelectionBehavior(QTableWidget.SelectRows)
         table.setSelectionMode(QTableWidget.SingleSelection)
         table.setEditTriggers(QTableWidget.NoEditTriggers)
@@ -173,7 +177,7 @@ class QueuePanel(QWidget):
             0: str(len(regions)),
             1: max((r.image for r in regions), key=len, default=""),
             3: "100%",
-            4: pixels(max((r.gain for r in regions), default=0.0)),
+            4: gain(max((r.dice_gain for r in regions), default=0.0)),
             5: "0.00",
             6: "accepted",
         }

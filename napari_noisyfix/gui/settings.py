@@ -1,4 +1,5 @@
-"""The widget's remembered settings (retrain steps, bulk-accept threshold, heatmap opacity).
+"""The widget's remembered settings (training budget, retrain steps and automatic retraining,
+bulk-accept threshold, heatmap opacity).
 
 Stored with Qt's ``QSettings`` in INI format in the user's scope (``napari-noisyfix/review.ini``
 under Qt's user configuration folder), so they survive closing the widget and napari. A value
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 
 from qtpy.QtCore import QSettings
 
+from ..model.budget import CHOICES
 from .bulk_panel import DEFAULT_THRESHOLD
 from .controller import RETRAIN_STEPS
 from .layers import HEAT_OPACITY
@@ -31,7 +33,9 @@ class Setting:
 
 #: Every remembered value, by key (the widget's controls are built from the same ranges).
 SETTINGS = {
+    "train_budget": Setting(int, 0, 0, len(CHOICES) - 1),  # an index into budget.CHOICES
     "retrain_steps": Setting(int, RETRAIN_STEPS, 1, 10000),
+    "auto_retrain": Setting(int, 0, 0, 1000),
     "bulk_threshold": Setting(float, DEFAULT_THRESHOLD, 0.0, 1.0),
     "heat_opacity": Setting(float, HEAT_OPACITY, 0.0, 1.0),
 }

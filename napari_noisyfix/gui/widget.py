@@ -6,6 +6,7 @@ from pathlib import Path
 
 from qtpy.QtCore import QEvent, Qt
 from qtpy.QtWidgets import (
+    QComboBox,
     QFileDialog,
     QGridLayout,
     QGroupBox,
@@ -22,6 +23,7 @@ from qtpy.QtWidgets import (
 
 from ..errors import NoisyFixError
 from ..io.formats import safe_name
+from ..model import budget as budgets
 from ..project import Project
 from . import settings
 from .bulk_panel import BulkPanel
@@ -157,7 +159,8 @@ class NoisyFixWidget(QWidget):
         grid = QGridLayout(tab)
         c = self.controller
         grid.addWidget(_button("Open project…", self.choose_project), 0, 0, 1, 2)
-        grid.addWidget(_button("Open sample", self.open_sample, str(SAMPLE_DIR)), 0, 2, 1, 2)
+        sample_tip = f"The synthetic sample project ({SAMPLE_DIR}; asks before writing it)"
+        grid.addWidget(_button("Open sample", self.open_sample, sample_tip), 0, 2, 1, 2)
         from_layers = _button(
             "New project from layers…",
             self.new_project_from_layers,
@@ -167,6 +170,21 @@ class NoisyFixWidget(QWidget):
         jobs = (("Train", c.train), ("Score", c.score), ("Retrain", c.retrain))
         for i, (text, slot) in enumerate((*jobs, ("Cancel", c.runner.cancel))):
             grid.addWidget(_button(text, slot), 2, i)
+        grid.addWidget(self._training_box(), 3, 0, 1, 4)
+        return tab
+
+    def _training_box(self) -> QGroupBox:
+        """Train's budget (what it trains, shown beside it; the estimated duration is announced
+        when training starts) and Retrain's steps and automatic retraining."""
+        c = self.controller
+        group = QGroupBox("Training and retraining")
+        grid = QGridLayout(group)
+        self.budget = QComboBox()
+        self.budget.addItems(budgets.CHOICES)
+        self.budget.setToolTip("Train's network, schedule, crop size and folds")
+        self.budget_text = QLabel()
+        self.budget_text.setWordWrap(True)
+        self.budget.currentTextChanged.connect(self._budget_chosen)
         steps = settings.SETTINGS["retrain_steps"]
         self.steps = _spin(
             QSpinBox, steps.low, steps.high, c.retrain_steps, prefix="retrain ", suffix=" steps"
@@ -175,14 +193,26 @@ class NoisyFixWidget(QWidget):
         self.auto.setSpecialValueText("auto retrain off")
         self.steps.valueChanged.connect(lambda v: setattr(c, "retrain_steps", v))
         self.auto.valueChanged.connect(lambda v: setattr(c, "auto_retrain", v))
-        grid.addWidget(self.steps, 3, 0, 1, 2)
-        grid.addWidget(self.auto, 3, 2, 1, 2)
-        return tab
+        grid.addWidget(QLabel("Train budget"), 0, 0)
+        grid.addWidget(self.budget, 0, 1)
+        grid.addWidget(self.budget_text, 1, 0, 1, 4)
+        grid.addWidget(self.steps, 2, 0, 1, 2)
+        grid.addWidget(self.auto, 2, 2, 1, 2)
+        self._budget_chosen(self.budget.currentText())
+        return group
+
+    def _budget_chosen(self, name: str) -> None:
+        self.controller.train_budget = name
+        self.budget_text.setText(f"{name}: {budgets.budget_text(name)}")
 
     def _remember_settings(self) -> None:
         """Start from the remembered settings and remember every change (see :mod:`.settings`)."""
+        index = settings.read("train_budget")
+        self.budget.setCurrentIndex(index)
+        self.budget.currentIndexChanged.connect(lambda i: settings.write("train_budget", i))
         controls = {
             "retrain_steps": (self.steps, 1),
+            "auto_retrain": (self.auto, 1),
             "bulk_threshold": (self.threshold, 1),
             "heat_opacity": (self.heat_opacity, 100),
         }
@@ -220,13 +250,44 @@ class NoisyFixWidget(QWidget):
         if path:
             self.open_project(path)
 
-    def open_sample(self) -> None:
-        """Open the sample project (generated on first use)."""
+    def open_sample(self, folder=None) -> bool:
+        """Open the sample project in ``folder``, made there on first use; without ``folder``,
+        the one in :data:`SAMPLE_DIR` when it exists, else ask first where to write it (the
+        home folder, another folder, or not at all)."""
         from ..synth.sample import make_sample_project
 
-        if not (SAMPLE_DIR / "project.json").exists():
-            make_sample_project(SAMPLE_DIR, n=12, size=128)
-        self.open_project(SAMPLE_DIR)
+        if folder is None:
+            folder = SAMPLE_DIR if (SAMPLE_DIR / "project.json").exists() else self._ask_sample()
+        if folder is None:
+            return False
+        folder = Path(folder)
+        if not (folder / "project.json").exists():
+            try:
+                make_sample_project(folder, n=12, size=128).close()
+            except NoisyFixError as exc:
+                self.controller.announce(str(exc), warning=True)
+                return False
+        return self.open_project(folder)
+
+    def _ask_sample(self) -> Path | None:
+        """Where to write the sample project: :data:`SAMPLE_DIR`, a chosen folder, or nowhere."""
+        from qtpy.QtWidgets import QMessageBox
+
+        box = QMessageBox(self)
+        box.setWindowTitle("Open sample")
+        box.setText(
+            f"The sample project (12 synthetic images, under 1 MB) is written to {SAMPLE_DIR}."
+        )
+        here = box.addButton("Write it there", QMessageBox.AcceptRole)
+        other = box.addButton("Choose a folder…", QMessageBox.ActionRole)
+        box.addButton(QMessageBox.Cancel)
+        box.exec_()
+        if box.clickedButton() is here:
+            return SAMPLE_DIR
+        if box.clickedButton() is other:
+            path = QFileDialog.getExistingDirectory(self, "Folder for the sample project")
+            return Path(path) / "noisyfix-sample" if path else None
+        return None
 
     def open_project(self, path, reviewer: str | None = None) -> bool:
         """Open a project folder (or a :class:`Project` opened already) for review.
@@ -252,6 +313,7 @@ class NoisyFixWidget(QWidget):
         self.bulk.setText("")
         self.show_status(f"{project.root.name}: {len(project.names)} images")
         self.controller.open(project, name)
+        self.legend.show_palette(self.controller.layers.palette)
         if previous is not None and previous is not project:
             previous.close()
         self.tabs.setCurrentIndex(0)

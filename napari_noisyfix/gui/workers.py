@@ -121,6 +121,12 @@ class JobRunner:
         self._bar.total = step.total or self._bar.total
         self._bar.n = step.step
         self._bar.refresh()
+        if step.metrics.get("notify"):  # what the job will do (a training plan, its duration)
+            from napari.utils.notifications import show_info
+
+            self.on_state(f"{self.name}: {step.message}")
+            show_info(f"NoisyFix {self.name}: {step.message}")
+            return
         self.on_state(f"{self.name}: {step.stage} {step.step}/{step.total} {step.message}".strip())
 
     def _on_returned(self, result, on_done: Callable) -> None:

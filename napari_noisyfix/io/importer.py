@@ -80,6 +80,7 @@ def import_project(
     force: bool = False,
     protect=(),
     labels: str = "semantic",
+    channel_axis=None,
 ) -> Project:
     """Create a project from images and masks paired by file name.
 
@@ -105,6 +106,10 @@ def import_project(
         How to read mask values: class ids, object ids (an instance project), or decided from
         the masks (:func:`~napari_noisyfix.instance_labels.decide`); the decision and why are
         recorded in ``project.json`` (``import.labels``, ``import.labels_why``).
+    channel_axis : int or "none", optional
+        The axis of the TIFF images that holds channels (``--channel-axis``); by default the
+        file's own axes decide, else the shape, and a shape that could be channels or slices is
+        refused in one line.
 
     Returns
     -------
@@ -127,7 +132,7 @@ def import_project(
             f"{project_dir}: project path exists already (use --force to replace it)"
         )
     check_replaceable(project_dir, is_project, "project", CONFIG)
-    pairs, mode, why = read_label_pairs(images_dir, masks_dir, labels)
+    pairs, mode, why = read_label_pairs(images_dir, masks_dir, labels, channel_axis)
     _check_channels(pairs)
     decided = {"labels": mode, "labels_why": why}
     patients = {p.name: p.patient for p in pairs}

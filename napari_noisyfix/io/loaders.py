@@ -30,6 +30,8 @@ class Raw:
     volume: bool
     fmt: str
     extra: dict = field(default_factory=dict)
+    #: The last channel is transparency (RGBA, gray + alpha), dropped from images.
+    alpha: bool = False
 
     @property
     def has_channels(self) -> bool:
@@ -66,22 +68,83 @@ def _tiff_itemsize(series) -> int:
     return np.dtype(dtype).itemsize if dtype is not None else 8
 
 
-def load_tiff(path: Path) -> Raw:
-    """TIFF through tifffile: one page (2D, RGB) or a stack of pages."""
+#: A last axis this short, under two axes at least this long, holds channels (a 2-channel YXC
+#: TIFF is not 64 slices 2 px wide); a last axis up to :data:`AMBIGUOUS_CHANNELS` long is
+#: refused without ``--channel-axis``.
+MAX_CHANNELS, MIN_SIDE, AMBIGUOUS_CHANNELS = 4, 16, 16
+
+
+def parse_channel_axis(value) -> int | str | None:
+    """``--channel-axis``: None (detect), ``"none"`` (no channel axis) or an axis number."""
+    if value is None or str(value).lower() == "none":
+        return None if value is None else "none"
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise NoisyFixError(
+            f"--channel-axis {value!r}: expected an axis number (0, 2, -1) or 'none'"
+        ) from exc
+
+
+def tiff_channel_axis(shape: tuple, axes: str, path: Path, channel_axis=None) -> int | None:
+    """The axis of a TIFF's array that holds channels, or None.
+
+    ``channel_axis`` (``--channel-axis``) decides when given; else the file's own axes (``S``
+    samples, ``C`` channels), else the shape: a short last axis under two long ones is channels.
+
+    Raises
+    ------
+    NoisyFixError
+        The axis given is out of range, or the shape could be channels or slices.
+    """
+    ndim = len(shape)
+    if channel_axis == "none":
+        return None
+    if channel_axis is not None:
+        if not -ndim <= channel_axis < ndim:
+            raise NoisyFixError(
+                f"{path}: --channel-axis {channel_axis} is outside its {ndim} axes {shape}"
+            )
+        return channel_axis % ndim
+    for letter in "SC":
+        if letter in axes:
+            return axes.index(letter)
+    if ndim == 3 and min(shape[:2]) >= MIN_SIDE:
+        if shape[-1] <= MAX_CHANNELS:
+            return 2
+        if shape[-1] <= AMBIGUOUS_CHANNELS and min(shape[:2]) >= MAX_CHANNELS * shape[-1]:
+            raise NoisyFixError(
+                f"{path}: shape {shape} could be {shape[-1]} channels or {shape[0]} slices of "
+                f"{shape[1]}x{shape[2]} px; say which with --channel-axis 2 or --channel-axis none"
+            )
+    return None
+
+
+def load_tiff(path: Path, channel_axis=None) -> Raw:
+    """TIFF through tifffile: one page (2D, RGB, channels) or a stack of pages; see
+    :func:`tiff_channel_axis` for which axis holds channels."""
     import tifffile
 
     with tifffile.TiffFile(path) as tif:
         series = tif.series[0]
         check_pixels(path, series.shape, _tiff_itemsize(series))
         arr, axes = series.asarray(), series.axes
-    if "S" in axes and axes[-1] != "S":
-        arr = np.moveaxis(arr, axes.index("S"), -1)
-        axes = axes.replace("S", "") + "S"
-    arr = np.squeeze(arr)
-    if arr.ndim == 2 or (arr.ndim == 3 and axes.endswith("S") and arr.shape[-1] in (3, 4)):
-        return Raw(arr, False, "tiff")
-    if arr.ndim in (3, 4):
-        return Raw(arr, True, "tiff")
+        alpha = any(int(e) in (1, 2) for e in (series.pages[0].extrasamples or ()))
+    channel = tiff_channel_axis(arr.shape, axes, path, channel_axis)
+    if channel is not None:
+        arr = np.moveaxis(arr, channel, -1)
+        keep = [i for i, n in enumerate(arr.shape[:-1]) if n > 1]
+        arr = arr.reshape(*(arr.shape[i] for i in keep), arr.shape[-1])
+        if arr.ndim == 3:
+            return Raw(arr, False, "tiff", alpha=alpha)
+        if arr.ndim == 4:
+            return Raw(arr, True, "tiff", alpha=alpha)
+    else:
+        arr = np.squeeze(arr)
+        if arr.ndim == 2:
+            return Raw(arr, False, "tiff")
+        if arr.ndim == 3:
+            return Raw(arr, True, "tiff")
     raise NoisyFixError(f"{path}: TIFF with axes {axes} and shape {arr.shape} is not supported")
 
 

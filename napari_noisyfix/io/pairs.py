@@ -98,8 +98,10 @@ def _raw_ids(mask_raw, where) -> np.ndarray:
     return instance_labels.check_ids(mask_raw.array, str(where))
 
 
-def _pair_entry(key: str, image_path: Path, mask_path: Path, keep_ids: bool) -> list[ImagePair]:
-    raw = load_raw(image_path)
+def _pair_entry(
+    key: str, image_path: Path, mask_path: Path, keep_ids: bool, channel_axis=None
+) -> list[ImagePair]:
+    raw = load_raw(image_path, channel_axis=channel_axis)
     image = to_image(raw, image_path)
     mask_raw = load_seg_npy(mask_path) if is_seg_npy(mask_path) else load_raw(mask_path, True)
     ids = id_error = error = None
@@ -189,7 +191,10 @@ def reconcile_masks(pairs: list[ImagePair]) -> None:
 
 
 def read_label_pairs(
-    images_dir: str | os.PathLike, masks_dir: str | os.PathLike, labels: str = "semantic"
+    images_dir: str | os.PathLike,
+    masks_dir: str | os.PathLike,
+    labels: str = "semantic",
+    channel_axis=None,
 ) -> tuple[list[ImagePair], str, str]:
     """Like :func:`read_folder_pairs`, with the masks read as ``labels``.
 
@@ -200,7 +205,7 @@ def read_label_pairs(
     """
     if labels not in instance_labels.MODES:
         instance_labels.decide([], labels)
-    pairs = _read_pairs(images_dir, masks_dir, keep_ids=labels != "semantic")
+    pairs = _read_pairs(images_dir, masks_dir, labels != "semantic", channel_axis)
     not_ids = next((p.id_error for p in pairs if p.id_error is not None), None)
     if not_ids is not None and labels == "instance":
         raise not_ids
@@ -220,9 +225,10 @@ def read_label_pairs(
 
 
 def read_folder_pairs(
-    images_dir: str | os.PathLike, masks_dir: str | os.PathLike
+    images_dir: str | os.PathLike, masks_dir: str | os.PathLike, channel_axis=None
 ) -> list[ImagePair]:
-    """Read every image with its mask, matched by file stem (or stem and mask suffix).
+    """Read every image with its mask, matched by file stem (or stem and mask suffix);
+    ``channel_axis`` says which axis of the TIFF images holds channels (default: detected).
 
     A 3D volume (NIfTI, DICOM series folder, multi-page TIFF, folder of slices) gives one pair per
     slice, named ``<stem>_z###``, whose patient is the volume; a 2D image is its own patient.
@@ -234,12 +240,12 @@ def read_folder_pairs(
         Missing folder, empty folder, unmatched image or mask, two masks for one image, shape
         mismatch, bad mask values, unreadable or pickled file: the message names the file.
     """
-    pairs = _read_pairs(images_dir, masks_dir, keep_ids=False)
+    pairs = _read_pairs(images_dir, masks_dir, keep_ids=False, channel_axis=channel_axis)
     reconcile_masks(pairs)
     return pairs
 
 
-def _read_pairs(images_dir, masks_dir, keep_ids: bool) -> list[ImagePair]:
+def _read_pairs(images_dir, masks_dir, keep_ids: bool, channel_axis=None) -> list[ImagePair]:
     """Every image with its mask, names checked; mask values not yet reconciled."""
     images = folder_entries(images_dir, "images")
     masks = match_masks(
@@ -248,7 +254,7 @@ def _read_pairs(images_dir, masks_dir, keep_ids: bool) -> list[ImagePair]:
     pairs: list[ImagePair] = []
     seen: dict[str, Path] = {}
     for key in sorted(images):
-        for pair in _pair_entry(key, images[key], masks[key], keep_ids):
+        for pair in _pair_entry(key, images[key], masks[key], keep_ids, channel_axis):
             if pair.name in seen:
                 raise NoisyFixError(
                     f"{images[key]}: its name becomes {pair.name!r}, like {seen[pair.name].name}"

@@ -24,14 +24,15 @@ from .loaders import Raw, load_dicom_file, load_folder, load_nifti, load_pil, lo
 MAX_CLASS = 254
 
 
-def load_raw(path: str | os.PathLike, for_mask: bool = False) -> Raw:
-    """Pixels of a file or folder as stored, any reading failure named with the file."""
+def load_raw(path: str | os.PathLike, for_mask: bool = False, channel_axis=None) -> Raw:
+    """Pixels of a file or folder as stored, any reading failure named with the file;
+    ``channel_axis`` (``--channel-axis``) says which axis of a TIFF holds channels."""
     path = Path(path)
     fmt = detect_format(path)
     if fmt is None:
         raise NoisyFixError(f"{path}: not a supported image file (PNG, JPEG, TIFF, NIfTI, DICOM)")
     try:
-        return _dispatch(path, fmt, for_mask)
+        return _dispatch(path, fmt, for_mask, channel_axis)
     except NoisyFixError:
         raise
     except MemoryError as exc:
@@ -44,16 +45,17 @@ def load_raw(path: str | os.PathLike, for_mask: bool = False) -> Raw:
         ) from exc
 
 
-def _dispatch(path: Path, fmt: str, for_mask: bool) -> Raw:
+def _dispatch(path: Path, fmt: str, for_mask: bool, channel_axis) -> Raw:
     if fmt in ("png", "jpeg"):
-        return Raw(load_pil(path, palette_indices=for_mask), False, fmt)
+        arr = load_pil(path, palette_indices=for_mask)  # 2 or 4 channels: LA or RGBA
+        return Raw(arr, False, fmt, alpha=arr.ndim == 3 and arr.shape[-1] in (2, 4))
     if fmt == "tiff":
-        return load_tiff(path)
+        return load_tiff(path, channel_axis)
     if fmt == "nifti":
         return load_nifti(path)
     if fmt == "dicom":
         return load_dicom_file(path)
-    return load_folder(path, lambda f: _single(load_raw(f, for_mask), f))
+    return load_folder(path, lambda f: _single(load_raw(f, for_mask, channel_axis), f))
 
 
 def _single(raw: Raw, path: Path) -> np.ndarray:
@@ -63,13 +65,24 @@ def _single(raw: Raw, path: Path) -> np.ndarray:
 
 
 def to_image(raw: Raw, where) -> np.ndarray:
-    """Image pixels: gray or RGB, uint8 / uint16 / float32."""
+    """Image pixels: gray or RGB, uint8 / uint16 / float32 (an alpha channel dropped).
+
+    Raises
+    ------
+    NoisyFixError
+        Other than 1 or 3 channels (besides alpha): a project holds gray or RGB images.
+    """
     arr = raw.array
     if raw.has_channels:
+        if raw.alpha:
+            arr = arr[..., :-1]
         channels = arr.shape[-1]
-        if channels not in (1, 2, 3, 4):
-            raise NoisyFixError(f"{where}: {channels} channels; expected gray or RGB")
-        arr = arr[..., :3] if channels == 4 else arr[..., 0] if channels < 3 else arr
+        if channels not in (1, 3):
+            raise NoisyFixError(
+                f"{where}: {channels} channels; a project holds gray or RGB images (save one "
+                "channel or three, or name the channel axis with --channel-axis)"
+            )
+        arr = arr[..., 0] if channels == 1 else arr
     return _image_dtype(np.asarray(arr), where)
 
 
@@ -176,8 +189,8 @@ def _gray_mask(arr: np.ndarray, where) -> np.ndarray:
     return arr[..., 0]
 
 
-def read_image(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
-    """Read an image file or series folder.
+def read_image(path: str | os.PathLike, channel_axis=None) -> tuple[np.ndarray, dict]:
+    """Read an image file or series folder (``channel_axis``: see :func:`load_raw`).
 
     Returns
     -------
@@ -187,7 +200,7 @@ def read_image(path: str | os.PathLike) -> tuple[np.ndarray, dict]:
         ``source`` (absolute path), ``source_format``, ``volume`` (bool) and format extras
         (``patient_id`` for DICOM, ``files`` for series folders).
     """
-    raw = load_raw(path)
+    raw = load_raw(path, channel_axis=channel_axis)
     meta = {
         "source": str(Path(path).resolve()),
         "source_format": raw.fmt,

@@ -18,6 +18,14 @@ from ..errors import NoisyFixError
 from .config import ARCH_NAMES, ENCODERS
 
 ARCHITECTURES: dict[str, type] = dict(zip(ARCH_NAMES, (smp.Unet, smp.UnetPlusPlus), strict=True))
+#: smp arguments of the encoders whose registered name is not smp's own: the light encoder is
+#: timm's half-width MobileNetV3-small, with a decoder narrowed to match its features.
+SMP_ENCODERS: dict[str, dict] = {
+    "mobilenetv3_small": {
+        "encoder_name": "tu-mobilenetv3_small_050",
+        "decoder_channels": (64, 32, 16, 16, 8),
+    },
+}
 #: Input sides must be multiples of this (five stride-2 stages in every registered encoder).
 OUTPUT_STRIDE = 32
 
@@ -39,8 +47,9 @@ class SegNet(nn.Module):
 
     def __init__(self, arch: str, encoder: str, in_channels: int, n_classes: int, dropout: float):
         super().__init__()
+        smp_args = SMP_ENCODERS.get(encoder, {"encoder_name": encoder})
         self.net = ARCHITECTURES[arch](
-            encoder_name=encoder, encoder_weights=None, in_channels=in_channels, classes=n_classes
+            **smp_args, encoder_weights=None, in_channels=in_channels, classes=n_classes
         )
         self.dropout = nn.Dropout2d(p=dropout)
         self.n_classes = n_classes

@@ -12,7 +12,7 @@ import threading
 from contextlib import contextmanager
 
 from ..errors import NoisyFixError
-from ..progress import Job
+from ..progress import Job, Progress
 
 #: Project folder -> name of the job running on it in this process.
 _RUNNING: dict[str, str] = {}
@@ -50,13 +50,22 @@ def score_job(project, version: int | None = None) -> Job:
         return (yield from _score(project, version))
 
 
-def train_job(project, folds: int = 3, config=None) -> Job:
-    """Out-of-fold training from scratch, then scoring; returns the new version."""
-    from ..model.config import TrainConfig
+def train_job(project, folds: int | None = None, config=None, budget: str = "auto") -> Job:
+    """Out-of-fold training from scratch, then scoring; returns the new version.
+
+    Without ``config``, the plan of ``budget`` (:mod:`~napari_noisyfix.model.budget`) sets the
+    network, schedule, crop size and (unless given) ``folds``. The first step's message is the
+    plan with its duration estimated on this machine, marked ``metrics["notify"]`` for a front
+    end to show.
+    """
+    from ..model.budget import estimate_seconds, given_plan, plan_text, plan_training
     from ..model.oof import train_out_of_fold
 
+    plan = plan_training(budget, folds=folds) if config is None else given_plan(config, folds)
     with exclusive(project, "train"):
-        version = yield from train_out_of_fold(project, config or TrainConfig(), folds=folds)
+        seconds = estimate_seconds(plan, project.in_channels, project.n_classes)
+        yield Progress("plan", 0, 0, plan_text(plan, seconds), {"notify": True})
+        version = yield from train_out_of_fold(project, plan.config, folds=plan.folds)
         return (yield from _score(project, version))
 
 
