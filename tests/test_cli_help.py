@@ -32,7 +32,8 @@ def test_train_help_shows_the_recipe_values(capsys, command):
     assert f"optimiser steps per epoch (default: {config.steps_per_epoch})" in text
     assert f"crops per step (default: {config.batch_size})" in text
     assert f"(default: {config.image_size})" in text and f"(default: {config.lr})" in text
-    assert "(default: ce_dice (robust), ce (plain))" in text
+    assert "(default: ce_dice (adaptive, robust), ce (plain))" in text
+    assert "(default: on (adaptive), off (robust, plain))" in text
     assert "(default: None)" not in text
     chunks = re.split(r" (?=--(?!no-)[a-z])", text[text.index("training:") :])
     shown = {chunk.split()[0].rstrip(","): chunk for chunk in chunks[1:]}
