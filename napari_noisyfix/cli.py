@@ -117,12 +117,13 @@ def _read_clean_list(value: str | None) -> set[str] | None:
 
 def _cmd_train(args) -> int:
     from .model.config import config_from_args
-    from .model.oof import train_out_of_fold
+    from .model.oof import strength_note, train_out_of_fold
     from .progress import drive
 
     with open_project(args.project, "write") as proj:
         version = drive(train_out_of_fold(proj, config_from_args(args), folds=args.folds))
     print(f"model version {version} saved in {proj.model_dir(version)}")
+    print(f"robust strength: {strength_note(proj, version)}")
     return 0
 
 
