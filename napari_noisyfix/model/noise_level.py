@@ -90,16 +90,20 @@ def contradiction_maps(model, samples, tile, device, amp: bool) -> list[tuple[np
     try:
         for s in samples:
             probs = torch.softmax(image_logits(model, s.image, tile, device, amp), dim=0).cpu()
-            mask = s.mask.numpy()
-            n = probs.shape[0]
-            judged = judged_pixels(mask, n, s.trusted.numpy())
-            onehot = np.eye(n, dtype=bool)[np.where(mask == IGNORE, 0, mask)].transpose(2, 0, 1)
-            p = probs.numpy()
-            other = np.where(onehot, 0.0, p).max(axis=0)
-            out.append((other[judged], p.max(axis=0)[judged], mask[mask != IGNORE]))
+            out.append(pixel_maps(probs.numpy(), s.mask.numpy(), s.trusted.numpy()))
     finally:
         model.train(was_training)
     return out
+
+
+def pixel_maps(probs: np.ndarray, mask: np.ndarray, trusted: np.ndarray) -> tuple[np.ndarray, ...]:
+    """(p of the most likely other class than the label, max p) on the judged pixels of one
+    (C, H, W) probability map, and the labelled pixels' classes."""
+    n = probs.shape[0]
+    judged = judged_pixels(mask, n, trusted)
+    onehot = np.eye(n, dtype=bool)[np.where(mask == IGNORE, 0, mask)].transpose(2, 0, 1)
+    other = np.where(onehot, 0.0, probs).max(axis=0)
+    return other[judged], probs.max(axis=0)[judged], mask[mask != IGNORE]
 
 
 def estimate_noise(maps, threshold: float, dice_weight: float, source: str) -> NoiseEstimate:
