@@ -170,3 +170,13 @@ def test_adaptive_run_records_the_strength_it_chose(project):
     assert "label" in noise["describe"]
     plain = run(project, tiny(), val_names=[])
     assert plain.noise is None and plain.strength_text() == "plain training (cross-entropy)"
+
+
+def test_adaptive_run_at_strength_zero_is_plain_training_bit_for_bit(project):
+    """No harm by construction: when the estimate finds nothing to filter, the run is plain CE."""
+    adaptive = tiny(strategy="adaptive", epochs=2, filter_warmup=1, clean_pretrain_epochs=0)
+    adaptive.filter_threshold = 1.0  # nothing can be contradicted above 1: strength 0
+    result = run(project, adaptive, val_names=project.names[:3], names=project.names[3:])
+    assert result.noise["strength"] == 0 and result.noise["dice_weight"] == 0
+    plain = run(project, tiny(epochs=2), val_names=project.names[:3], names=project.names[3:])
+    assert same_weights(result.state, plain.state)
