@@ -61,7 +61,7 @@ def prepare_demo(
     else:
         project = make_sample_project(path, n=n, size=size, seed=seed)
     if project.latest_model_version() is None:
-        config = TrainConfig(epochs=epochs, steps_per_epoch=steps, image_size=128, seed=seed)
+        config = TrainConfig.robust(epochs=epochs, steps_per_epoch=steps, image_size=128, seed=seed)
         drive(train_out_of_fold(project, config, folds=folds))
     try:
         scored_version(project)
