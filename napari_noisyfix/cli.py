@@ -128,7 +128,7 @@ def _read_clean_list(value: str | None) -> set[str] | None:
 
 def _cmd_train(args) -> int:
     from .model.budget import estimate_seconds, plan_text
-    from .model.oof import train_out_of_fold
+    from .model.oof import strength_note, train_out_of_fold
     from .progress import drive
 
     plan = training_plan(args)
@@ -137,6 +137,7 @@ def _cmd_train(args) -> int:
         print(f"noisyfix: {plan_text(plan, seconds)}", file=sys.stderr)
         version = drive(train_out_of_fold(proj, plan.config, folds=plan.folds))
     print(f"model version {version} saved in {proj.model_dir(version)}")
+    print(f"robust strength: {strength_note(proj, version)}")
     return 0
 
 

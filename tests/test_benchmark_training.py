@@ -13,3 +13,35 @@ def test_timed_steps_counts_consecutive_steps_of_a_stage():
     times = []
     assert drive(timed_steps(job(), times), quiet=True) == "done"
     assert len(times) == 3 and all(t >= 0 for t in times)
+
+
+def test_run_arms_trains_each_recipe_and_records_its_strength(tmp_path):
+    import json
+    import math
+
+    from napari_noisyfix.benchmark.testset import TestSet
+    from napari_noisyfix.benchmark.training import gap_recovered, run_arms
+    from napari_noisyfix.synth.sample import make_sample_project
+
+    project = make_sample_project(tmp_path / "p", n=6, size=64, seed=2)
+    test = TestSet(
+        {n: project.image(n) for n in project.names[:2]},
+        {n: project.mask(n) for n in project.names[:2]},
+    )
+    overrides = {"epochs": 1, "steps_per_epoch": 1, "batch_size": 2, "image_size": 64}
+    overrides.update(device="cpu", encoder="mobilenet_v2")
+    arms = ["ce_noisy", "tloss", "ce_clean"]
+    projects = {"noisy": project, "clean": project}
+    results = drive(run_arms(projects, overrides, test, arms, tmp_path), quiet=True)
+    assert list(results) == arms and json.loads((tmp_path / "arms.json").read_text()) == results
+    assert all(0 <= r["test_dice"] <= 1 for r in results.values())
+    assert results["tloss"]["tloss_nu"] > 0 and results["ce_noisy"]["tloss_nu"] is None
+    assert results["ce_noisy"]["strength"] == "plain training (cross-entropy)"
+    same = dict(results, ce_clean=results["ce_noisy"])  # no gap: undefined, not a number
+    assert math.isnan(gap_recovered(same, "tloss"))
+    fake = {
+        "ce_noisy": {"test_dice": 0.8},
+        "ce_clean": {"test_dice": 0.9},
+        "a": {"test_dice": 0.85},
+    }
+    assert abs(gap_recovered(fake, "a") - 0.5) < 1e-9

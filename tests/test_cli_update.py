@@ -45,6 +45,7 @@ def test_train_one_patient_warns_once_in_one_line(trained):
     _, code, out, err = trained
     warnings = [s for s in err.splitlines() if s.startswith("noisyfix: warning: ")]
     assert code == 0 and "model version 1 saved" in out
+    assert "robust strength: " in out
     assert len(warnings) == 1 and "one patient" in warnings[0] and "consecutive" in warnings[0]
 
 

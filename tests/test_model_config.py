@@ -6,7 +6,7 @@ import json
 import pytest
 
 from napari_noisyfix.errors import NoisyFixError
-from napari_noisyfix.model.config import PLAIN, ROBUST, TrainConfig, add_train_arguments
+from napari_noisyfix.model.config import ADAPTIVE, PLAIN, ROBUST, TrainConfig, add_train_arguments
 
 
 def test_plain_recipe_has_no_strategy():
@@ -17,12 +17,16 @@ def test_plain_recipe_has_no_strategy():
     assert cfg.clean_pretrain_epochs == 0 and cfg.curriculum is False
 
 
-def test_default_is_the_robust_recipe():
+def test_default_is_the_robust_recipe_and_adaptive_is_its_parts_with_a_set_strength():
     cfg = TrainConfig()
-    assert cfg.strategy == "robust"
+    assert cfg.strategy == "robust" and cfg.auto_strength is False
     for key, value in ROBUST.items():
         assert getattr(cfg, key) == value
-    assert ROBUST != PLAIN
+    assert TrainConfig.adaptive().auto_strength is True
+    assert {k: v for k, v in ADAPTIVE.items() if k != "auto_strength"} == {
+        k: v for k, v in ROBUST.items() if k != "auto_strength"
+    }
+    assert ROBUST != PLAIN and TrainConfig.robust().auto_strength is False
 
 
 def test_explicit_fields_win_over_the_recipe():

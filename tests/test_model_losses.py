@@ -9,6 +9,7 @@ from napari_noisyfix.errors import NoisyFixError
 from napari_noisyfix.model.config import TrainConfig
 from napari_noisyfix.model.losses import (
     IGNORE,
+    TLoss,
     ce_dice,
     cross_entropy,
     gce,
@@ -16,6 +17,7 @@ from napari_noisyfix.model.losses import (
     prepare_target,
     sce,
     soft_dice,
+    split_state,
 )
 
 # two pixels, two classes: p(fg) = sigmoid(logit difference)
@@ -113,3 +115,41 @@ def test_unknown_loss_is_refused():
     cfg.loss = "hinge"
     with pytest.raises(NoisyFixError, match="hinge"):
         make_loss(cfg)
+
+
+def test_tloss_is_the_student_t_nll_per_pixel():
+    loss = TLoss(nu=1.0)
+    value = loss(logits_for(P), TARGET)
+    sq, d, nu = 0.2**2 + 0.3**2, 2, 1.0  # residuals of the foreground probability
+    nll = (
+        -math.lgamma((nu + d) / 2)
+        + math.lgamma(nu / 2)
+        - d / 2
+        + d / 2 * math.log(math.pi * nu)
+        + (nu + d) / 2 * math.log1p(math.e * sq / nu)
+    )
+    assert float(value.detach()) == pytest.approx(nll / d, rel=1e-5)
+    ignored = loss(logits_for(P), torch.tensor([[[1, IGNORE]]]))  # D counts valid pixels only
+    sq, d = 0.2**2, 1
+    nll1 = (
+        -math.lgamma((nu + d) / 2)
+        + math.lgamma(nu / 2)
+        - d / 2
+        + d / 2 * math.log(math.pi * nu)
+        + (nu + d) / 2 * math.log1p(math.e * sq / nu)
+    )
+    assert float(ignored.detach()) == pytest.approx(nll1, rel=1e-5)
+
+
+def test_tloss_nu_is_a_learned_parameter_carried_in_the_state():
+    loss = make_loss(TrainConfig(loss="tloss", tloss_nu=2.0))
+    assert isinstance(loss, TLoss) and loss.nu == pytest.approx(2.0)
+    loss(logits_for(P), TARGET).backward()
+    assert loss.log_nu.grad is not None and float(loss.log_nu.grad) != 0
+    from napari_noisyfix.model.losses import loss_state
+
+    state = {"w": torch.ones(1), **loss_state(loss)}
+    net, saved = split_state(state)
+    assert list(net) == ["w"] and float(saved["log_nu"]) == pytest.approx(math.log(2.0))
+    with pytest.raises(NoisyFixError, match="nu"):
+        TrainConfig(loss="tloss", tloss_nu=0)

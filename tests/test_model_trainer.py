@@ -139,3 +139,44 @@ def test_bad_inputs(project, plain):
     wrong = {k: v for k, v in plain.state.items() if "decoder" not in k}
     with pytest.raises(NoisyFixError, match="starting weights"):
         run(project, tiny(), val_names=[], init_state=wrong)
+
+
+def test_tloss_learns_nu_logs_it_and_keeps_it_in_the_checkpoint(project, tmp_path):
+    from napari_noisyfix.model.checkpoints import load_checkpoint, save_checkpoint
+    from napari_noisyfix.model.predictor import Predictor
+
+    cfg = tiny(loss="tloss", epochs=2, lr=0.05)
+    result = run(project, cfg, val_names=[])
+    nus = [h["tloss_nu"] for h in result.history]
+    assert len(nus) == 2 and all(nu != pytest.approx(1.0, abs=1e-4) for nu in nus)
+    saved = float(result.state["loss.log_nu"].exp())
+    assert saved == pytest.approx(nus[-1], rel=1e-5)
+    Predictor.from_result(result)  # the loss's key does not disturb the network
+    path = save_checkpoint(tmp_path / "m", result.state, cfg, 1, 2, result.history)
+    ckpt = load_checkpoint(path)
+    assert float(ckpt.state["loss.log_nu"].exp()) == pytest.approx(saved)
+    resumed = run(project, tiny(loss="tloss", lr=1e-6), val_names=[], init_state=ckpt.state)
+    assert resumed.history[0]["tloss_nu"] == pytest.approx(saved, rel=1e-3)  # restored, not 1.0
+
+
+def test_adaptive_run_records_the_strength_it_chose(project):
+    cfg = tiny(strategy="adaptive", epochs=2, filter_warmup=1, clean_pretrain_epochs=0)
+    result = run(project, cfg, val_names=project.names[:3], names=project.names[3:])
+    noise = result.noise
+    assert noise is not None and noise["source"] == "validation patients"
+    assert 0 <= noise["strength"] <= 1 and noise["pixels"] > 0
+    assert [h["strength"] for h in result.history] == [0.0, noise["strength"]]
+    assert result.strength_text() == noise["describe"]
+    assert "label" in noise["describe"]
+    plain = run(project, tiny(), val_names=[])
+    assert plain.noise is None and plain.strength_text() == "plain training (cross-entropy)"
+
+
+def test_adaptive_run_at_strength_zero_is_plain_training_bit_for_bit(project):
+    """No harm by construction: when the estimate finds nothing to filter, the run is plain CE."""
+    adaptive = tiny(strategy="adaptive", epochs=2, filter_warmup=1, clean_pretrain_epochs=0)
+    adaptive.filter_threshold = 1.0  # nothing can be contradicted above 1: strength 0
+    result = run(project, adaptive, val_names=project.names[:3], names=project.names[3:])
+    assert result.noise["strength"] == 0 and result.noise["dice_weight"] == 0
+    plain = run(project, tiny(epochs=2), val_names=project.names[:3], names=project.names[3:])
+    assert same_weights(result.state, plain.state)

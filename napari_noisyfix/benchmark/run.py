@@ -33,7 +33,9 @@ MEASURES = ("detection", "review", "training", "speed", "loop")
 
 
 def train_configs(budget: Budget, device: str, seed: int) -> dict:
-    """The plain and robust TrainConfig of a budget."""
+    """The plain and the fixed robust TrainConfig of a budget (the out-of-fold run of measures 1,
+    2, 4 and 5 keeps the fixed recipe, so its figures stay comparable across commits; the adaptive
+    default is measured by measure 3's arms, ``benchmarks/training.py --arms``)."""
     from ..model.config import TrainConfig
 
     overrides = budget.train_overrides(device, seed)

@@ -13,11 +13,27 @@ The share of the noisy-to-ceiling gap the robust recipe recovers is ``(robust - 
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+from .._atomic import write_json
 from ..progress import Progress
 from .testset import version_predictor
 
 RUNS = ("ce_noisy", "robust_noisy", "ce_clean")
+#: Measure 3's arms when every recipe is compared (:func:`run_arms`): name -> (labels, recipe
+#: and loss). ``ce_clean`` trains plain CE on the expert masks (the ceiling) and
+#: ``adaptive_clean`` the default recipe on them (its strength should fall to near plain); every
+#: other arm trains on the noisy masks.
+ARMS: dict[str, tuple[str, dict]] = {
+    "ce_noisy": ("noisy", {"strategy": "plain"}),
+    "robust_fixed": ("noisy", {"strategy": "robust"}),
+    "adaptive": ("noisy", {"strategy": "adaptive"}),
+    "tloss": ("noisy", {"strategy": "plain", "loss": "tloss"}),
+    "gce": ("noisy", {"strategy": "plain", "loss": "gce"}),
+    "sce": ("noisy", {"strategy": "plain", "loss": "sce"}),
+    "ce_clean": ("clean", {"strategy": "plain"}),
+    "adaptive_clean": ("clean", {"strategy": "adaptive"}),
+}
 
 
 def timed_steps(job, times: list[float]):
@@ -73,3 +89,57 @@ def run_training(noisy_project, clean_project, config, version: int, test):
 
 def _test_dice(run: str, mean_sd: tuple[float, float]) -> dict[str, float]:
     return {f"training.test_dice.{run}": mean_sd[0], f"training.test_dice_sd.{run}": mean_sd[1]}
+
+
+def run_arms(projects: dict, overrides: dict, test, arms, out: Path):
+    """Train each arm of :data:`ARMS` once and test it on the held-out split (a generator).
+
+    Parameters
+    ----------
+    projects : dict
+        ``{"noisy": Project, "clean": Project}``: the same images with noisy / expert labels.
+    overrides : dict
+        The budget's TrainConfig fields (schedule, device, seed).
+    test : TestSet
+        The held-out patients.
+    arms : list of str
+        Keys of :data:`ARMS`.
+    out : Path
+        ``arms.json`` is rewritten after every arm, so a stopped run keeps what it finished.
+
+    Returns
+    -------
+    dict
+        Per arm: test Dice mean / sd, best epoch, training seconds, the strength the run chose
+        (``noise``: the adaptive estimate) and the T-Loss's learned nu.
+    """
+    from ..model.config import TrainConfig
+    from ..model.predictor import Predictor
+    from ..model.trainer import train
+
+    results: dict[str, dict] = {}
+    for i, arm in enumerate(arms):
+        labels, recipe = ARMS[arm]
+        yield Progress("measure 3: arms", i, len(arms), arm)
+        start = time.perf_counter()
+        result = yield from train(projects[labels], TrainConfig(**{**overrides, **recipe}))
+        mean, sd = test.dice(Predictor.from_result(result))
+        last = result.history[-1]
+        results[arm] = {
+            "test_dice": mean,
+            "test_dice_sd": sd,
+            "best_epoch": result.best_epoch,
+            "train_s": time.perf_counter() - start,
+            "strength": result.strength_text(),
+            "noise": result.noise,
+            "tloss_nu": last.get("tloss_nu"),
+        }
+        write_json(Path(out) / "arms.json", results)
+    return results
+
+
+def gap_recovered(results: dict, arm: str) -> float:
+    """``(arm - ce_noisy) / (ce_clean - ce_noisy)`` of :func:`run_arms`' test Dice (nan: no gap)."""
+    plain, clean = results["ce_noisy"]["test_dice"], results["ce_clean"]["test_dice"]
+    gap = clean - plain
+    return (results[arm]["test_dice"] - plain) / gap if gap > 0 else float("nan")

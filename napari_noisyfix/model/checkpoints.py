@@ -21,7 +21,7 @@ from safetensors.torch import load_file, save_file
 from .._atomic import read_json, write_json
 from ..errors import NoisyFixError
 from .config import TrainConfig
-from .networks import SegNet, build_model
+from .networks import SegNet, build_model, load_network_state
 
 FORMAT = "noisyfix-checkpoint-1"
 WEIGHTS, CONFIG, HISTORY = "model.safetensors", "config.json", "history.json"
@@ -142,7 +142,7 @@ def build_from(ckpt: Checkpoint, where: Path | str = "checkpoint") -> SegNet:
         ckpt.n_classes,
     )
     try:
-        model.load_state_dict(ckpt.state, strict=True)
+        load_network_state(model, ckpt.state)
     except RuntimeError as exc:
         raise NoisyFixError(
             f"{where}: weights do not fit a {ckpt.config.arch}/{ckpt.config.encoder} network "

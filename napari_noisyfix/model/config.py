@@ -1,7 +1,7 @@
 """Training configuration: one typed dataclass, two named recipes and the matching CLI options.
 
 The strategy fields (loss and the noise-robust switches) default to ``None`` and are filled from
-the recipe named by ``strategy`` ("robust", the default, or "plain"); any of them given
+the recipe named by ``strategy`` ("robust", the default, "adaptive" or "plain"); any of them given
 explicitly wins over the recipe. ``TrainConfig(strategy="plain", mixup_alpha=0.4)`` is plain
 cross-entropy with MixUp added.
 """
@@ -28,6 +28,7 @@ PLAIN = {
     "mixup_prob": 0.5,
     "curriculum": False,
     "curriculum_start": 0.5,
+    "auto_strength": False,
 }
 #: The recommended noise-robust recipe: cross-entropy + soft Dice, and from the fifth epoch on
 #: pixels where the model gives another class more than 0.8 keep a tenth of their weight;
@@ -46,7 +47,15 @@ ROBUST = {
     "filter_warmup": 4,
     "filter_mode": "downweight",
 }
-RECIPES = {"plain": PLAIN, "robust": ROBUST}
+#: The robust recipe's parts with their strength set per project from its own estimated label
+#: noise (:mod:`.noise_level`). After the warm-up epochs of plain cross-entropy, the share of
+#: pixels that the model confidently contradicts beyond what its own uncertainty explains is
+#: measured on the held-out validation patients; that share of pixels is down-weighted and the
+#: Dice term gets a weight in proportion, so that labels that look clean, or a model that cannot
+#: judge them, leave plain cross-entropy. Thin structures are never filtered. Not the default
+#: yet: at the end of the warm-up the model is too unsure to see the noise (BENCHMARKS.md).
+ADAPTIVE = {**ROBUST, "loss": "ce_dice", "auto_strength": True}
+RECIPES = {"robust": ROBUST, "adaptive": ADAPTIVE, "plain": PLAIN}
 #: What training does with the project's synthetic pairs.
 SYNTHETIC: tuple[str, ...] = ("off", "add")
 #: Registered architectures and encoders (the factory in :mod:`.networks` builds exactly these);
@@ -62,7 +71,7 @@ ENCODERS: tuple[str, ...] = (
     "mobilenetv3_small",
 )
 #: Loss names (implemented in :mod:`.losses`); for two classes BCE is CE over two logits.
-LOSS_NAMES: tuple[str, ...] = ("ce", "dice", "ce_dice", "gce", "sce")
+LOSS_NAMES: tuple[str, ...] = ("ce", "dice", "ce_dice", "gce", "sce", "tloss")
 LOSS_ALIASES: dict[str, str] = {"bce": "ce", "bce_dice": "ce_dice"}
 
 
@@ -72,8 +81,9 @@ class TrainConfig:
 
     Network: ``arch`` ("unet" | "unetplusplus"), ``encoder``, ``encoder_weights`` (None or a local
     file), ``dropout`` (decoder dropout, also used for MC dropout).
-    Loss: ``loss`` ("ce", "bce", "dice", "ce_dice", "bce_dice", "gce", "sce"), ``gce_q``,
-    ``sce_alpha``, ``sce_beta``.
+    Loss: ``loss`` ("ce", "bce", "dice", "ce_dice", "bce_dice", "gce", "sce", "tloss"),
+    ``gce_q``, ``sce_alpha``, ``sce_beta``, ``dice_weight`` (of the Dice term of ``ce_dice``),
+    ``tloss_nu`` (the T-Loss's starting degree of freedom, learned during training).
     Schedule: ``epochs`` x ``steps_per_epoch`` steps of ``batch_size`` crops of ``image_size``
     pixels (None: whole images), Adam(W) with ``lr`` (linear warm-up over ``warmup_steps``, then
     cosine decay) and ``weight_decay``; early stopping after
@@ -87,7 +97,9 @@ class TrainConfig:
     ``pseudo_threshold`` / ``pseudo_weight`` (blend the model's confident prediction into the
     target; 0 = off); ``consistency_weight`` (agreement between two augmented views);
     ``mixup_alpha`` / ``mixup_prob``; ``curriculum`` / ``curriculum_start`` (easiest fraction
-    first, widening to all images by the middle of training).
+    first, widening to all images by the middle of training); ``auto_strength`` (set the filtered
+    share and the Dice weight from the project's estimated noise at the end of the warm-up, with
+    ``filter_threshold`` as the least confidence a filtered pixel needs; see :mod:`.noise_level`).
     Augmentation: ``augment_flips``, ``augment_rot90``, ``augment_intensity`` (jitter amplitude).
     Synthetic data: ``synthetic`` ("off", or "add": the project's SinGAN-Seg pairs generated from
     the training images join the training set; never the validation split).
@@ -102,6 +114,8 @@ class TrainConfig:
     gce_q: float = 0.7
     sce_alpha: float = 0.1
     sce_beta: float = 1.0
+    dice_weight: float = 1.0
+    tloss_nu: float = 1.0
     epochs: int = 20
     steps_per_epoch: int = 25
     batch_size: int = 8
@@ -126,6 +140,7 @@ class TrainConfig:
     mixup_prob: float | None = None
     curriculum: bool | None = None
     curriculum_start: float | None = None
+    auto_strength: bool | None = None
     augment_flips: bool = True
     augment_rot90: bool = True
     augment_intensity: float = 0.1
@@ -161,6 +176,8 @@ class TrainConfig:
             raise NoisyFixError(f"synthetic {self.synthetic!r} is not 'off' or 'add'")
         if not 0 <= self.val_fraction < 1:
             raise NoisyFixError(f"validation fraction {self.val_fraction} not in [0, 1)")
+        if self.dice_weight < 0 or self.tloss_nu <= 0:
+            raise NoisyFixError("the Dice weight must be >= 0 and the T-Loss nu > 0")
 
     # ------------------------------------------------------------------ presets
     @classmethod
@@ -170,8 +187,13 @@ class TrainConfig:
 
     @classmethod
     def robust(cls, **overrides) -> TrainConfig:
-        """The recommended noise-robust recipe."""
+        """The fixed noise-robust recipe (CE + Dice, filtering above 0.8 after the warm-up)."""
         return cls(strategy="robust", **overrides)
+
+    @classmethod
+    def adaptive(cls, **overrides) -> TrainConfig:
+        """The robust recipe with its strength set from the project's own noise (opt-in)."""
+        return cls(strategy="adaptive", **overrides)
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict:
@@ -198,11 +220,14 @@ _HELP = {
     "encoder": "encoder backbone",
     "encoder_weights": "local file with encoder weights (nothing is downloaded)",
     "dropout": "decoder dropout probability (also used for MC-dropout uncertainty)",
-    "strategy": "training recipe: 'robust' (noise-robust) or 'plain' (cross-entropy)",
+    "strategy": "training recipe: 'robust' (noise-robust, fixed strength), 'adaptive' (its "
+    "strength set from the project's estimated noise) or 'plain' (cross-entropy)",
     "loss": "loss function (bce = ce for two classes)",
     "gce_q": "GCE exponent q in (0, 1]",
     "sce_alpha": "SCE weight of the cross-entropy term",
     "sce_beta": "SCE weight of the reverse cross-entropy term",
+    "dice_weight": "weight of the Dice term of ce_dice (adaptive: the most it gets)",
+    "tloss_nu": "T-Loss starting degree of freedom (learned while training)",
     "epochs": "training epochs",
     "steps_per_epoch": "optimiser steps per epoch",
     "batch_size": "crops per step",
@@ -227,6 +252,7 @@ _HELP = {
     "mixup_prob": "share of steps that use MixUp",
     "curriculum": "easy (clean, low-loss) images first, widening to all",
     "curriculum_start": "share of images in the first curriculum epoch",
+    "auto_strength": "set filtering and the Dice weight from the estimated label noise after the warm-up",
     "augment_flips": "random flips",
     "augment_rot90": "random quarter turns",
     "augment_intensity": "amplitude of random contrast/brightness jitter",
@@ -246,18 +272,20 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def default_text(name: str, defaults: TrainConfig | None = None) -> str:
     """The value an unset ``--option`` of field ``name`` takes, as ``--help`` shows it.
 
-    Strategy fields follow the recipe: ``ce_dice (robust), ce (plain)`` when the recipes differ,
-    the recipe of ``defaults`` first; the others are the field of ``defaults`` (default:
+    Strategy fields follow the recipe: ``ce_dice (adaptive, robust), ce (plain)`` when the
+    recipes differ, the recipe of ``defaults`` first; the others are the field of ``defaults`` (default:
     ``TrainConfig()``).
     """
     defaults = defaults or TrainConfig()
     if name not in PLAIN:
         return _show(name, getattr(defaults, name))
     recipes = sorted(RECIPES, key=lambda r: r != defaults.strategy)  # the default one first
-    shown = [(_show(name, RECIPES[r][name]), r) for r in recipes]
-    if len({value for value, _ in shown}) == 1:
-        return shown[0][0]
-    return ", ".join(f"{value} ({r})" for value, r in shown)
+    grouped: dict[str, list[str]] = {}
+    for r in recipes:
+        grouped.setdefault(_show(name, RECIPES[r][name]), []).append(r)
+    if len(grouped) == 1:
+        return next(iter(grouped))
+    return ", ".join(f"{value} ({', '.join(rs)})" for value, rs in grouped.items())
 
 
 def _show(name: str, value) -> str:

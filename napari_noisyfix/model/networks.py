@@ -86,6 +86,19 @@ def build_model(config, in_channels: int, n_classes: int) -> SegNet:
     return model
 
 
+def load_network_state(model: SegNet, state: dict) -> dict:
+    """Load a saved state into ``model`` (strict); returns the loss parameters it also carried
+    (keys under :data:`~.losses.LOSS_STATE_PREFIX`, such as the T-Loss's learned ``log_nu``).
+
+    Raises ``RuntimeError`` (from torch) when the weights do not fit the network.
+    """
+    from .losses import split_state
+
+    weights, loss = split_state(state)
+    model.load_state_dict(weights, strict=True)
+    return loss
+
+
 def load_encoder_weights(model: SegNet, path: str | Path) -> None:
     """Load encoder weights from a local file into ``model`` (keys with or without ``encoder.``).
 

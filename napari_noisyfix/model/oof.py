@@ -78,6 +78,8 @@ def _summary(k: int, held_out: list[str], result: TrainResult) -> dict:
         "validated_on": result.val_names,
         "best_epoch": result.best_epoch,
         "history": result.history,
+        "robust_strength": result.strength_text(),
+        "noise": result.noise,
     }
 
 
@@ -99,6 +101,8 @@ def _commit(project, config, final: TrainResult, probs, summaries, fold_models, 
         "folds": len(fold_lists),
         "val_names": final.val_names,
         "train_names": final.train_names,
+        "robust_strength": final.strength_text(),
+        "noise": final.noise,
     }
     details = {
         "folds": len(fold_lists),
@@ -106,7 +110,18 @@ def _commit(project, config, final: TrainResult, probs, summaries, fold_models, 
         "config": config.to_dict(),
         "best_epoch": final.best_epoch,
         "fold_best_epochs": [s["best_epoch"] for s in summaries],
+        "robust_strength": final.strength_text(),
     }
     return commit_version(
         project, final, probs, meta, "train", details, reservation, folds=fold_models
     )
+
+
+def strength_note(project, version: int) -> str:
+    """The robust strength the final model of ``version`` trained with, in plain words (from its
+    checkpoint's metadata; empty for versions made before it was recorded)."""
+    from .._atomic import read_json
+    from .checkpoints import CONFIG
+
+    meta = read_json(project.model_dir(version) / CONFIG).get("meta", {})
+    return str(meta.get("robust_strength", ""))

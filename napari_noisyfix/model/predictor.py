@@ -84,10 +84,10 @@ class Predictor:
     def from_result(cls, result, device=None, **kwargs) -> Predictor:
         """A predictor for the weights of a :class:`~napari_noisyfix.model.trainer.TrainResult`
         (on its training device unless ``device`` is given)."""
-        from .networks import build_model
+        from .networks import build_model, load_network_state
 
         model = build_model(result.config, result.in_channels, result.n_classes)
-        model.load_state_dict(result.state)
+        load_network_state(model, result.state)
         return cls(
             model, result.config, result.config.device if device is None else device, **kwargs
         )

@@ -1,4 +1,8 @@
-"""One optimisation step: augmentation, MixUp, filtering, pseudo-labels, consistency, AMP."""
+"""One optimisation step: augmentation, MixUp, filtering, pseudo-labels, consistency, AMP.
+
+Thin structures of the labels (:mod:`.thin`) join the trusted pixels of every batch, so that the
+confidence filter and pseudo-labels never touch them.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from .data import make_batch
 from .device import autocast
 from .losses import LossFn, make_loss, prepare_target
 from .strategies import confidence_filter, consistency_loss, pseudo_label
+from .thin import thin_batch
 
 
 @dataclass
@@ -38,10 +43,16 @@ class StepContext:
         A fresh AdamW's first steps move every weight by about the full learning rate whatever
         its gradient's size (its second-moment estimate rests on one gradient); a model that is
         trained already (an update) would be jolted away from what it learnt, so its update
-        warms up.
+        warms up. A loss with learned parameters (the T-Loss's ``nu``) is optimised with the
+        network, without weight decay.
         """
         amp = bool(config.amp and device.type == "cuda")
-        opt = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        loss_fn = make_loss(config)
+        groups = [{"params": list(model.parameters())}]
+        if isinstance(loss_fn, torch.nn.Module):
+            loss_fn.to(device)
+            groups.append({"params": list(loss_fn.parameters()), "weight_decay": 0.0})
+        opt = torch.optim.AdamW(groups, lr=config.lr, weight_decay=config.weight_decay)
         total = config.epochs * config.steps_per_epoch
         warm = min(config.warmup_steps, total - 1)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(
@@ -51,7 +62,19 @@ class StepContext:
             ramp = torch.optim.lr_scheduler.LinearLR(opt, 1.0 / (warm + 1), total_iters=warm)
             sched = torch.optim.lr_scheduler.SequentialLR(opt, [ramp, sched], milestones=[warm])
         scaler = torch.amp.GradScaler("cuda", enabled=amp)
-        return cls(model, config, device, n_classes, opt, sched, scaler, make_loss(config), amp)
+        return cls(model, config, device, n_classes, opt, sched, scaler, loss_fn, amp)
+
+    def set_config(self, config: TrainConfig) -> None:
+        """New strategy settings mid-run (the adaptive strength); a loss without learned
+        parameters is rebuilt from them, a learned one (the T-Loss) keeps its state."""
+        self.config = config
+        if not isinstance(self.loss_fn, torch.nn.Module):
+            self.loss_fn = make_loss(config)
+
+    def uses_strategies(self) -> bool:
+        """Whether filtering or pseudo-labels can ever change a target or a weight in this run."""
+        cfg = self.config
+        return cfg.filter_threshold > 0 or cfg.pseudo_threshold > 0 or bool(cfg.auto_strength)
 
 
 def prepare_batch(ctx: StepContext, batch, rng: np.random.Generator):
@@ -63,6 +86,8 @@ def prepare_batch(ctx: StepContext, batch, rng: np.random.Generator):
         rng, [images, masks, weights, trusted], cfg.augment_flips, cfg.augment_rot90
     )
     images = intensity_jitter(rng, images, cfg.augment_intensity)
+    if ctx.uses_strategies():
+        trusted = trusted | thin_batch(masks, ctx.n_classes)
     soft, weights = prepare_target(masks, weights, ctx.n_classes)
     if cfg.mixup_alpha > 0 and rng.random() < cfg.mixup_prob:
         (images, soft, weights), _, perm = mixup(rng, [images, soft, weights], cfg.mixup_alpha)

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from ..errors import NoisyFixError
 from ..progress import Progress
@@ -18,7 +19,9 @@ from ..splits import train_val_test_split
 from .config import TrainConfig
 from .data import Sample, crop_size, load_samples
 from .device import resolve_device, seed_everything
-from .networks import build_model
+from .losses import loss_state
+from .networks import build_model, load_network_state
+from .noise_level import apply_estimate, contradiction_maps, estimate_noise, warmup_config
 from .scoring import score_samples
 from .steps import StepContext, train_step
 from .strategies import curriculum_fraction, curriculum_pool
@@ -31,7 +34,12 @@ class TrainResult:
     ``state`` holds CPU tensors of the best epoch (by validation Dice; the last epoch without a
     validation split); ``history`` one dict per epoch with ``epoch``, ``phase``, ``train_loss``,
     ``train_dice``, ``val_loss``, ``val_dice`` (None without validation), ``pool`` (images
-    sampled) and ``filtered`` (share of pixels the confidence filter lowered).
+    sampled), ``filtered`` (share of pixels the confidence filter lowered), ``strength`` (the
+    robust strength in force: 1 for a fixed recipe with strategies, 0 for plain, the estimate's
+    for an adaptive run once set) and, with the T-Loss, ``tloss_nu`` (its learned degree of
+    freedom at the end of the epoch). ``state`` also carries the loss's learned parameters (keys
+    ``loss.*``), so they are saved and restored with the checkpoint. ``noise`` is the adaptive
+    run's :class:`~.noise_level.NoiseEstimate` as a dict (None otherwise).
     """
 
     state: dict
@@ -43,6 +51,18 @@ class TrainResult:
     train_names: list[str] = field(default_factory=list)
     val_names: list[str] = field(default_factory=list)
     steps: int = 0
+    noise: dict | None = None
+
+    def strength_text(self) -> str:
+        """The robust strength this run used, in plain words."""
+        if self.noise is not None:
+            return self.noise["describe"]
+        cfg = self.config
+        if cfg.auto_strength:
+            return "adaptive recipe, stopped before its warm-up ended: plain cross-entropy"
+        if cfg.filter_threshold > 0 or cfg.pseudo_threshold > 0 or cfg.loss != "ce":
+            return f"fixed recipe {cfg.strategy!r} (loss {cfg.loss}), strength not estimated"
+        return "plain training (cross-entropy)"
 
 
 def split_validation(project, names: list[str], config: TrainConfig) -> tuple[list, list]:
@@ -96,8 +116,10 @@ def train(
     rng = seed_everything(config.seed)
     samples = load_samples(project, names, weights, trusted)
     val_samples = load_samples(project, list(val_names))
-    model = _make_model(project, config, init_state, device)
-    ctx = StepContext.create(model, config, device, project.n_classes)
+    model, saved_loss = _make_model(project, config, init_state, device)
+    ctx = StepContext.create(model, warmup_config(config), device, project.n_classes)
+    if saved_loss and isinstance(ctx.loss_fn, torch.nn.Module):
+        ctx.loss_fn.load_state_dict(saved_loss)
     size = crop_size(samples + val_samples, config.image_size)
     probs = _sampling_probs(samples, sampling)
     loop = _EpochLoop(config, samples, val_samples, ctx, rng, size, probs)
@@ -112,19 +134,23 @@ def train(
         train_names=names,
         val_names=list(val_names),
         steps=loop.step,
+        noise=loop.noise,
     )
 
 
 def _make_model(project, config, init_state, device):
+    """The network (on ``device``, in training mode) and the loss parameters ``init_state``
+    carried."""
     model = build_model(config, project.in_channels, project.n_classes)
+    saved_loss = {}
     if init_state is not None:
         try:
-            model.load_state_dict(init_state, strict=True)
+            saved_loss = load_network_state(model, init_state)
         except RuntimeError as exc:
             raise NoisyFixError(
                 f"the starting weights do not fit a {config.arch}/{config.encoder} network"
             ) from exc
-    return model.to(device).train()
+    return model.to(device).train(), saved_loss
 
 
 def _sampling_probs(samples: list[Sample], sampling: dict | None) -> np.ndarray:
@@ -144,6 +170,7 @@ class _EpochLoop:
         self.history: list[dict] = []
         self.step, self.best_epoch, self.best_dice, self._best = 0, -1, -math.inf, None
         self.total = config.epochs * config.steps_per_epoch
+        self.noise: dict | None = None
 
     def run(self):
         wait = 0
@@ -160,6 +187,9 @@ class _EpochLoop:
     def _epoch(self, epoch: int):
         phase, pool = self._pool(epoch)
         active = epoch >= self.config.filter_warmup and phase == "noisy"
+        if active and self.config.auto_strength and self.noise is None:
+            yield Progress("train", self.step, self.total, "estimating the label noise")
+            self._set_strength()
         sums = np.zeros(3)
         for _ in range(self.config.steps_per_epoch):
             batch = self._draw(pool)
@@ -170,8 +200,30 @@ class _EpochLoop:
         mean = sums / self.config.steps_per_epoch
         record = {"epoch": epoch, "phase": phase, "pool": len(pool)}
         record.update(train_loss=float(mean[0]), train_dice=float(mean[1]), filtered=float(mean[2]))
+        record["strength"] = self._strength(active)
+        if isinstance(self.ctx.loss_fn, torch.nn.Module) and hasattr(self.ctx.loss_fn, "nu"):
+            record["tloss_nu"] = self.ctx.loss_fn.nu
         record.update(self._validate())
         return record
+
+    def _set_strength(self) -> None:
+        """Estimate the labels' noise with the warm-up model and set the strength from it."""
+        judged = self.val_samples or self.samples
+        source = "validation patients" if self.val_samples else "training images, in-sample"
+        ctx = self.ctx
+        maps = contradiction_maps(ctx.model, judged, self.size[0], ctx.device, ctx.amp)
+        estimate = estimate_noise(
+            maps, self.config.filter_threshold, self.config.dice_weight, source
+        )
+        ctx.set_config(apply_estimate(ctx.config, estimate))
+        self.noise = {**estimate.to_dict(), "describe": estimate.describe()}
+
+    def _strength(self, active: bool) -> float:
+        if self.config.auto_strength:
+            return float(self.noise["strength"]) if active and self.noise else 0.0
+        cfg = self.config
+        robust = cfg.filter_threshold > 0 or cfg.pseudo_threshold > 0 or cfg.loss != "ce"
+        return 1.0 if robust and (active or cfg.loss != "ce") else 0.0
 
     def _pool(self, epoch: int) -> tuple[str, list[int]]:
         every = list(range(len(self.samples)))
@@ -211,6 +263,7 @@ class _EpochLoop:
         self._best = copy.deepcopy(
             {k: v.detach().cpu() for k, v in self.ctx.model.state_dict().items()}
         )
+        self._best.update(loss_state(self.ctx.loss_fn))
         return True
 
     def best_state(self) -> dict:
