@@ -127,17 +127,39 @@ def _read_clean_list(value: str | None) -> set[str] | None:
 
 
 def _cmd_train(args) -> int:
+    """Train here, or in ``--nproc`` processes started with torchrun (which run this again)."""
+    from .model import distributed
+
+    plan = training_plan(args)
+    distributed.check_launch(args.nproc, plan.config.device, plan.config.batch_size)
+    if args.nproc > 1 and distributed.launched_world() == 1:
+        return distributed.launch(args.nproc, args.argv)
+    ranks = distributed.start(plan.config.device)
+    try:
+        return _train(args, plan, ranks)
+    finally:
+        distributed.stop()
+
+
+def _train(args, plan, ranks) -> int:
+    """Out-of-fold training; in a distributed run only the main process opens the project for
+    writing, prints and shows progress (the others read and stay quiet)."""
     from .model.budget import estimate_seconds, plan_text
     from .model.oof import strength_note, train_out_of_fold
     from .progress import drive
 
-    plan = training_plan(args)
-    with open_project(args.project, "write") as proj:
-        seconds = estimate_seconds(plan, proj.in_channels, proj.n_classes)
-        print(f"noisyfix: {plan_text(plan, seconds)}", file=sys.stderr)
-        version = drive(train_out_of_fold(proj, plan.config, folds=plan.folds))
-    print(f"model version {version} saved in {proj.model_dir(version)}")
-    print(f"robust strength: {strength_note(proj, version)}")
+    proj = ranks.on_main(open_project, args.project, "write", share=False)
+    if proj is None:  # another process of a distributed run, after the main one opened it
+        proj = open_project(args.project, "read")
+    with proj:
+        if ranks.main:
+            seconds = estimate_seconds(plan, proj.in_channels, proj.n_classes)
+            print(f"noisyfix: {plan_text(plan, seconds)}", file=sys.stderr)
+        job = train_out_of_fold(proj, plan.config, folds=plan.folds)
+        version = drive(job, quiet=not ranks.main)
+    if ranks.main:
+        print(f"model version {version} saved in {proj.model_dir(version)}")
+        print(f"robust strength: {strength_note(proj, version)}")
     return 0
 
 
@@ -392,6 +414,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="patient-level folds for out-of-fold scores (default: set by --budget; a project "
         "of one patient: runs of consecutive slices)",
     )
+    p.add_argument(
+        "--nproc",
+        type=int,
+        default=1,
+        help="training processes on this machine, one per GPU (gloo on a CPU), started with "
+        "torchrun; the same as torchrun --nproc-per-node N -m napari_noisyfix train ...",
+    )
     _add_train_options(p, budgeted=budget.BUDGETED)
     p.set_defaults(func=_cmd_train)
 
@@ -556,6 +585,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # what --nproc starts again
     try:
         with warnings.catch_warnings():
             warnings.showwarning = _one_line_warnings(warnings.showwarning)

@@ -8,6 +8,8 @@ model to ``models/vNNNN/`` with the fold models in ``models/vNNNN/folds/`` (rena
 last, which is what makes the version exist); an update resumes the fold models to stay
 out-of-fold (:mod:`.update`).
 The version number is reserved when training starts and released if it fails or is cancelled.
+Under torchrun (:mod:`.distributed`) every process trains the same models; the main process alone
+reserves, predicts the held-out images and commits.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from ..progress import Progress, restage
 from ..reservations import reserve
 from ..splits import patient_folds
 from .config import TrainConfig
+from .distributed import current_ranks
 from .trainer import TrainResult, split_validation, train
 from .versions import commit_version, predict_names
 
@@ -38,7 +41,11 @@ def train_out_of_fold(project, config: TrainConfig, folds: int):
         Settings for every model.
     folds : int
         Number of patient-level folds (2 .. number of patients).
+
+    Returns the version number; None in the processes of a distributed run other than the main.
     """
+    if not current_ranks().main:  # trains alongside the main process, writes nothing
+        return (yield from _train(project, config, int(folds), None))
     reservation = reserve(project, "train")
     try:
         return (yield from _train(project, config, int(folds), reservation))
@@ -47,7 +54,7 @@ def train_out_of_fold(project, config: TrainConfig, folds: int):
 
 
 def _train(project, config: TrainConfig, folds: int, reservation):
-    """The folds and the final model, committed under ``reservation``."""
+    """The folds and the final model, committed under ``reservation`` (none: only trained)."""
     names = project.names
     fold_lists = patient_folds(
         names, project.patients(), folds, seed=config.seed, fg=_fg_fractions(project, names)
@@ -60,13 +67,18 @@ def _train(project, config: TrainConfig, folds: int, reservation):
             train(project, config, *split_validation(project, rest, config)),
             f"fold {k + 1}/{folds}",
         )
-        yield Progress(f"fold {k + 1}/{folds}", 0, 0, f"predicting {len(held_out)} held-out images")
-        probs.update(predict_names(project, result, held_out))
+        if reservation is not None:
+            yield Progress(
+                f"fold {k + 1}/{folds}", 0, 0, f"predicting {len(held_out)} held-out images"
+            )
+            probs.update(predict_names(project, result, held_out))
         summaries.append(_summary(k, held_out, result))
         fold_models.append((k, list(held_out), result))
     final = yield from restage(
         train(project, config, *split_validation(project, names, config)), "final model"
     )
+    if reservation is None:
+        return None
     return _commit(project, config, final, probs, summaries, fold_models, reservation)
 
 

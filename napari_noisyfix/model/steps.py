@@ -16,6 +16,7 @@ from .augment import augment_batch, dihedral, draw_dihedral, intensity_jitter, m
 from .config import TrainConfig
 from .data import make_batch
 from .device import autocast
+from .distributed import ONE, Ranks
 from .losses import LossFn, make_loss, prepare_target
 from .strategies import confidence_filter, consistency_loss, pseudo_label
 from .thin import thin_batch
@@ -23,7 +24,12 @@ from .thin import thin_batch
 
 @dataclass
 class StepContext:
-    """Model, optimiser, scheduler, scaler and loss shared by the steps of a run."""
+    """Model, optimiser, scheduler, scaler and loss shared by the steps of a run.
+
+    ``model`` is the bare network (evaluated, saved); ``net`` the one a training step calls:
+    ``model`` itself, or wrapped in DistributedDataParallel when ``ranks`` are several processes
+    (:mod:`.distributed`), each of which then trains on its share of every batch.
+    """
 
     model: torch.nn.Module
     config: TrainConfig
@@ -34,9 +40,15 @@ class StepContext:
     scaler: torch.amp.GradScaler
     loss_fn: LossFn
     amp: bool
+    ranks: Ranks = ONE
+    net: torch.nn.Module | None = None
+
+    def __post_init__(self) -> None:
+        if self.net is None:
+            self.net = self.ranks.wrap(self.model)
 
     @classmethod
-    def create(cls, model, config: TrainConfig, device: torch.device, n_classes: int):
+    def create(cls, model, config: TrainConfig, device: torch.device, n_classes: int, ranks=ONE):
         """AdamW with a linear warm-up, then cosine decay over the rest of the run; a scaler
         for CUDA AMP.
 
@@ -62,7 +74,7 @@ class StepContext:
             ramp = torch.optim.lr_scheduler.LinearLR(opt, 1.0 / (warm + 1), total_iters=warm)
             sched = torch.optim.lr_scheduler.SequentialLR(opt, [ramp, sched], milestones=[warm])
         scaler = torch.amp.GradScaler("cuda", enabled=amp)
-        return cls(model, config, device, n_classes, opt, sched, scaler, loss_fn, amp)
+        return cls(model, config, device, n_classes, opt, sched, scaler, loss_fn, amp, ranks)
 
     def set_config(self, config: TrainConfig) -> None:
         """New strategy settings mid-run (the adaptive strength); a loss without learned
@@ -78,7 +90,11 @@ class StepContext:
 
 
 def prepare_batch(ctx: StepContext, batch, rng: np.random.Generator):
-    """Crops -> augmented tensors on the device: images, soft targets, weights, trusted."""
+    """Crops -> augmented tensors on the device: images, soft targets, weights, trusted.
+
+    The whole batch is drawn and augmented (so every process consumes the same random draws);
+    the device gets this process's share of it (all of it for one process).
+    """
     indices, samples, size = batch
     images, masks, weights, trusted = make_batch(rng, samples, indices, size)
     cfg = ctx.config
@@ -92,8 +108,8 @@ def prepare_batch(ctx: StepContext, batch, rng: np.random.Generator):
     if cfg.mixup_alpha > 0 and rng.random() < cfg.mixup_prob:
         (images, soft, weights), _, perm = mixup(rng, [images, soft, weights], cfg.mixup_alpha)
         trusted = trusted & trusted[perm]
-    dev = ctx.device
-    return images.to(dev), soft.to(dev), weights.to(dev), trusted.to(dev)
+    part = ctx.ranks.part(len(indices))
+    return tuple(t[part].to(ctx.device) for t in (images, soft, weights, trusted))
 
 
 def apply_strategies(ctx: StepContext, probs, soft, weights, trusted):
@@ -123,10 +139,11 @@ def second_view_loss(ctx: StepContext, images, probs, weights, rng) -> torch.Ten
 
 
 def train_step(ctx: StepContext, batch, rng: np.random.Generator, strategies_on: bool) -> dict:
-    """One optimiser step; returns ``loss``, ``dice`` (batch foreground Dice) and ``filtered``."""
+    """One optimiser step; returns ``loss``, ``dice`` (batch foreground Dice) and ``filtered``
+    (of the global batch when several processes train: :meth:`.distributed.Ranks.combine`)."""
     images, soft, weights, trusted = prepare_batch(ctx, batch, rng)
     with autocast(ctx.device, ctx.amp):
-        logits = ctx.model(images)
+        logits = ctx.net(images)
     probs = F.softmax(logits.float(), dim=1)
     filtered = 0.0
     if strategies_on:
@@ -136,16 +153,15 @@ def train_step(ctx: StepContext, batch, rng: np.random.Generator, strategies_on:
         loss = loss + ctx.config.consistency_weight * second_view_loss(
             ctx, images, probs, weights, rng
         )
+    stats = {"loss": float(loss.detach()), "dice": batch_dice(probs, soft, weights)}
+    stats["filtered"] = filtered
+    share, stats = ctx.ranks.combine(stats, weights)
     ctx.optimizer.zero_grad(set_to_none=True)
-    ctx.scaler.scale(loss).backward()
+    ctx.scaler.scale(loss * share).backward()
     ctx.scaler.step(ctx.optimizer)
     ctx.scaler.update()
     ctx.scheduler.step()
-    return {
-        "loss": float(loss.detach()),
-        "dice": batch_dice(probs, soft, weights),
-        "filtered": filtered,
-    }
+    return stats
 
 
 def batch_dice(probs: torch.Tensor, soft: torch.Tensor, weights: torch.Tensor) -> float:

@@ -18,7 +18,8 @@ from ..progress import Progress
 from ..splits import train_val_test_split
 from .config import TrainConfig
 from .data import Sample, crop_size, load_samples
-from .device import resolve_device, seed_everything
+from .device import seed_everything
+from .distributed import current_ranks
 from .losses import loss_state
 from .networks import build_model, load_network_state
 from .noise_level import apply_estimate, contradiction_maps, estimate_noise, warmup_config
@@ -112,12 +113,13 @@ def train(
         raise NoisyFixError(f"{project.root}: no images to train on")
     if config.synthetic == "add":  # only the pairs of training images; validation stays real
         names = names + project.synthetic_names(sources=names)
-    device = resolve_device(config.device)
+    ranks = current_ranks()  # several processes under torchrun: see .distributed
+    device = ranks.device(config.device)
     rng = seed_everything(config.seed)
     samples = load_samples(project, names, weights, trusted)
     val_samples = load_samples(project, list(val_names))
     model, saved_loss = _make_model(project, config, init_state, device)
-    ctx = StepContext.create(model, warmup_config(config), device, project.n_classes)
+    ctx = StepContext.create(model, warmup_config(config), device, project.n_classes, ranks)
     if saved_loss and isinstance(ctx.loss_fn, torch.nn.Module):
         ctx.loss_fn.load_state_dict(saved_loss)
     size = crop_size(samples + val_samples, config.image_size)
@@ -208,15 +210,17 @@ class _EpochLoop:
 
     def _set_strength(self) -> None:
         """Estimate the labels' noise with the warm-up model and set the strength from it."""
+        ctx = self.ctx
+        estimate = ctx.ranks.on_main(self._estimate_noise)
+        ctx.set_config(apply_estimate(ctx.config, estimate))
+        self.noise = {**estimate.to_dict(), "describe": estimate.describe()}
+
+    def _estimate_noise(self):
         judged = self.val_samples or self.samples
         source = "validation patients" if self.val_samples else "training images, in-sample"
         ctx = self.ctx
         maps = contradiction_maps(ctx.model, judged, self.size[0], ctx.device, ctx.amp)
-        estimate = estimate_noise(
-            maps, self.config.filter_threshold, self.config.dice_weight, source
-        )
-        ctx.set_config(apply_estimate(ctx.config, estimate))
-        self.noise = {**estimate.to_dict(), "describe": estimate.describe()}
+        return estimate_noise(maps, self.config.filter_threshold, self.config.dice_weight, source)
 
     def _strength(self, active: bool) -> float:
         if self.config.auto_strength:
@@ -237,9 +241,7 @@ class _EpochLoop:
         )
         if fraction >= 1:
             return "noisy", every
-        losses, _ = score_samples(
-            self.ctx.model, self.samples, self.size[0], self.ctx.device, self.ctx.amp
-        )
+        losses, _ = self._score(self.samples)
         return "noisy", curriculum_pool(losses, self.clean, fraction, self.config.batch_size)
 
     def _draw(self, pool: list[int]):
@@ -250,10 +252,16 @@ class _EpochLoop:
     def _validate(self) -> dict:
         if not self.val_samples:
             return {"val_loss": None, "val_dice": None}
-        losses, dices = score_samples(
-            self.ctx.model, self.val_samples, self.size[0], self.ctx.device, self.ctx.amp
-        )
+        losses, dices = self._score(self.val_samples)
         return {"val_loss": float(losses.mean()), "val_dice": float(dices.mean())}
+
+    def _score(self, samples):
+        """Per-image losses and Dice (:func:`.score_samples`), computed by the main process and
+        shared, so that every process takes the same decisions from them."""
+        ctx = self.ctx
+        return ctx.ranks.on_main(
+            score_samples, ctx.model, samples, self.size[0], ctx.device, ctx.amp
+        )
 
     def _keep_best(self, epoch: int, record: dict) -> bool:
         score = record["val_dice"] if record["val_dice"] is not None else epoch
