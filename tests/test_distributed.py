@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import pytest
 import torch
+from distributed_workers import agreeing
 from test_model_steps import context, samples
 
 from napari_noisyfix.cli import main
@@ -64,6 +65,29 @@ def test_nproc_errors_are_one_line_before_any_process_starts(tmp_path, capfd):
         "noisyfix: error: --nproc 3: more processes than the 2 crops of a batch (raise --batch-size)",
     ]
     assert Project.open(tmp_path / "p", mode="read").model_versions() == []
+
+
+@pytest.mark.skipif(not torch.distributed.is_available(), reason="torch without distributed")
+def test_processes_share_the_main_result_weigh_shares_and_all_stop_on_its_failure(tmp_path):
+    ctx = torch.multiprocessing.get_context("spawn")
+    results = ctx.SimpleQueue()
+    store = f"file://{tmp_path / 'store'}"
+    torch.multiprocessing.start_processes(
+        agreeing, (store, results), nprocs=2, start_method="spawn"
+    )
+    got = {r[0]: r[1:] for r in (results.get(), results.get())}
+    for rank, (shared, factor, merged, _) in got.items():
+        assert shared == ["from", 0]  # the main process's result, everywhere
+        # pixel weights 16 and 32: DDP's mean of the weighted shares is the global mean
+        assert factor == pytest.approx([2 / 3, 4 / 3][rank])
+        assert merged["loss"] == pytest.approx((16 * 1 + 32 * 2) / 48)
+        assert merged["dice"] == pytest.approx(2 * 0.5 / 3)
+        assert merged["learned_grad"] == 0.5  # the mean of 0 and 1
+    assert got[0][3] == ("RuntimeError", "disk on fire")
+    assert got[1][3] == (
+        "NoisyFixError",
+        "training stopped: the main process failed (RuntimeError: disk on fire)",
+    )
 
 
 @pytest.mark.skipif(not torch.distributed.is_available(), reason="torch without distributed")

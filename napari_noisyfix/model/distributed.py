@@ -139,6 +139,16 @@ class Ranks:
         merged.update(dice=dice / n_all, filtered=filtered / n_all)
         return factor, {**stats, **merged}
 
+    def average_grads(self, module) -> None:
+        """Average over the processes the gradients of a module that DDP does not wrap (a loss's
+        learned parameters, the T-Loss's ``nu``), so that every process takes the same step."""
+        if not self.active or not isinstance(module, torch.nn.Module):
+            return
+        for param in module.parameters():
+            if param.grad is not None:
+                dist.all_reduce(param.grad)
+                param.grad /= self.world
+
     def on_main(self, fn, *args, share: bool = True):
         """``fn(*args)`` run by the main process alone; with ``share``, every process gets its
         result (it must pickle), else the others get None.

@@ -158,6 +158,7 @@ def train_step(ctx: StepContext, batch, rng: np.random.Generator, strategies_on:
     share, stats = ctx.ranks.combine(stats, weights)
     ctx.optimizer.zero_grad(set_to_none=True)
     ctx.scaler.scale(loss * share).backward()
+    ctx.ranks.average_grads(ctx.loss_fn)
     ctx.scaler.step(ctx.optimizer)
     ctx.scaler.update()
     ctx.scheduler.step()
