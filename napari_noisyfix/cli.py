@@ -150,6 +150,7 @@ def _train(args, plan, ranks) -> int:
 
     proj = ranks.on_main(open_project, args.project, "write", share=False)
     if proj is None:  # another process of a distributed run, after the main one opened it
+        warnings.simplefilter("ignore")  # the main process shows the same warnings
         proj = open_project(args.project, "read")
     with proj:
         if ranks.main:

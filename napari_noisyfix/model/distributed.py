@@ -10,18 +10,27 @@ and :class:`Ranks` is what the trainer asks about its place in it:
   MixUp), then keeps its own contiguous share of it (:meth:`Ranks.part`): together the processes
   train on exactly the batch one process would;
 - the network is wrapped in DistributedDataParallel (:meth:`Ranks.wrap`; with SyncBatchNorm on
-  CUDA, so batch statistics are those of the global batch; gloo has no SyncBatchNorm, so on the
-  CPU each process normalises over its own share);
+  CUDA, so batch statistics are those of the global batch);
 - each share's loss is weighted by its share of the batch's pixel weight (:meth:`Ranks.combine`),
   so the averaged gradient is the one-process gradient for the pixel-averaged losses (CE, GCE,
-  SCE), and the logged loss is the global batch's;
+  SCE), and the logged loss is the global batch's (for Dice and the T-Loss, batch statistics,
+  the weighted mean of the shares' losses); a loss's own parameters are averaged too;
 - what needs the whole model's judgement (validation, the curriculum's losses, the noise
   estimate) runs on the main process alone and is shared with the others (:meth:`Ranks.on_main`),
   so that every process takes the same decisions; a failure there stops every process.
 
 Only the main process (rank 0) writes: version, checkpoints, fold models, audit log, progress
-bars. When one process dies, torchrun stops the others (SIGTERM, which :func:`start` turns into
-an exit that runs the cleanup: a reserved version is released).
+bars. When one process dies, no other waits for it: their next collective fails (gloo: the
+connection closed) or torchrun stops them (SIGTERM, which :func:`start` turns into an exit through
+every ``finally`` block, so the main process releases the version it reserved; one killed inside a
+collective leaves a reservation that the next opening for writing removes as stale). Every
+collective also gives up after :data:`TIMEOUT`.
+
+Two things differ from one process: gloo has no SyncBatchNorm (on the CPU each process
+normalises over its own share), and each process prepares the whole batch on the CPU before
+keeping its share (the price of drawing exactly the one-process batch; crops and flips are cheap
+next to the network's passes). The out-of-fold models are trained one after another, each by all
+the processes.
 """
 
 from __future__ import annotations
