@@ -43,11 +43,25 @@ def test_a_batch_smaller_than_the_processes_is_refused():
     assert ONE.part(1) == slice(0, 1)
 
 
+def test_each_process_gets_its_own_gpu_and_a_shared_one_is_refused(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert Ranks(1, 2, 1).device("auto") == torch.device("cuda", 1)
+    assert Ranks(3, 4, 1).device("cuda") == torch.device("cuda", 1)  # second machine
+    assert ONE.device("cuda:1") == torch.device("cuda", 1)
+    assert Ranks(1, 2, 1).device("cpu") == torch.device("cpu")
+    with pytest.raises(NoisyFixError, match="each uses its own GPU"):
+        Ranks(0, 2, 0).device("cuda:1")
+    with pytest.raises(NoisyFixError, match="--nproc 3: process 2 on this machine: only 2 CUDA"):
+        check_launch(3, "auto", 8)
+
+
 @pytest.mark.parametrize(
     ("nproc", "batch", "device", "problem"),
     [
         (0, 8, "cpu", "--nproc 0: give 1 or more processes"),
         (3, 2, "cpu", "--nproc 3: more processes than the 2 crops of a batch"),
+        (2, 8, "gpu", "--nproc 2: 'gpu' is not a device"),
     ],
 )
 def test_check_launch_refuses_what_the_run_cannot_use(nproc, batch, device, problem):

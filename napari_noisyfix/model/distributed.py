@@ -243,8 +243,9 @@ def check_launch(nproc: int, device: str, batch_size: int) -> None:
     Raises
     ------
     NoisyFixError
-        When ``nproc`` is below 1, exceeds the batch's crops, or exceeds the CUDA GPUs the
-        device would use; or when torchrun started this command with another count.
+        When ``nproc`` is below 1 or exceeds the batch's crops, when the device cannot give each
+        process its own GPU (a numbered GPU, fewer GPUs than processes) or is no device here;
+        or when torchrun started this command with another count.
     """
     world = launched_world()
     if world > 1:
@@ -260,11 +261,10 @@ def check_launch(nproc: int, device: str, batch_size: int) -> None:
             f"--nproc {nproc}: more processes than the {batch_size} crops of a batch "
             "(raise --batch-size)"
         )
-    if resolve_device(device).type == "cuda" and nproc > torch.cuda.device_count():
-        raise NoisyFixError(
-            f"--nproc {nproc}: only {torch.cuda.device_count()} CUDA GPU(s); one process each "
-            "(or pass --device cpu)"
-        )
+    try:  # the last process's device: its own GPU on CUDA
+        Ranks(nproc - 1, nproc, nproc - 1).device(device)
+    except NoisyFixError as exc:
+        raise NoisyFixError(f"--nproc {nproc}: {exc}") from None
 
 
 def launch(nproc: int, argv: list[str]) -> int:
