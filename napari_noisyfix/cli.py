@@ -128,11 +128,13 @@ def _read_clean_list(value: str | None) -> set[str] | None:
 
 def _cmd_train(args) -> int:
     from .model.budget import estimate_seconds, plan_text
+    from .model.maskrcnn import check_project
     from .model.oof import strength_note, train_out_of_fold
     from .progress import drive
 
     plan = training_plan(args)
     with open_project(args.project, "write") as proj:
+        check_project(proj, plan.config)
         seconds = estimate_seconds(plan, proj.in_channels, proj.n_classes)
         print(f"noisyfix: {plan_text(plan, seconds)}", file=sys.stderr)
         version = drive(train_out_of_fold(proj, plan.config, folds=plan.folds))

@@ -58,6 +58,8 @@ class TrainResult:
         if self.noise is not None:
             return self.noise["describe"]
         cfg = self.config
+        if cfg.arch == "maskrcnn":
+            return "Mask R-CNN with torchvision's own losses: no noise-robust strategy"
         if cfg.auto_strength:
             return "adaptive recipe, stopped before its warm-up ended: plain cross-entropy"
         if cfg.filter_threshold > 0 or cfg.pseudo_threshold > 0 or cfg.loss != "ce":
@@ -105,6 +107,11 @@ def train(
     sampling : dict, optional
         Relative sampling frequency per image (default: uniform).
     """
+    maskrcnn = config.arch == "maskrcnn"
+    if maskrcnn:
+        from .maskrcnn import maskrcnn_config
+
+        config = maskrcnn_config(project, config)
     names = list(project.names if names is None else names)
     if val_names is None:
         names, val_names = split_validation(project, names, config)
@@ -114,7 +121,7 @@ def train(
         names = names + project.synthetic_names(sources=names)
     device = resolve_device(config.device)
     rng = seed_everything(config.seed)
-    samples = load_samples(project, names, weights, trusted)
+    samples = load_samples(project, names, weights, trusted, instance_ids=maskrcnn)
     val_samples = load_samples(project, list(val_names))
     model, saved_loss = _make_model(project, config, init_state, device)
     ctx = StepContext.create(model, warmup_config(config), device, project.n_classes)
@@ -171,6 +178,11 @@ class _EpochLoop:
         self.step, self.best_epoch, self.best_dice, self._best = 0, -1, -math.inf, None
         self.total = config.epochs * config.steps_per_epoch
         self.noise: dict | None = None
+        self.step_fn = train_step
+        if config.arch == "maskrcnn":
+            from .maskrcnn_targets import maskrcnn_step
+
+            self.step_fn = maskrcnn_step
 
     def run(self):
         wait = 0
@@ -193,7 +205,7 @@ class _EpochLoop:
         sums = np.zeros(3)
         for _ in range(self.config.steps_per_epoch):
             batch = self._draw(pool)
-            stats = train_step(self.ctx, batch, self.rng, strategies_on=active)
+            stats = self.step_fn(self.ctx, batch, self.rng, strategies_on=active)
             sums += (stats["loss"], stats["dice"], stats["filtered"])
             self.step += 1
             yield Progress("train", self.step, self.total, f"epoch {epoch + 1}", stats)
