@@ -96,7 +96,8 @@ def train(
     project : Project
         Source of images and working masks.
     config : TrainConfig
-        Network, schedule and strategies.
+        Network, schedule and strategies. ``arch="maskrcnn"`` needs an instance project and
+        trains with the plain recipe (:func:`~.maskrcnn.maskrcnn_config`).
     names : list of str, optional
         Images to use (default: all). Without ``val_names`` a patient-level validation share
         (``config.val_fraction``) is split off them; pass ``val_names=[]`` for none.
