@@ -145,6 +145,7 @@ def _train(args, plan, ranks) -> int:
     """Out-of-fold training; in a distributed run only the main process opens the project for
     writing, prints and shows progress (the others read and stay quiet)."""
     from .model.budget import estimate_seconds, plan_text
+    from .model.maskrcnn import check_project
     from .model.oof import strength_note, train_out_of_fold
     from .progress import drive
 
@@ -153,6 +154,7 @@ def _train(args, plan, ranks) -> int:
         warnings.simplefilter("ignore")  # the main process shows the same warnings
         proj = open_project(args.project, "read")
     with proj:
+        check_project(proj, plan.config)
         if ranks.main:
             seconds = estimate_seconds(plan, proj.in_channels, proj.n_classes)
             print(f"noisyfix: {plan_text(plan, seconds)}", file=sys.stderr)

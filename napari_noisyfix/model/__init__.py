@@ -1,6 +1,8 @@
 """Noise-robust segmentation training and inference (Qt-free).
 
 - :mod:`.networks`: smp U-Net / U-Net++ registry with decoder dropout (:func:`build_model`).
+- :mod:`.maskrcnn`, :mod:`.maskrcnn_targets`: torchvision Mask R-CNN for instance projects
+  (``arch="maskrcnn"``), its targets from object ids and its probability maps.
 - :mod:`.losses`: CE/BCE, soft Dice, CE+Dice, GCE, SCE with pixel weights and an ignore value.
 - :mod:`.config`: :class:`TrainConfig` with the ``plain`` and ``robust`` recipes and CLI options.
 - :mod:`.trainer`: :func:`train`, a generator of progress returning a :class:`TrainResult`.

@@ -94,7 +94,10 @@ def plan_training(
         budget = auto_budget(given.get("device", "auto"))
         why = f"auto: training on the {'CPU' if budget == 'quick' else 'GPU'}"
     spec = BUDGETS[budget]
-    config = TrainConfig(**{**spec.fields(), **given})
+    fields = spec.fields()
+    if given.get("arch") == "maskrcnn":  # the quick budget's light encoder is the U-Net's only
+        fields["encoder"] = "resnet18"
+    config = TrainConfig(**{**fields, **given})
     return TrainPlan(budget, config, spec.folds if folds is None else int(folds), why)
 
 
@@ -117,11 +120,11 @@ def time_step(config: TrainConfig, in_channels: int, n_classes: int, repeats: in
     model = build_model(config, in_channels, n_classes).to(device).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr)
     x = torch.randn(config.batch_size, in_channels, side, side, device=device)
-    y = torch.randint(0, n_classes, (config.batch_size, side, side), device=device)
+    step_loss = _loss_of(config, model, x, n_classes)
     elapsed = 0.0
     for i in range(repeats + 1):
         start = time.perf_counter()
-        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss = step_loss()
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -130,6 +133,20 @@ def time_step(config: TrainConfig, in_channels: int, n_classes: int, repeats: in
         if i:  # the first step builds caches and is not counted
             elapsed += time.perf_counter() - start
     return elapsed / repeats
+
+
+def _loss_of(config: TrainConfig, model, x, n_classes: int):
+    """The loss of one timed step on the batch ``x``: cross-entropy on random labels, or for
+    Mask R-CNN torchvision's losses on a grid of square objects."""
+    import torch
+
+    if config.arch == "maskrcnn":
+        from .maskrcnn_targets import grid_ids, instance_targets
+
+        target = {k: v.to(x.device) for k, v in instance_targets(grid_ids(x.shape[-1])).items()}
+        return lambda: sum(model.losses(x, [target] * x.shape[0]).values())
+    y = torch.randint(0, n_classes, (x.shape[0], *x.shape[-2:]), device=x.device)
+    return lambda: torch.nn.functional.cross_entropy(model(x), y)
 
 
 def estimate_seconds(plan: TrainPlan, in_channels: int, n_classes: int) -> float:

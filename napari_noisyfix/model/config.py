@@ -60,7 +60,7 @@ RECIPES = {"robust": ROBUST, "adaptive": ADAPTIVE, "plain": PLAIN}
 SYNTHETIC: tuple[str, ...] = ("off", "add")
 #: Registered architectures and encoders (the factory in :mod:`.networks` builds exactly these);
 #: kept here, free of torch, so that option parsing stays light.
-ARCH_NAMES: tuple[str, ...] = ("unet", "unetplusplus")
+ARCH_NAMES: tuple[str, ...] = ("unet", "unetplusplus", "maskrcnn")
 #: ``mobilenetv3_small`` is the light one (half-width MobileNetV3-small with a narrow decoder,
 #: 0.54 M parameters against 14.3 M for resnet18): the demo's shipped model and the CPU budget.
 ENCODERS: tuple[str, ...] = (
@@ -79,7 +79,8 @@ LOSS_ALIASES: dict[str, str] = {"bce": "ce", "bce_dice": "ce_dice"}
 class TrainConfig:
     """Everything that defines one training run.
 
-    Network: ``arch`` ("unet" | "unetplusplus"), ``encoder``, ``encoder_weights`` (None or a local
+    Network: ``arch`` ("unet" | "unetplusplus" | "maskrcnn": instance projects only, plain
+    recipe, resnet18/34 backbone, :mod:`.maskrcnn`), ``encoder``, ``encoder_weights`` (None or a local
     file), ``dropout`` (decoder dropout, also used for MC dropout).
     Loss: ``loss`` ("ce", "bce", "dice", "ce_dice", "bce_dice", "gce", "sce", "tloss"),
     ``gce_q``, ``sce_alpha``, ``sce_beta``, ``dice_weight`` (of the Dice term of ``ce_dice``),
@@ -216,7 +217,7 @@ class TrainConfig:
 
 
 _HELP = {
-    "arch": "network architecture",
+    "arch": "network architecture (maskrcnn: instance projects, resnet18/34, plain recipe)",
     "encoder": "encoder backbone",
     "encoder_weights": "local file with encoder weights (nothing is downloaded)",
     "dropout": "decoder dropout probability (also used for MC-dropout uncertainty)",

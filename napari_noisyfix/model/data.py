@@ -36,13 +36,15 @@ def round_up(n: int, multiple: int = OUTPUT_STRIDE) -> int:
 
 @dataclass
 class Sample:
-    """One training image: image (C, H, W), mask (H, W) int64, weight (H, W), trusted (H, W) bool."""
+    """One training image: image (C, H, W), mask (H, W) int64, weight (H, W), trusted (H, W) bool;
+    ``ids`` (H, W) int64 the object ids of an instance project's image, when asked for."""
 
     name: str
     image: torch.Tensor
     mask: torch.Tensor
     weight: torch.Tensor
     trusted: torch.Tensor
+    ids: torch.Tensor | None = None
 
 
 def load_samples(
@@ -50,11 +52,13 @@ def load_samples(
     names: list[str],
     weights: dict[str, np.ndarray] | None = None,
     trusted: dict[str, np.ndarray] | None = None,
+    instance_ids: bool = False,
 ) -> list[Sample]:
     """Read images, working masks and weight maps of ``names`` from a project.
 
     Without ``trusted``, every pixel of a clean-subset image is trusted (never filtered or
-    pseudo-labelled) and no other pixel is.
+    pseudo-labelled) and no other pixel is. With ``instance_ids`` each sample also holds the
+    working object ids (:meth:`~napari_noisyfix.project.Project.labels` of an instance project).
     """
     samples = []
     for name in names:
@@ -65,7 +69,8 @@ def load_samples(
         tr = _pixel_map(trusted, name, hw, bool, project.is_clean(name))
         if (w < 0).any() or not torch.isfinite(w).all():
             raise NoisyFixError(f"{name}: weight map holds negative or non-finite values")
-        samples.append(Sample(name, image, mask, w, tr))
+        ids = torch.from_numpy(project.labels(name).astype(np.int64)) if instance_ids else None
+        samples.append(Sample(name, image, mask, w, tr, ids))
     return samples
 
 
@@ -87,12 +92,16 @@ def crop_size(samples: list[Sample], image_size: int | None) -> tuple[int, int]:
     return round_up(h), round_up(w)
 
 
+def crop_window(rng: np.random.Generator, hw: tuple[int, int], size: tuple[int, int]):
+    """A random window of ``size`` inside an image of shape ``hw`` (all of it where smaller)."""
+    r = int(rng.integers(max(hw[0] - size[0], 0) + 1))
+    c = int(rng.integers(max(hw[1] - size[1], 0) + 1))
+    return slice(r, r + size[0]), slice(c, c + size[1])
+
+
 def crop_sample(rng: np.random.Generator, s: Sample, size: tuple[int, int]) -> list[torch.Tensor]:
     """A random crop of ``size`` (padded where the image is smaller): image, mask, weight, trusted."""
-    h, w = s.mask.shape
-    r = int(rng.integers(max(h - size[0], 0) + 1))
-    c = int(rng.integers(max(w - size[1], 0) + 1))
-    window = (slice(r, r + size[0]), slice(c, c + size[1]))
+    window = crop_window(rng, tuple(s.mask.shape), size)
     return [
         pad_to(s.image[(slice(None), *window)], *size, 0.0),
         pad_to(s.mask[window], *size, IGNORE),

@@ -17,7 +17,9 @@ from torch import nn
 from ..errors import NoisyFixError
 from .config import ARCH_NAMES, ENCODERS
 
-ARCHITECTURES: dict[str, type] = dict(zip(ARCH_NAMES, (smp.Unet, smp.UnetPlusPlus), strict=True))
+#: The smp architectures; ``maskrcnn`` (:mod:`.maskrcnn`), the other name of
+#: :data:`~.config.ARCH_NAMES`, is torchvision's and builds a :class:`~.maskrcnn.MaskRCNNNet`.
+ARCHITECTURES: dict[str, type] = {"unet": smp.Unet, "unetplusplus": smp.UnetPlusPlus}
 #: smp arguments of the encoders whose registered name is not smp's own: the light encoder is
 #: timm's half-width MobileNetV3-small, with a decoder narrowed to match its features.
 SMP_ENCODERS: dict[str, dict] = {
@@ -67,9 +69,13 @@ class SegNet(nn.Module):
 
 def check_choice(arch: str, encoder: str) -> None:
     """Raise :class:`NoisyFixError` unless ``arch`` and ``encoder`` are registered."""
-    if arch not in ARCHITECTURES:
-        raise NoisyFixError(f"unknown architecture {arch!r}; choose from {sorted(ARCHITECTURES)}")
-    if encoder not in ENCODERS:
+    if arch not in ARCH_NAMES:
+        raise NoisyFixError(f"unknown architecture {arch!r}; choose from {sorted(ARCH_NAMES)}")
+    if arch == "maskrcnn":
+        from .maskrcnn import check_backbone
+
+        check_backbone(encoder)
+    elif encoder not in ENCODERS:
         raise NoisyFixError(f"unknown encoder {encoder!r}; choose from {list(ENCODERS)}")
 
 
@@ -80,10 +86,24 @@ def build_model(config, in_channels: int, n_classes: int) -> SegNet:
     state dict, read with ``weights_only=True``); nothing is downloaded.
     """
     check_choice(config.arch, config.encoder)
+    if config.arch == "maskrcnn":
+        return _maskrcnn(config, in_channels, n_classes)
     model = SegNet(config.arch, config.encoder, in_channels, n_classes, config.dropout)
     if config.encoder_weights:
         load_encoder_weights(model, config.encoder_weights)
     return model
+
+
+def _maskrcnn(config, in_channels: int, n_classes: int):
+    from .maskrcnn import MaskRCNNNet
+
+    if n_classes != MaskRCNNNet.n_classes:
+        raise NoisyFixError(f"Mask R-CNN learns one object class; got {n_classes} classes")
+    if config.encoder_weights:
+        raise NoisyFixError(
+            "Mask R-CNN trains from scratch here; --encoder-weights is for the U-Net"
+        )
+    return MaskRCNNNet(config.encoder, in_channels, config.dropout)
 
 
 def load_network_state(model: SegNet, state: dict) -> dict:

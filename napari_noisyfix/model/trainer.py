@@ -59,6 +59,8 @@ class TrainResult:
         if self.noise is not None:
             return self.noise["describe"]
         cfg = self.config
+        if cfg.arch == "maskrcnn":
+            return "Mask R-CNN with torchvision's own losses: no noise-robust strategy"
         if cfg.auto_strength:
             return "adaptive recipe, stopped before its warm-up ended: plain cross-entropy"
         if cfg.filter_threshold > 0 or cfg.pseudo_threshold > 0 or cfg.loss != "ce":
@@ -95,7 +97,8 @@ def train(
     project : Project
         Source of images and working masks.
     config : TrainConfig
-        Network, schedule and strategies.
+        Network, schedule and strategies. ``arch="maskrcnn"`` needs an instance project and
+        trains with the plain recipe (:func:`~.maskrcnn.maskrcnn_config`).
     names : list of str, optional
         Images to use (default: all). Without ``val_names`` a patient-level validation share
         (``config.val_fraction``) is split off them; pass ``val_names=[]`` for none.
@@ -106,6 +109,11 @@ def train(
     sampling : dict, optional
         Relative sampling frequency per image (default: uniform).
     """
+    maskrcnn = config.arch == "maskrcnn"
+    if maskrcnn:
+        from .maskrcnn import maskrcnn_config
+
+        config = maskrcnn_config(project, config)
     names = list(project.names if names is None else names)
     if val_names is None:
         names, val_names = split_validation(project, names, config)
@@ -116,7 +124,7 @@ def train(
     ranks = current_ranks()  # several processes under torchrun: see .distributed
     device = ranks.device(config.device)
     rng = seed_everything(config.seed)
-    samples = load_samples(project, names, weights, trusted)
+    samples = load_samples(project, names, weights, trusted, instance_ids=maskrcnn)
     val_samples = load_samples(project, list(val_names))
     model, saved_loss = _make_model(project, config, init_state, device)
     ctx = StepContext.create(model, warmup_config(config), device, project.n_classes, ranks)
@@ -173,6 +181,11 @@ class _EpochLoop:
         self.step, self.best_epoch, self.best_dice, self._best = 0, -1, -math.inf, None
         self.total = config.epochs * config.steps_per_epoch
         self.noise: dict | None = None
+        self.step_fn = train_step
+        if config.arch == "maskrcnn":
+            from .maskrcnn_targets import maskrcnn_step
+
+            self.step_fn = maskrcnn_step
 
     def run(self):
         wait = 0
@@ -195,7 +208,7 @@ class _EpochLoop:
         sums = np.zeros(3)
         for _ in range(self.config.steps_per_epoch):
             batch = self._draw(pool)
-            stats = train_step(self.ctx, batch, self.rng, strategies_on=active)
+            stats = self.step_fn(self.ctx, batch, self.rng, strategies_on=active)
             sums += (stats["loss"], stats["dice"], stats["filtered"])
             self.step += 1
             yield Progress("train", self.step, self.total, f"epoch {epoch + 1}", stats)
