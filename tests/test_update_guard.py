@@ -8,47 +8,53 @@ import numpy as np
 import pytest
 import torch
 
+from napari_noisyfix.benchmark.loop import copy_project
 from napari_noisyfix.cli import main
 from napari_noisyfix.model.checkpoints import load_checkpoint, save_checkpoint
 from napari_noisyfix.model.config import TrainConfig
-from napari_noisyfix.model.networks import build_model
-from napari_noisyfix.model.predictor import Predictor
+from napari_noisyfix.model.trainer import train
 from napari_noisyfix.model.update import held_back_view, update, update_maps
 from napari_noisyfix.model.update_guard import GUARD_SHARE, MIN_UNITS, held_back, judge
 from napari_noisyfix.progress import drive
 from napari_noisyfix.project import Project
 
-SIZE, N = 64, 6
+SIZE, N = 64, 8  # with seed 0 one image (im6) is held back
 CONFIG = TrainConfig.plain(
-    encoder="mobilenet_v2", epochs=1, steps_per_epoch=1, batch_size=2, image_size=SIZE,
+    encoder="mobilenet_v2", epochs=1, steps_per_epoch=15, batch_size=2, image_size=SIZE, lr=3e-3,
     val_fraction=0.0, device="cpu",
 )  # fmt: skip
 #: A learning rate no update survives (the configured rate is taken whole: share 1).
 ABSURD_LR = 50.0
-BOXES = ((slice(4, 24), slice(4, 24)), (slice(36, 60), slice(36, 60)))  # two regions per image
+BOXES = ((slice(8, 32), slice(8, 32)), (slice(32, 56), slice(32, 60)))  # two per image
 
 
-def _project(root, reviewed: int) -> Project:
-    """``N`` images of their own patients, a random-weight model v1, ``reviewed`` images with
-    two reviewed boxes each; on held-back images the reviewed labels are the model's argmax."""
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    """``N`` images of their own patients, a bright disc each (its mask), and model v1 trained
+    on them."""
     rng = np.random.default_rng(1)
-    images = {f"im{i}": rng.random((SIZE, SIZE)).astype(np.float32) for i in range(N)}
-    masks = {n: (rng.random((SIZE, SIZE)) > 0.5).astype(np.uint8) for n in images}
-    project = Project.create(root, images, masks)
-    state = build_model(CONFIG, 1, 2).state_dict()
-    save_checkpoint(project.model_dir(1), state, CONFIG, 1, 2, [], {"kind": "train"})
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    masks = {
+        f"im{i}": ((yy - rng.integers(16, 48)) ** 2 + (xx - rng.integers(16, 48)) ** 2 < 196)
+        for i in range(N)
+    }
+    masks = {n: m.astype(np.uint8) for n, m in masks.items()}
+    images = {n: (m * 0.6 + rng.random(m.shape) * 0.4).astype(np.float32) for n, m in masks.items()}
+    project = Project.create(tmp_path_factory.mktemp("guard") / "p", images, masks)
+    result = drive(train(project, CONFIG, val_names=[]), quiet=True)
+    save_checkpoint(project.model_dir(1), result.state, CONFIG, 1, 2, [], {"kind": "train"})
+    project.close()
+    return project.root
+
+
+def _project(base, root, reviewed: int) -> Project:
+    """A copy of ``base`` with two reviewed boxes (labels confirmed) in ``reviewed`` images."""
+    project = copy_project(Project.open(base, "read"), root)
     for name in project.names[:reviewed]:
         for box in BOXES:
             region = np.zeros((SIZE, SIZE), bool)
             region[box] = True
             project.mark_reviewed(name, region)
-    _, trusted = update_maps(project, project.names)
-    parent = Predictor.load(project.model_dir(1), "cpu")
-    for name in held_back(project, project.names, trusted, GUARD_SHARE, CONFIG.seed):
-        mask = project.mask(name).copy()
-        argmax = parent.predict(project.image(name)).probs.argmax(0)
-        mask[trusted[name]] = argmax[trusted[name]]
-        project.save_mask(name, mask)
     return project
 
 
@@ -60,26 +66,39 @@ def _same_weights(project, a: int, b: int) -> bool:
 ABSURD = TrainConfig.from_dict({**CONFIG.to_dict(), "lr": ABSURD_LR})
 
 
-def test_a_harmful_update_keeps_the_parent_weights_and_records_why(tmp_path):
-    project = _project(tmp_path / "p", reviewed=N)
+def test_a_harmful_update_keeps_the_parent_weights_and_records_why(base, tmp_path):
+    project = _project(base, tmp_path / "p", reviewed=N)
     version = drive(update(project, steps=3, config=ABSURD, lr_share=1.0), quiet=True)
     assert _same_weights(project, 1, version)
     guard = load_checkpoint(project.model_dir(version)).meta["guard"]
     assert guard["on"] and guard["kept_parent"] == ["final model"]
     (final,) = guard["models"]
     assert final["judged"] and final["kept"] == "parent" and final["units"] >= MIN_UNITS
-    assert final["dice"]["parent"] > 0.99  # the labels are its own argmax (float16 aside)
-    assert final["dice"]["diff"] < -final["dice"]["se"]
+    assert final["dice"]["parent"] > 0.8  # a trained parent
+    assert final["log_loss"]["diff"] > final["log_loss"]["se"]
     assert final["images"] == guard["held_back"] and "worse by more than" in final["reason"]
-    assert final["log_loss"]["update"] > final["log_loss"]["parent"]
     row = project.log.rows("update")[-1]
     assert row["model_version"] == version and row["details"]["guard"] == guard
     # the corrections are recorded all the same: the next update needs new ones
     assert load_checkpoint(project.model_dir(version)).meta["corrections"]
 
 
-def test_guard_off_lets_the_same_update_through(tmp_path):
-    project = _project(tmp_path / "p", reviewed=N)
+def test_a_sound_update_is_judged_and_accepted(base, tmp_path):
+    project = _project(base, tmp_path / "p", reviewed=N)
+    version = drive(update(project, steps=10, config=CONFIG), quiet=True)
+    assert not _same_weights(project, 1, version)
+    guard = load_checkpoint(project.model_dir(version)).meta["guard"]
+    _, trusted = update_maps(project, project.names)
+    assert guard["held_back"] == held_back(project, project.names, trusted, GUARD_SHARE, 0)
+    (final,) = guard["models"]
+    assert final["judged"] and final["kept"] == "update" and guard["kept_parent"] == []
+    assert final["dice"]["diff"] >= -final["dice"]["se"]
+    assert final["log_loss"]["diff"] <= final["log_loss"]["se"]
+    assert "no model got worse; 1 updated after judging" in guard["summary"]
+
+
+def test_guard_off_lets_the_harmful_update_through(base, tmp_path):
+    project = _project(base, tmp_path / "p", reviewed=N)
     root = str(project.root)
     project.close()
     out, err = io.StringIO(), io.StringIO()
@@ -93,8 +112,8 @@ def test_guard_off_lets_the_same_update_through(tmp_path):
         assert load_checkpoint(project.model_dir(version)).meta["guard"] == {"on": False}
 
 
-def test_too_few_held_back_pixels_leave_the_update_unjudged_and_accepted(tmp_path):
-    project = _project(tmp_path / "p", reviewed=1)  # one patient: none can be held back
+def test_too_few_held_back_pixels_leave_the_update_unjudged_and_accepted(base, tmp_path):
+    project = _project(base, tmp_path / "p", reviewed=1)  # one patient, not drawn to be held back
     version = drive(update(project, steps=3, config=ABSURD, lr_share=1.0), quiet=True)
     assert not _same_weights(project, 1, version)
     guard = load_checkpoint(project.model_dir(version)).meta["guard"]
@@ -121,7 +140,7 @@ def test_held_back_images_are_a_seeded_share_of_patients_that_stays_held_back(tm
     assert all(
         f"im{2 * int(p[1:])}" in held and f"im{2 * int(p[1:]) + 1}" in held for p in patients
     )
-    assert 1 <= len(patients) <= 10
+    assert 1 <= len(patients) <= 10  # about a fifth of 20
     # a patient held back with fewer patients reviewed stays held back when more are; one
     # whose trusted pixels an update learnt never is
     first = held_back(Patients(), names, few, 0.2, seed=0)

@@ -20,11 +20,14 @@ fold model) is judged against its parent on trusted pixels that *neither* learnt
   ever trained on any pixel of them.
 
 The judgement (:func:`judge`) compares the foreground Dice of the two models' argmax on the
-held-back trusted pixels, pooled, and its pixel log-loss. Its unit is a connected run of trusted
-pixels (a reviewed region, a clean image): the tolerance is the standard error of the Dice
-difference from a seeded bootstrap over those units, so it comes from the data. The updated model
-is kept unless its Dice is lower than the parent's by more than :data:`GUARD_Z` standard errors;
-then the new version keeps the parent's weights for that model (the version is still created, so
+held-back trusted pixels, pooled, and their pixel log-loss. Its unit is a connected run of
+trusted pixels (a reviewed region, a clean image): the tolerance of each score is the standard
+error of its difference from a seeded bootstrap over those units, so it comes from the data. The
+updated model is kept unless its Dice is lower, or its log-loss higher, than the parent's by more
+than :data:`GUARD_Z` standard errors. Both are needed: a model that collapsed to "all
+foreground" can gain Dice on foreground-heavy reviewed regions while its log-loss explodes, and
+an argmax that flips on barely confident pixels loses Dice at a lower log-loss. When it is worse,
+the new version keeps the parent's weights for that model (the version is still created, so
 the corrections it was given are recorded and the next update resumes from the better weights).
 With fewer than :data:`MIN_UNITS` held-back units the model is "not judged" and the update is
 kept. The cost: the held-back patients' corrections never reach the final model's weights (they
@@ -43,7 +46,7 @@ from scipy import ndimage
 #: Share of the patients with trusted pixels held back to judge an update.
 GUARD_SHARE = 0.2
 #: An updated model is replaced by its parent when its Dice on the held-back trusted pixels is
-#: lower by more than this many standard errors of the difference.
+#: lower, or its log-loss higher, by more than this many standard errors of the difference.
 GUARD_Z = 1.0
 #: The fewest held-back units (connected runs of trusted pixels) a standard error is taken from.
 MIN_UNITS = 2
@@ -71,9 +74,9 @@ def held_back(
     trusted : dict
         Trusted-pixel maps by image; only patients with trusted pixels are held back.
     share : float
-        A patient is held back when its seeded draw is below it; while fewer than
-        :data:`MIN_UNITS` patients are, those with the lowest draws are, as long as one patient
-        with trusted pixels is left to train on.
+        A patient is held back when its seeded draw is below it (so a project with few reviewed
+        patients may hold back none, and its update is not judged: never more than this share
+        of the corrections is kept from the final model).
     seed : int
         Seeds the draws (keep it for a chain of updates).
     kept : iterable of str
@@ -87,12 +90,7 @@ def held_back(
     learnt = {project.patient(n) for n in learnt if n in names}
     chosen = {project.patient(n) for n in kept if n in names} & patients
     draws = {p: _draw(seed, p) for p in patients - learnt - chosen}
-    order = sorted(draws, key=draws.get)
-    chosen |= {p for p in order if draws[p] < share}
-    for p in order:
-        if len(chosen) >= MIN_UNITS or len(patients - chosen) <= 1:
-            break
-        chosen.add(p)
+    chosen |= {p for p in draws if draws[p] < share}
     return sorted(n for n in names if trusted[n].any() and project.patient(n) in chosen)
 
 
@@ -114,13 +112,14 @@ class Judgement:
         return asdict(self)
 
 
-def not_judged(model: str, images: list[str], units: int) -> Judgement:
+def not_judged(model: str, images: list[str], units: list) -> Judgement:
     """The update is kept because too few trusted pixels were held back to judge it."""
     reason = (
-        f"not judged: {units} held-back trusted region(s) in {len(images)} image(s), "
+        f"not judged: {len(units)} held-back trusted region(s) in {len(images)} image(s), "
         f"{MIN_UNITS} needed"
     )
-    return Judgement(model, False, "update", reason, list(images), units)
+    pixels = int(sum(where.sum() for _, where in units))
+    return Judgement(model, False, "update", reason, list(images), len(units), pixels)
 
 
 def _units(trusted: dict, names: list[str]) -> list[tuple[str, np.ndarray]]:
@@ -170,7 +169,7 @@ def judge(model, project, images, trusted, parent_probs, updated_probs, seed) ->
     """
     units = _units(trusted, images)
     if len(units) < MIN_UNITS:
-        return not_judged(model, images, len(units))
+        return not_judged(model, images, units)
     masks = {n: project.mask(n) for n in images}
     terms = np.stack(
         [
@@ -185,13 +184,21 @@ def judge(model, project, images, trusted, parent_probs, updated_probs, seed) ->
     dice_b, loss_b = _scores(boot)
     dice = _compare(dice_p, dice_u, dice_b[1] - dice_b[0])
     loss = _compare(loss_p, loss_u, loss_b[1] - loss_b[0])
-    worse = dice["diff"] < -GUARD_Z * dice["se"]
+    worse = [
+        name
+        for name, score, sign in (("Dice", dice, -1), ("log-loss", loss, 1))
+        if sign * score["diff"] > GUARD_Z * score["se"]
+    ]
     reason = (
-        f"Dice on {len(units)} held-back trusted region(s) of {len(images)} image(s): "
-        f"update {dice['update']:.3f}, parent {dice['parent']:.3f}, "
-        f"difference {dice['diff']:+.3f}, standard error {dice['se']:.3f}; "
-        + ("worse by more than" if worse else "not worse by more than")
-        + f" {GUARD_Z:g} standard error(s)"
+        f"on {len(units)} held-back trusted region(s) of {len(images)} image(s): "
+        f"Dice update {dice['update']:.3f}, parent {dice['parent']:.3f} "
+        f"({dice['diff']:+.3f} +- {dice['se']:.3f}); log-loss update {loss['update']:.3f}, "
+        f"parent {loss['parent']:.3f} ({loss['diff']:+.3f} +- {loss['se']:.3f}); "
+        + (
+            f"{' and '.join(worse)} worse by more than {GUARD_Z:g} standard error(s)"
+            if worse
+            else f"neither worse by more than {GUARD_Z:g} standard error(s)"
+        )
     )
     kept = "parent" if worse else "update"
     pixels = int(terms[0, :, 4].sum())
@@ -232,6 +239,18 @@ def guard_record(on: bool, seed: int, held: list[str], judgements: list[Judgemen
         "kept_parent": [j.model for j in judgements if j.kept == "parent"],
         "summary": summary(judgements),
     }
+
+
+def version_summary(project, version: int | None) -> str | None:
+    """The guard's one line for ``version`` from the audit log (no weights read), or None when
+    the version is not an update or was made before the guard."""
+    for row in reversed(project.log.rows("update")):
+        if row["model_version"] == version:
+            guard = row["details"].get("guard")
+            if guard is None:
+                return None
+            return guard["summary"] if guard["on"] else record_text(guard)[0]
+    return None
 
 
 def record_text(record: dict) -> list[str]:
