@@ -181,13 +181,17 @@ def training_plan(args):
 def _cmd_update(args) -> int:
     """Retrain from the corrections, then rescore with the new version (like the GUI's Retrain),
     so that the scores never stay on the old model."""
+    from .model.checkpoints import load_checkpoint
     from .model.config import config_from_args
+    from .model.update_guard import record_text
     from .progress import drive
     from .review.jobs import retrain_job
 
     with open_project(args.project, "write") as proj:
-        version = drive(retrain_job(proj, args.steps, config=config_from_args(args)))
+        job = retrain_job(proj, args.steps, config=config_from_args(args), guard=args.guard == "on")
+        version = drive(job)
     print(f"model version {version} saved in {proj.model_dir(version)}")
+    print("\n".join(record_text(load_checkpoint(proj.model_dir(version)).meta["guard"])))
     print(f"project rescored with model version {version}; next: {_command('review', args)}")
     return 0
 
@@ -443,6 +447,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="optimiser steps per model (default: a fifth of the first training's schedule, "
         "at least 5)",
+    )
+    p.add_argument(
+        "--guard",
+        choices=("on", "off"),
+        default="on",
+        help="on: hold back the trusted pixels of a seeded share of the reviewed patients, judge "
+        "each updated model against its parent on them and keep the parent's weights where the "
+        "update made it worse by more than the standard error (default); off: train on every "
+        "correction, judge nothing",
     )
     _add_train_options(p, skip=UPDATE_SETS)
     p.set_defaults(func=_cmd_update)

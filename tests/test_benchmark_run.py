@@ -197,6 +197,7 @@ def test_rescore_of_a_real_noise_run_rereads_its_truth(given_run, tmp_path):
 
 def test_the_loop_reviews_retrains_and_rescores_in_two_rounds(run):
     out, r = run
+    from napari_noisyfix.model.checkpoints import load_checkpoint
     from napari_noisyfix.project import Project
 
     project = Project.open(out / "loop", mode="read")
@@ -215,5 +216,12 @@ def test_the_loop_reviews_retrains_and_rescores_in_two_rounds(run):
     updated = r["loop.round1.update_s"] > 0
     assert project.latest_model_version() == r["loop.final_version"] > (1 if updated else 0)
     assert r["loop.round2.label_dice"] >= r["loop.round1.label_dice"] - 1e-9
+    # what the update guard did in the last round is what the final version records
+    if r["loop.round2.update_s"] > 0:
+        guard = load_checkpoint(project.model_dir(r["loop.final_version"])).meta["guard"]
+        assert r["loop.round2.guard_kept"] == float("final model" in guard["kept_parent"])
+        assert r["loop.round2.guard_judged"] == sum(m["judged"] for m in guard["models"])
+    for k in (1, 2):
+        assert r[f"loop.round{k}.guard_kept"] in (0.0, 1.0)
     assert (out / "plots" / "loop.png").stat().st_size > 1000
     assert "| loop | round 1 | round 2 |" in (out / "results.md").read_text()

@@ -61,6 +61,8 @@ def test_auto_retrain_refreshes_overlays_and_keeps_edits(
     assert c.session.current.image == here.image or not open_there
     assert widget.queue_panel.selected_id() == c.session.current.id
     assert "model v2" in widget.state.text() and "scores v2" in widget.state.text()
+    qtbot.waitUntil(lambda: "retrain done" in widget.status.text(), timeout=10_000)
+    assert "update guard: " in widget.status.text()  # what the guard kept, where results go
     assert not np.array_equal(viewer.layers[NAMES["uncertainty"]].data, heat_before)
     assert layer.data[c.layers.index(name), 0, 0] == 1  # the uncommitted stroke is still there
     assert c.project.mask(name)[0, 0] == 0

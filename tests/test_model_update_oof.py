@@ -130,3 +130,15 @@ def test_fold_models_update_at_their_share_of_the_rate(updated):
     with pytest.raises(NoisyFixError, match="fold learning-rate share 0"):
         drive(update(project, steps=1, fold_lr_share=0.0), quiet=True)
     assert project.latest_model_version() == second
+
+
+def test_the_guard_records_every_model_and_its_judges_are_never_trained_on(updated):
+    project, _, second, *_ = updated
+    guard = load_checkpoint(project.model_dir(second)).meta["guard"]
+    assert guard["on"] and guard["kept_parent"] == []
+    assert [m["model"] for m in guard["models"]] == ["fold 1/2", "fold 2/2", "final model"]
+    assert all(m["kept"] == "update" for m in guard["models"])
+    record = json.loads((project.scores_dir(second) / "oof.json").read_text())
+    for fold in record["folds"]:  # a fold model never trains on what judges it
+        assert fold["held_back"] == [n for n in fold["held_out"] if n in guard["held_back"]]
+        assert not set(fold["held_back"]) & set(fold["trained_on"])

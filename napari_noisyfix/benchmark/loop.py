@@ -16,7 +16,9 @@ On a copy of the benchmark's scored project (``OUT/loop``; the project itself st
 
 Keys per round: ``loop.round<k>.reviewed_share``, ``.label_dice``, ``.test_dice.{before,
 after_update,full_retrain}``, ``.remaining.{pixel_ap,image_auroc}.{before,after_update}`` and
-their ``.cleanlab`` twins, ``.update_s``, ``.full_retrain_s``, ``.update_to_full``.
+their ``.cleanlab`` twins, ``.update_s``, ``.full_retrain_s``, ``.update_to_full``, and what the
+update guard (:mod:`~napari_noisyfix.model.update_guard`) did: ``.guard_kept`` (the final model
+kept its parent's weights), ``.guard_kept_folds``, ``.guard_judged``.
 """
 
 from __future__ import annotations
@@ -79,7 +81,9 @@ def _full_retrain(project, data, config, folds: int, root: Path):
     return copy, version, time.perf_counter() - start
 
 
-def run_loop(project, version: int, data, test, config, folds: int, out: Path):
+def run_loop(
+    project, version: int, data, test, config, folds: int, out: Path, full: bool = True, guard=True
+):
     """The rounds of measure 5 (a generator); returns the flat ``loop.*`` keys and the curves.
 
     Parameters
@@ -98,6 +102,10 @@ def run_loop(project, version: int, data, test, config, folds: int, out: Path):
         Its number of folds.
     out : Path
         Where the full-retrain copies go.
+    full : bool
+        Run the full-retrain arm (``benchmarks/loop_guard.py`` leaves it out to save time).
+    guard : bool
+        The update guard (:mod:`~napari_noisyfix.model.update_guard`) of each update.
     """
     from ..model.update import update
     from ..quality.score import load_regions, score_project
@@ -131,20 +139,24 @@ def run_loop(project, version: int, data, test, config, folds: int, out: Path):
         new, update_s = current, 0.0
         if walk["actions"]:  # an update needs corrections; an exhausted queue leaves the model
             start = time.perf_counter()
-            new = yield from restage(update(project), f"measure 5: round {k} update")
+            job = update(project, guard=guard)
+            new = yield from restage(job, f"measure 5: round {k} update")
             update_s = time.perf_counter() - start
             yield from restage(score_project(project, new), f"measure 5: round {k} score")
         results[f"{key}.update_s"] = update_s
+        results.update(guard_keys(project, current, new, key))
         for name, value in remaining(project, new).items():
             results[f"{key}.remaining.{_split(name, 'after_update')}"] = value
         results[f"{key}.test_dice.after_update"] = test.dice(predictor(new))[0]
-        full, full_version, full_s = yield from restage(
-            _full_retrain(project, data, config, folds, out / f"loop_full_round{k}"),
-            f"measure 5: round {k} full retrain",
-        )
-        results[f"{key}.test_dice.full_retrain"] = test.dice(predictor(full_version, full))[0]
-        results[f"{key}.full_retrain_s"] = full_s
-        results[f"{key}.update_to_full"] = results[f"{key}.update_s"] / full_s
+        if full:
+            full_copy, full_version, full_s = yield from restage(
+                _full_retrain(project, data, config, folds, out / f"loop_full_round{k}"),
+                f"measure 5: round {k} full retrain",
+            )
+            dice = test.dice(predictor(full_version, full_copy))[0]
+            results[f"{key}.test_dice.full_retrain"] = dice
+            results[f"{key}.full_retrain_s"] = full_s
+            results[f"{key}.update_to_full"] = results[f"{key}.update_s"] / full_s
         curve["reviewed"].append(results[f"{key}.reviewed_share"])
         curve["label_dice"].append(label_dice)
         for arm, suffix in (
@@ -152,10 +164,27 @@ def run_loop(project, version: int, data, test, config, folds: int, out: Path):
             ("after", "after_update"),
             ("full", "full_retrain"),
         ):
-            curve["test"][arm].append(results[f"{key}.test_dice.{suffix}"])
+            curve["test"][arm].append(results.get(f"{key}.test_dice.{suffix}", math.nan))
         current = new
     results["loop.final_version"] = current
     return results, curve
+
+
+def guard_keys(project, before: int, after: int, key: str) -> dict[str, float]:
+    """What the update guard did in a round: ``.guard_kept`` (1 when the final model kept its
+    parent's weights), ``.guard_kept_folds`` (fold models that did), ``.guard_judged`` (models
+    judged at all); all 0 when the round made no update."""
+    from ..model.checkpoints import load_checkpoint
+
+    guard = {}
+    if after != before:
+        guard = load_checkpoint(project.model_dir(after)).meta.get("guard", {})
+    kept = guard.get("kept_parent", [])
+    return {
+        f"{key}.guard_kept": float("final model" in kept),
+        f"{key}.guard_kept_folds": float(sum(m != "final model" for m in kept)),
+        f"{key}.guard_judged": float(sum(m["judged"] for m in guard.get("models", []))),
+    }
 
 
 def _split(name: str, when: str) -> str:

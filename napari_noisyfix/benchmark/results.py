@@ -62,6 +62,9 @@ LOOP_ROUND_KEYS = (
     "remaining.pixel_ap.after_update.cleanlab",
     "update_s",
     "full_retrain_s",
+    "guard_kept",
+    "guard_kept_folds",
+    "guard_judged",
 )
 LOOP_KEYS = tuple(f"loop.round{k}.{key}" for k in (1, 2) for key in LOOP_ROUND_KEYS)
 REQUIRED = REQUIRED + SPEED_KEYS + LOOP_KEYS

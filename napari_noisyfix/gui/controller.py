@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from ..errors import NoisyFixError
 from ..faults import FAULTS, one_line
+from ..model.update_guard import version_summary
 from ..review import ReviewSession
 from ..review.jobs import retrain_job, score_job, train_job
 from .layers import ProjectLayers
@@ -324,7 +325,9 @@ class ReviewController:
         session, latest = view.session, project.latest_model_version()
         model = f"model v{latest}" if latest else "no model yet"
         to_review = sum(map(session.is_open, session.regions))
-        self.announce(
+        text = (
             f"NoisyFix {job} done: {project.root.name}, {model}, "
             f"{to_review} of {len(session.regions)} regions to review"
         )
+        guard = version_summary(project, latest) if job == "retrain" else None
+        self.announce(text if guard is None else f"{text}; {guard}")

@@ -65,7 +65,7 @@ def install_sample_model(project, root: Path = SAMPLE_MODEL):
     """
     from .checkpoints import load_checkpoint
     from .oof import write_fold_record
-    from .versions import commit_version, predict_names
+    from .versions import checkpoint_result, commit_version, predict_names
 
     root = Path(root)
     if not sample_model_fits(project, root):
@@ -74,7 +74,7 @@ def install_sample_model(project, root: Path = SAMPLE_MODEL):
         )
     manifest = read_manifest(root)
     final_ckpt = load_checkpoint(root / FINAL)
-    final = _result(final_ckpt, manifest["best_epochs"][FINAL])
+    final = checkpoint_result(final_ckpt, manifest["best_epochs"][FINAL])
     reservation = reserve(project, "train")
     try:
         probs, fold_models, summaries = {}, [], []
@@ -83,7 +83,7 @@ def install_sample_model(project, root: Path = SAMPLE_MODEL):
             ckpt = load_checkpoint(path)
             held_out = list(ckpt.meta["held_out"])
             yield Progress("shipped model", i, len(paths), f"predicting {len(held_out)} images")
-            result = _result(ckpt, manifest["best_epochs"][path.name])
+            result = checkpoint_result(ckpt, manifest["best_epochs"][path.name])
             probs.update(predict_names(project, result, held_out))
             fold_models.append((int(path.name), held_out, result))
             summaries.append({"fold": int(path.name), "held_out": held_out, "shipped": True})
@@ -96,21 +96,3 @@ def install_sample_model(project, root: Path = SAMPLE_MODEL):
         )
     finally:
         reservation.abandon()
-
-
-def _result(ckpt, best_epoch: int):
-    """A :class:`~.trainer.TrainResult` of a checkpoint, weights back in float32."""
-    from .trainer import TrainResult
-
-    state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt.state.items()}
-    result = TrainResult(
-        state,
-        ckpt.history,
-        int(best_epoch),
-        ckpt.config,
-        ckpt.in_channels,
-        ckpt.n_classes,
-        list(ckpt.meta.get("train_names", [])),
-        list(ckpt.meta.get("val_names", [])),
-    )
-    return result

@@ -13,12 +13,20 @@ images; the final model is resumed on everything and is what exports and new ima
 version trained before fold models were kept has none: its update scores every image with the
 final model (in-sample) and says so in its record.
 
+Before the version is committed, the update guard (:mod:`.update_guard`) judges every updated
+model against its parent on trusted pixels of held-back patients that neither learnt, and keeps
+the parent's weights for a model the update made worse by more than the difference's standard
+error; the version records which, with both scores (``meta["guard"]``). ``guard=False`` trains
+on every correction and judges nothing.
+
 An update with no correction since its parent is refused. The new version records the
 corrections it used, in the checkpoint and in the audit log; its number is reserved when the
 update starts and released if it fails or is cancelled.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -28,7 +36,7 @@ from ..reservations import reserve
 from .checkpoints import load_checkpoint
 from .config import TrainConfig
 from .trainer import train
-from .versions import commit_version, predict_names
+from .versions import checkpoint_result, commit_version, predict_names
 
 #: Pixel weights of an update: reviewed pixels, clean-subset images, unreviewed noisy pixels.
 TRUSTED_WEIGHT = 3.0
@@ -131,6 +139,7 @@ def update(
     config: TrainConfig | None = None,
     lr_share: float = UPDATE_LR_SHARE,
     fold_lr_share: float = FOLD_LR_SHARE,
+    guard: bool = True,
 ):
     """Retrain the newest model with the corrections; yields Progress, returns the new version.
 
@@ -148,11 +157,14 @@ def update(
         The update's learning rate as a share of the configured one (:data:`UPDATE_LR_SHARE`).
     fold_lr_share : float
         The fold models' learning rate as a share of the final model's (:data:`FOLD_LR_SHARE`).
+    guard : bool
+        Hold back a share of the trusted pixels and keep a parent's weights where the update
+        made that model worse on them (:mod:`.update_guard`).
     """
     for what, share in (("learning-rate", lr_share), ("fold learning-rate", fold_lr_share)):
         if not 0 < share <= 1:
             raise NoisyFixError(f"{what} share {share} not in (0, 1]")
-    shares = (lr_share, fold_lr_share)
+    shares = (lr_share, fold_lr_share, bool(guard))
     parent = project.latest_model_version()
     if parent is None:
         raise NoisyFixError(f"{project.root}: no model yet; train one before updating")
@@ -180,10 +192,41 @@ def held_out_view(weights: dict, trusted: dict, held_out: list[str]) -> tuple[di
     return view, usable
 
 
+def held_back_view(weights: dict, trusted: dict, sampling: dict, held: list[str]):
+    """The final model's weights, trusted maps and sampling when ``held`` images are held back
+    to judge it: their trusted pixels weigh 0 (the rest keeps its weight); an image left with no
+    weight at all is never drawn."""
+    weights, trusted, sampling = dict(weights), dict(trusted), dict(sampling)
+    for name in held:
+        weights[name] = np.where(trusted[name], 0.0, weights[name]).astype(np.float32)
+        trusted[name] = np.zeros_like(trusted[name])
+        sampling[name] = 1.0 if weights[name].any() else 0.0
+    return weights, trusted, sampling
+
+
+def _guarded(project, model: str, parent, updated, judged: list[str], trusted, seed: int):
+    """Judge ``updated`` against ``parent`` on ``judged``; yields Progress, returns the
+    TrainResult to commit and the Judgement.
+
+    When the parent is kept, the result is the update's with the parent's weights: its settings
+    and history stay the update's (the next update starts from them as it would have), and the
+    version's guard record says whose weights it holds.
+    """
+    from .update_guard import judge
+
+    yield Progress(model, 0, 0, f"judging against the parent on {len(judged)} held-back images")
+    both = [predict_names(project, r, judged) for r in (parent, updated)]
+    judgement = judge(model, project, judged, trusted, *both, seed)
+    if judgement.kept == "parent":
+        return dataclasses.replace(updated, state=parent.state), judgement
+    return updated, judgement
+
+
 def _update(project, parent: int, steps: int, config, shares: tuple, reservation):
     """The update proper, committed under ``reservation``."""
     from .folds import load_folds
     from .oof import write_fold_record
+    from .update_guard import GUARD_SHARE, guard_record, held_back
 
     ckpt = load_checkpoint(project.model_dir(parent))
     names = project.names
@@ -195,11 +238,17 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
         )
     schedule = schedule_steps(ckpt)
     steps = default_steps(schedule) if steps is None else steps
-    lr_share, fold_lr_share = shares
+    lr_share, fold_lr_share, guard = shares
     cfg = update_config(ckpt.config, config, steps, lr_share)
     weights, trusted = update_maps(project, names)
     reviewed = {u["image"] for u in used}
     sampling = {n: REVIEWED_OVERSAMPLING if n in reviewed else 1.0 for n in names}
+    before = ckpt.meta.get("guard", {})
+    seed = int(before.get("seed", ckpt.config.seed))  # fixed for the chain of updates
+    kept = before.get("held_back", [])
+    learnt = {u["image"] for u in ckpt.meta.get("corrections", [])} - set(kept)
+    held = held_back(project, names, trusted, GUARD_SHARE, seed, kept, learnt) if guard else []
+    judgements = []
     folds = load_folds(project, parent)
     # mixing two images would blend a held-out image's unreviewed labels into the other's target
     fold_cfg = TrainConfig.from_dict(
@@ -209,8 +258,9 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
     for f in folds:
         stage = f"fold {f.fold + 1}/{len(folds)}"
         view, usable = held_out_view(weights, trusted, f.held_out)
-        held = set(f.held_out)
-        train_names = [n for n in names if n not in held] + usable
+        judged = [n for n in f.held_out if n in held]  # neither this fold's parent nor it learns
+        out = set(f.held_out)
+        train_names = [n for n in names if n not in out] + [n for n in usable if n not in judged]
         result = yield from restage(
             train(
                 project,
@@ -224,12 +274,22 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
             ),
             stage,
         )
+        if guard:
+            prior = checkpoint_result(f.checkpoint)
+            result, judgement = yield from _guarded(
+                project, stage, prior, result, judged, trusted, seed
+            )
+            judgements.append(judgement)
         yield Progress(stage, 0, 0, f"predicting {len(f.held_out)} held-out images")
         probs.update(predict_names(project, result, f.held_out))
         fold_models.append((f.fold, f.held_out, result))
         summaries.append(
             {"fold": f.fold, "held_out": f.held_out, "trained_on": train_names, "parent": parent}
         )
+        if guard:
+            summaries[-1].update(held_back=judged, kept=judgement.kept)
+    final_held = [n for n in held if not project.is_clean(n)]  # the parent learnt clean ones
+    final_view = held_back_view(weights, trusted, sampling, final_held)
     final = yield from restage(
         train(
             project,
@@ -237,12 +297,17 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
             names,
             [],
             init_state=ckpt.state,
-            weights=weights,
-            trusted=trusted,
-            sampling=sampling,
+            weights=final_view[0],
+            trusted=final_view[1],
+            sampling=final_view[2],
         ),
         "final model",
     )
+    if guard:
+        final, judgement = yield from _guarded(
+            project, "final model", checkpoint_result(ckpt), final, final_held, trusted, seed
+        )
+        judgements.append(judgement)
     if not folds:
         yield Progress("final model", 0, 0, f"predicting {len(names)} images (in-sample)")
         probs = predict_names(project, final, names)
@@ -251,6 +316,9 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
     record = {"parent_version": parent, "steps": steps, "corrections": used}
     record.update(lr_share=lr_share, fold_lr_share=fold_lr_share)
     record["out_of_fold"] = bool(folds)
+    record["guard"] = guard_record(guard, seed, held, judgements)
+    if guard:
+        yield Progress("update guard", 0, 0, record["guard"]["summary"], {"notify": True})
     meta = {"kind": "update", "schedule_steps": schedule, **record}
     return commit_version(
         project, final, probs, meta, "update", record, reservation, folds=fold_models

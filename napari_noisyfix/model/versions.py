@@ -30,6 +30,24 @@ def predict_names(project, result: TrainResult, names: list[str]) -> dict[str, n
     return {n: predictor.predict(project.image(n)).probs.astype(np.float16) for n in names}
 
 
+def checkpoint_result(ckpt, best_epoch: int = -1) -> TrainResult:
+    """A :class:`~.trainer.TrainResult` of a loaded checkpoint, weights in float32 (to commit or
+    predict with a stored model as if it had just been trained)."""
+    from .trainer import TrainResult
+
+    state = {k: v.float() if v.is_floating_point() else v for k, v in ckpt.state.items()}
+    return TrainResult(
+        state,
+        ckpt.history,
+        int(best_epoch),
+        ckpt.config,
+        ckpt.in_channels,
+        ckpt.n_classes,
+        list(ckpt.meta.get("train_names", [])),
+        list(ckpt.meta.get("val_names", [])),
+    )
+
+
 def _save_checkpoint(path, result: TrainResult, meta: dict) -> None:
     """The checkpoint of ``result`` at ``path`` (torch is imported here, on first use)."""
     from .checkpoints import save_checkpoint

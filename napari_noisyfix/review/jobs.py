@@ -69,10 +69,11 @@ def train_job(project, folds: int | None = None, config=None, budget: str = "aut
         return (yield from _score(project, version))
 
 
-def retrain_job(project, steps: int | None = None, config=None) -> Job:
-    """Incremental update from the corrections so far, then rescoring; returns the new version."""
+def retrain_job(project, steps: int | None = None, config=None, guard: bool = True) -> Job:
+    """Incremental update from the corrections so far (``guard``: judged against its parent,
+    :mod:`~napari_noisyfix.model.update_guard`), then rescoring; returns the new version."""
     from ..model.update import update
 
     with exclusive(project, "retrain"):
-        version = yield from update(project, steps, config=config)
+        version = yield from update(project, steps, config=config, guard=guard)
         return (yield from _score(project, version))

@@ -1,0 +1,75 @@
+"""Measure 5 again on a finished benchmark run, with or without the update guard.
+
+Copies the run's scored project (``RUN/project``, version 1, as measures 1-4 left it) and runs
+measure 5's rounds (:func:`napari_noisyfix.benchmark.loop.run_loop`) on it, leaving out the
+full-retrain arm (it takes four times as long; the run's own ``.full_retrain`` figures are
+printed beside for reference, from masks reviewed under the run's own updates). Prints per round
+the test Dice before and after the update, the remaining-error AP, the update's time and what the
+guard kept, with each model's judgement.
+
+    python benchmarks/loop_guard.py RUN DATA --guard on --out /tmp/loop_guard
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from napari_noisyfix.benchmark.budget import get_budget
+from napari_noisyfix.benchmark.dataset import hold_out_test, prepare
+from napari_noisyfix.benchmark.loop import copy_project, run_loop
+from napari_noisyfix.benchmark.results import read_results
+from napari_noisyfix.benchmark.run import train_configs
+from napari_noisyfix.benchmark.testset import TestSet
+from napari_noisyfix.model.checkpoints import load_checkpoint
+from napari_noisyfix.model.update_guard import record_text
+from napari_noisyfix.progress import drive
+from napari_noisyfix.project import Project
+
+ROWS = (
+    "reviewed_share",
+    "label_dice",
+    "test_dice.before",
+    "test_dice.after_update",
+    "remaining.pixel_ap.before",
+    "remaining.pixel_ap.after_update",
+    "update_s",
+    "guard_kept",
+    "guard_kept_folds",
+    "guard_judged",
+)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run", help="output folder of a finished noisyfix benchmark run")
+    parser.add_argument("data", help="the data folder that run used")
+    parser.add_argument("--guard", choices=("on", "off"), default="on")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    before = read_results(Path(args.run) / "results.json")
+    seed, kinds = int(before["noise.seed"]), before.get("noise.types", "protocol")
+    plan = get_budget(before.get("budget", "fast"))
+    everything = prepare(args.data, before["noise.fraction"], seed, plan.size, kinds)
+    kept, held_out = hold_out_test(everything, seed)
+    data, test = everything.subset(kept), TestSet.of(everything, held_out)
+    config = train_configs(plan, "cpu", seed)["robust"]
+    out = Path(args.out)
+    project = copy_project(Project.open(Path(args.run) / "project", "read"), out / "loop")
+    job = run_loop(project, 1, data, test, config, plan.folds, out, False, args.guard == "on")
+    results, _ = drive(job)
+    print(f"| loop (guard {args.guard}) | round 1 | round 2 |")
+    print("|---|---|---|")
+    for key in ROWS:
+        cells = [f"{results.get(f'loop.round{k}.{key}', float('nan')):.3f}" for k in (1, 2)]
+        print(f"| {key} | {' | '.join(cells)} |")
+    full = [before.get(f"loop.round{k}.test_dice.full_retrain", float("nan")) for k in (1, 2)]
+    print(f"the run's own full retrain (RUN/results.json): {full[0]:.3f}, {full[1]:.3f}")
+    for version in project.model_versions()[1:]:
+        guard = load_checkpoint(project.model_dir(version)).meta.get("guard", {"on": False})
+        print(f"version {version}:")
+        print("\n".join(record_text(guard)))
+
+
+if __name__ == "__main__":
+    main()
