@@ -66,6 +66,14 @@ def test_update_config_keeps_the_network_and_counts_steps():
         update_config(CONFIG, None, 0)
 
 
+def test_a_chain_of_updates_keeps_a_share_of_the_first_trainings_rate():
+    # the parent is itself an update (its rate already a share): the next update starts from
+    # the first training's rate again, not from a share of a share
+    parent = update_config(CONFIG, None, 5)
+    again = update_config(parent, None, 5, base_lr=CONFIG.lr)
+    assert again.lr == pytest.approx(CONFIG.lr * UPDATE_LR_SHARE) == parent.lr
+
+
 def test_update_writes_a_new_recorded_version(project):
     used = corrections_used(project, project.names)
     assert len(used) == 1 and used[0]["reviewed_pixels"] == 400 and used[0]["corrected"]
@@ -73,6 +81,7 @@ def test_update_writes_a_new_recorded_version(project):
     assert version == 2 and project.model_versions() == [1, 2]
     ckpt = load_checkpoint(project.model_dir(2))
     assert ckpt.meta["parent_version"] == 1 and ckpt.meta["corrections"] == used
+    assert ckpt.meta["schedule_lr"] == pytest.approx(CONFIG.lr)  # the next update's base rate
     parent = load_checkpoint(project.model_dir(1))
     assert any(not np.array_equal(parent.state[k], ckpt.state[k]) for k in parent.state)
     for name in project.names:

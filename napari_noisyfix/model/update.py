@@ -71,6 +71,14 @@ def schedule_steps(ckpt) -> int:
     return int(ckpt.config.epochs * ckpt.config.steps_per_epoch)
 
 
+def schedule_lr(ckpt) -> float:
+    """Learning rate of the training behind a checkpoint (an update's: its first training's), so
+    that the rate of a chain of updates does not shrink by ``lr_share`` at every link."""
+    if "schedule_lr" in ckpt.meta:
+        return float(ckpt.meta["schedule_lr"])
+    return float(ckpt.config.lr)
+
+
 def default_steps(schedule: int) -> int:
     """Steps per model of an update after a training of ``schedule`` steps."""
     return max(MIN_STEPS, round(UPDATE_SHARE * schedule))
@@ -108,12 +116,18 @@ def corrections_used(project, names: list[str]) -> list[dict]:
 
 
 def update_config(
-    base: TrainConfig, config: TrainConfig | None, steps: int, lr_share: float = UPDATE_LR_SHARE
+    base: TrainConfig,
+    config: TrainConfig | None,
+    steps: int,
+    lr_share: float = UPDATE_LR_SHARE,
+    base_lr: float | None = None,
 ) -> TrainConfig:
     """Settings of an update: ``config`` (or the checkpoint's) with the checkpoint's network.
 
-    One epoch of ``steps`` steps at ``lr_share`` of the configured rate, warming up over :data:`WARMUP_SHARE` of them, strategies active
-    from the start (the model is trained already), no clean-subset phase and no curriculum.
+    One epoch of ``steps`` steps at ``lr_share`` of the rate (``config``'s when given, else
+    ``base_lr``, the first training's, else the checkpoint's), warming up over
+    :data:`WARMUP_SHARE` of them, strategies active from the start (the model is trained
+    already), no clean-subset phase and no curriculum.
     """
     if steps < 1:
         raise NoisyFixError(f"update needs at least 1 step, got {steps}")
@@ -125,7 +139,7 @@ def update_config(
         epochs=1,
         steps_per_epoch=int(steps),
         warmup_steps=int(WARMUP_SHARE * steps),
-        lr=data["lr"] * lr_share,
+        lr=(data["lr"] if config is not None or base_lr is None else base_lr) * lr_share,
         clean_pretrain_epochs=0,
         filter_warmup=0,
         curriculum=False,
@@ -239,7 +253,7 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
     schedule = schedule_steps(ckpt)
     steps = default_steps(schedule) if steps is None else steps
     lr_share, fold_lr_share, guard = shares
-    cfg = update_config(ckpt.config, config, steps, lr_share)
+    cfg = update_config(ckpt.config, config, steps, lr_share, schedule_lr(ckpt))
     weights, trusted = update_maps(project, names)
     reviewed = {u["image"] for u in used}
     sampling = {n: REVIEWED_OVERSAMPLING if n in reviewed else 1.0 for n in names}
@@ -319,7 +333,8 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
     record["guard"] = guard_record(guard, seed, held, judgements)
     if guard:
         yield Progress("update guard", 0, 0, record["guard"]["summary"], {"notify": True})
-    meta = {"kind": "update", "schedule_steps": schedule, **record}
+    meta = {"kind": "update", "schedule_steps": schedule, "schedule_lr": schedule_lr(ckpt)}
+    meta.update(record)
     return commit_version(
         project, final, probs, meta, "update", record, reservation, folds=fold_models
     )
