@@ -34,6 +34,8 @@ class StepContext:
     scaler: torch.amp.GradScaler
     loss_fn: LossFn
     amp: bool
+    #: Steps taken so far with the strategies on (MixMatch ramps its unlabelled weight on them).
+    strategy_steps: int = 0
 
     @classmethod
     def create(cls, model, config: TrainConfig, device: torch.device, n_classes: int):
@@ -136,16 +138,21 @@ def train_step(ctx: StepContext, batch, rng: np.random.Generator, strategies_on:
         loss = loss + ctx.config.consistency_weight * second_view_loss(
             ctx, images, probs, weights, rng
         )
-    ctx.optimizer.zero_grad(set_to_none=True)
-    ctx.scaler.scale(loss).backward()
-    ctx.scaler.step(ctx.optimizer)
-    ctx.scaler.update()
-    ctx.scheduler.step()
+    optimise(ctx, loss)
     return {
         "loss": float(loss.detach()),
         "dice": batch_dice(probs, soft, weights),
         "filtered": filtered,
     }
+
+
+def optimise(ctx: StepContext, loss: torch.Tensor) -> None:
+    """Backward pass of ``loss`` (scaled under AMP), one optimiser and one scheduler step."""
+    ctx.optimizer.zero_grad(set_to_none=True)
+    ctx.scaler.scale(loss).backward()
+    ctx.scaler.step(ctx.optimizer)
+    ctx.scaler.update()
+    ctx.scheduler.step()
 
 
 def batch_dice(probs: torch.Tensor, soft: torch.Tensor, weights: torch.Tensor) -> float:
