@@ -15,6 +15,7 @@ from napari_noisyfix.model.mixmatch import (
     mixmatch_batch,
     ramp,
     sharpen,
+    unlabelled_loss,
 )
 from napari_noisyfix.model.steps import StepContext
 from napari_noisyfix.model.trainer import train
@@ -62,6 +63,17 @@ def test_ramp_is_linear_from_zero_to_one():
     assert values[10] == pytest.approx(10 / 25)
     assert all(a <= b for a, b in zip(values, values[1:], strict=False))
     assert ramp(0, 100, 0.0) == 1.0
+
+
+def test_unlabelled_loss_is_averaged_over_every_counted_pixel():
+    probs = torch.tensor([[0.9, 0.5, 0.2, 0.3], [0.1, 0.5, 0.8, 0.7]])[None, :, None, :]
+    targets = torch.tensor([[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 1.0, 1.0]])[None, :, None, :]
+    unlabelled = torch.tensor([[[1.0, 1.0, 0.0, 0.0]]])
+    counted = torch.ones(1, 1, 4)
+    # pixels 0 and 1 only: (0.01 + 0.01) and (0.25 + 0.25), over 2 classes x 4 pixels
+    expected = (0.02 + 0.5) / (2 * 4)
+    assert float(unlabelled_loss(probs, targets, unlabelled, counted)) == pytest.approx(expected)
+    assert float(unlabelled_loss(probs, targets, 0 * unlabelled, counted)) == 0.0
 
 
 def test_defaults_are_the_papers_and_the_recipe_is_the_robust_one():
