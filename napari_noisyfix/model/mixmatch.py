@@ -1,4 +1,4 @@
-"""MixMatch (Berthelot et al., NeurIPS 2019) for segmentation with noisy masks: ``--strategy mixmatch``.
+"""MixMatch (Berthelot et al. 2019) on noisy segmentation masks: ``--strategy mixmatch``.
 
 MixMatch learns from a labelled and an unlabelled set. Here the two sets are pixels of the same
 crops:
@@ -27,12 +27,13 @@ The paper averages L_U over the unlabelled examples, a set as large as the label
 the unlabelled pixels are a few per cent of the batch, and a mean over them alone gives each one
 (labelled / unlabelled pixels) times more weight, a weight that grows as fewer pixels are
 flagged: at ``lambda_u`` = 100 such a run collapsed to predicting background everywhere (a
-measure-3 run on dsb2018_nuclei_fluo, fast budget, commit 11095ba). So L_U sums over the unlabelled pixels and divides
-by all counted pixels of the mixed batch, as the supervised mean does: an unlabelled pixel
-weighs ``lambda_u / C`` times a labelled one, however many there are.
+measure-3 run on dsb2018_nuclei_fluo, fast budget, commit 11095ba). So L_U sums over the
+unlabelled pixels and divides by all counted pixels of the mixed batch, as the supervised mean
+does: an unlabelled pixel weighs ``lambda_u / C`` times a labelled one, however many there are.
 
-Each step costs ``K`` forward passes without gradient and one forward-backward pass over ``K``
-times the batch (about 2.7 times a robust step for K = 2).
+Guesses are made with the network in training mode (dropout on), without gradient. Each step
+costs ``K`` forward passes without gradient and one forward-backward pass over ``K`` times the
+batch: in that measure-3 run 80 steps took 614 s against 312 s for the robust recipe (CPU).
 """
 
 from __future__ import annotations
