@@ -10,7 +10,10 @@ prints one row per arm with the share of the noisy-to-clean gap it recovers.
 
     python benchmarks/training.py /work/shared/data/dsb2018_nuclei_fluo --budget fast --out /tmp/bench/training
     python benchmarks/training.py /work/shared/data/dsb2018_nuclei_fluo --noise-types realistic \\
-        --arms ce_noisy,robust_fixed,adaptive,tloss,gce,sce,ce_clean --out /tmp/bench/arms
+        --arms ce_noisy,robust_fixed,adaptive,tloss,gce,sce,mixmatch,ce_clean --out /tmp/bench/arms
+
+``--encoder``, ``--epochs`` and ``--steps`` shorten the arms' schedule where the budget's does not
+fit the machine (every arm of a run gets the same).
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ def arms_job(args):
         "clean": build_project(data, out / "clean_labels", truth_as_labels=True),
     }
     overrides = plan.train_overrides(args.device, args.seed)
+    given = {"encoder": args.encoder, "epochs": args.epochs, "steps_per_epoch": args.steps}
+    overrides.update({k: v for k, v in given.items() if v is not None})
     return (yield from run_arms(projects, overrides, test, arms, out))
 
 
@@ -70,6 +75,9 @@ def main() -> None:
     parser.add_argument("--budget", default="fast", choices=["tiny", "fast", "full"])
     parser.add_argument("--device", default="auto")
     parser.add_argument("--arms", help=f"comma list of measure-3 arms from {', '.join(ARMS)}")
+    parser.add_argument("--encoder", help="with --arms: encoder instead of the default (resnet18)")
+    parser.add_argument("--epochs", type=int, help="with --arms: epochs instead of the budget's")
+    parser.add_argument("--steps", type=int, help="with --arms: steps per epoch (budget's)")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     if args.arms:

@@ -30,13 +30,16 @@ def test_run_arms_trains_each_recipe_and_records_its_strength(tmp_path):
     )
     overrides = {"epochs": 1, "steps_per_epoch": 1, "batch_size": 2, "image_size": 64}
     overrides.update(device="cpu", encoder="mobilenet_v2")
-    arms = ["ce_noisy", "tloss", "ce_clean"]
+    arms = ["ce_noisy", "tloss", "mixmatch", "ce_clean"]
     projects = {"noisy": project, "clean": project}
     results = drive(run_arms(projects, overrides, test, arms, tmp_path), quiet=True)
     assert list(results) == arms and json.loads((tmp_path / "arms.json").read_text()) == results
     assert all(0 <= r["test_dice"] <= 1 for r in results.values())
     assert results["tloss"]["tloss_nu"] > 0 and results["ce_noisy"]["tloss_nu"] is None
     assert results["ce_noisy"]["strength"] == "plain training (cross-entropy)"
+    terms = results["mixmatch"]["mixmatch"]  # still in the warm-up: nothing unlabelled yet
+    assert terms["mixmatch_supervised"] > 0 and terms["mixmatch_lambda_u"] == 0.0
+    assert results["ce_noisy"]["mixmatch"] is None
     same = dict(results, ce_clean=results["ce_noisy"])  # no gap: undefined, not a number
     assert math.isnan(gap_recovered(same, "tloss"))
     fake = {

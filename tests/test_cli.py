@@ -148,3 +148,20 @@ def test_train_prints_the_budget_plan_and_its_estimate_before_training(tmp_path,
     model = project.model_dir(1)
     assert load_checkpoint(model).config.encoder == "mobilenetv3_small"
     assert sorted(p.name for p in fold_root(model).iterdir()) == ["0", "1"]
+
+
+def test_train_accepts_the_mixmatch_strategy_and_saves_its_loss_terms(tmp_path):
+    from napari_noisyfix.model.checkpoints import load_checkpoint
+    from napari_noisyfix.synth.sample import make_sample_project
+
+    make_sample_project(tmp_path / "p", n=6, size=64, seed=0).close()
+    tiny = ["--epochs", "1", "--steps-per-epoch", "2", "--batch-size", "2", "--image-size", "64"]
+    mixmatch = ["--strategy", "mixmatch", "--filter-warmup", "0", "--clean-pretrain-epochs", "0"]
+    args = ["train", str(tmp_path / "p"), "--budget", "quick", "--device", "cpu"]
+    assert main([*args, *tiny, *mixmatch]) == 0
+    project = Project.open(tmp_path / "p", mode="read")
+    ckpt = load_checkpoint(project.model_dir(1))
+    assert ckpt.config.strategy == "mixmatch"
+    epoch = ckpt.history[-1]
+    assert epoch["mixmatch_lambda_u"] == 50.0  # the mean of 0 and 100 over the two steps
+    assert epoch["mixmatch_supervised"] > 0 and epoch["mixmatch_unlabelled"] >= 0

@@ -31,6 +31,7 @@ ARMS: dict[str, tuple[str, dict]] = {
     "tloss": ("noisy", {"strategy": "plain", "loss": "tloss"}),
     "gce": ("noisy", {"strategy": "plain", "loss": "gce"}),
     "sce": ("noisy", {"strategy": "plain", "loss": "sce"}),
+    "mixmatch": ("noisy", {"strategy": "mixmatch"}),
     "ce_clean": ("clean", {"strategy": "plain"}),
     "adaptive_clean": ("clean", {"strategy": "adaptive"}),
 }
@@ -111,7 +112,8 @@ def run_arms(projects: dict, overrides: dict, test, arms, out: Path):
     -------
     dict
         Per arm: test Dice mean / sd, best epoch, training seconds, the strength the run chose
-        (``noise``: the adaptive estimate) and the T-Loss's learned nu.
+        (``noise``: the adaptive estimate), the T-Loss's learned nu and MixMatch's last-epoch
+        loss terms (``mixmatch``; None for the other arms).
     """
     from ..model.config import TrainConfig
     from ..model.predictor import Predictor
@@ -133,6 +135,7 @@ def run_arms(projects: dict, overrides: dict, test, arms, out: Path):
             "strength": result.strength_text(),
             "noise": result.noise,
             "tloss_nu": last.get("tloss_nu"),
+            "mixmatch": {k: v for k, v in last.items() if k.startswith("mixmatch")} or None,
         }
         write_json(Path(out) / "arms.json", results)
     return results

@@ -31,17 +31,28 @@ def draw_dihedral(rng: np.random.Generator, flips: bool, rot90: bool, square: bo
     return k, flip
 
 
+def draw_moves(rng: np.random.Generator, n: int, flips: bool, rot90: bool, square: bool):
+    """One random (k, flip) pair of :func:`draw_dihedral` per sample of a batch of ``n``."""
+    return [draw_dihedral(rng, flips, rot90, square) for _ in range(n)]
+
+
+def move_each(t: torch.Tensor, moves) -> torch.Tensor:
+    """Apply ``moves[i]`` (a (k, flip) pair) to sample ``i`` of the batch ``t``."""
+    return torch.stack([dihedral(t[i], k, flip) for i, (k, flip) in enumerate(moves)])
+
+
+def unmove_each(t: torch.Tensor, moves) -> torch.Tensor:
+    """Inverse of :func:`move_each`: sample ``i`` mapped back by ``moves[i]``."""
+    return torch.stack([undo_dihedral(t[i], k, flip) for i, (k, flip) in enumerate(moves)])
+
+
 def augment_batch(
     rng: np.random.Generator, maps: list[torch.Tensor], flips: bool, rot90: bool
 ) -> list[torch.Tensor]:
     """Apply one random flip/rot90 per sample to every tensor of ``maps`` alike."""
     square = maps[0].shape[-1] == maps[0].shape[-2]
-    out = [m.clone() for m in maps]
-    for i in range(maps[0].shape[0]):
-        k, flip = draw_dihedral(rng, flips, rot90, square)
-        for m_out, m_in in zip(out, maps, strict=True):
-            m_out[i] = dihedral(m_in[i], k, flip)
-    return out
+    moves = draw_moves(rng, maps[0].shape[0], flips, rot90, square)
+    return [move_each(m, moves) for m in maps]
 
 
 def intensity_jitter(rng: np.random.Generator, images: torch.Tensor, amount: float) -> torch.Tensor:

@@ -1,8 +1,8 @@
 """Training configuration: one typed dataclass, two named recipes and the matching CLI options.
 
 The strategy fields (loss and the noise-robust switches) default to ``None`` and are filled from
-the recipe named by ``strategy`` ("robust", the default, "adaptive" or "plain"); any of them given
-explicitly wins over the recipe. ``TrainConfig(strategy="plain", mixup_alpha=0.4)`` is plain
+the recipe named by ``strategy`` ("robust", the default, "adaptive", "plain" or "mixmatch"); any
+of them given explicitly wins over the recipe. ``TrainConfig(strategy="plain", mixup_alpha=0.4)`` is plain
 cross-entropy with MixUp added.
 """
 
@@ -55,7 +55,12 @@ ROBUST = {
 #: judge them, leave plain cross-entropy. Thin structures are never filtered. Not the default
 #: yet: at the end of the warm-up the model is too unsure to see the noise (BENCHMARKS.md).
 ADAPTIVE = {**ROBUST, "loss": "ce_dice", "auto_strength": True}
-RECIPES = {"robust": ROBUST, "adaptive": ADAPTIVE, "plain": PLAIN}
+#: MixMatch (:mod:`.mixmatch`, Berthelot et al. 2019): the robust recipe's loss, clean-subset
+#: phase and warm-up, but the pixels its filter would down-weight are left unlabelled and learnt
+#: from guessed, sharpened labels (K views, MixUp, a ramped L2 term). Its own settings are fixed
+#: in ``mixmatch.MixMatchParams`` with the paper's values.
+MIXMATCH = dict(ROBUST)
+RECIPES = {"robust": ROBUST, "adaptive": ADAPTIVE, "plain": PLAIN, "mixmatch": MIXMATCH}
 #: What training does with the project's synthetic pairs.
 SYNTHETIC: tuple[str, ...] = ("off", "add")
 #: Registered architectures and encoders (the factory in :mod:`.networks` builds exactly these);
@@ -222,7 +227,8 @@ _HELP = {
     "encoder_weights": "local file with encoder weights (nothing is downloaded)",
     "dropout": "decoder dropout probability (also used for MC-dropout uncertainty)",
     "strategy": "training recipe: 'robust' (noise-robust, fixed strength), 'adaptive' (its "
-    "strength set from the project's estimated noise) or 'plain' (cross-entropy)",
+    "strength set from the project's estimated noise), 'plain' (cross-entropy) or 'mixmatch' "
+    "(the robust recipe with its contradicted pixels learnt semi-supervised, MixMatch)",
     "loss": "loss function (bce = ce for two classes)",
     "gce_q": "GCE exponent q in (0, 1]",
     "sce_alpha": "SCE weight of the cross-entropy term",

@@ -18,7 +18,7 @@ import torch
 from .augment import augment_batch, intensity_jitter
 from .data import Sample, crop_window, pad_to
 from .device import autocast
-from .steps import StepContext, batch_dice
+from .steps import StepContext, batch_dice, optimise
 
 
 def instance_targets(ids: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -82,11 +82,7 @@ def maskrcnn_step(ctx: StepContext, batch, rng: np.random.Generator, strategies_
     images = images.to(ctx.device)
     with autocast(ctx.device, ctx.amp):
         loss = sum(ctx.model.losses(images, targets).values())
-    ctx.optimizer.zero_grad(set_to_none=True)
-    ctx.scaler.scale(loss).backward()
-    ctx.scaler.step(ctx.optimizer)
-    ctx.scaler.update()
-    ctx.scheduler.step()
+    optimise(ctx, loss)
     with torch.no_grad():
         probs = torch.exp(ctx.model(images).float())
     soft = torch.stack([ids == 0, ids > 0], dim=1).float().to(ctx.device)

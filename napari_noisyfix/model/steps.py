@@ -42,6 +42,8 @@ class StepContext:
     amp: bool
     ranks: Ranks = ONE
     net: torch.nn.Module | None = None
+    #: Steps taken so far with the strategies on (MixMatch ramps its unlabelled weight on them).
+    strategy_steps: int = 0
 
     def __post_init__(self) -> None:
         if self.net is None:
@@ -156,13 +158,18 @@ def train_step(ctx: StepContext, batch, rng: np.random.Generator, strategies_on:
     stats = {"loss": float(loss.detach()), "dice": batch_dice(probs, soft, weights)}
     stats["filtered"] = filtered
     share, stats = ctx.ranks.combine(stats, weights)
+    optimise(ctx, loss * share)
+    return stats
+
+
+def optimise(ctx: StepContext, loss: torch.Tensor) -> None:
+    """Backward pass of ``loss`` (scaled under AMP), one optimiser and one scheduler step."""
     ctx.optimizer.zero_grad(set_to_none=True)
-    ctx.scaler.scale(loss * share).backward()
+    ctx.scaler.scale(loss).backward()
     ctx.ranks.average_grads(ctx.loss_fn)
     ctx.scaler.step(ctx.optimizer)
     ctx.scaler.update()
     ctx.scheduler.step()
-    return stats
 
 
 def batch_dice(probs: torch.Tensor, soft: torch.Tensor, weights: torch.Tensor) -> float:

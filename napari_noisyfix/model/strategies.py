@@ -46,10 +46,18 @@ def confidence_filter(
     mode : {"downweight", "ignore"}
         Multiply the weight by ``low_weight``, or set it to 0.
     """
-    other = (probs * (1 - soft_target)).amax(dim=1)
-    flagged = (other > threshold) & ~trusted
+    flagged = contradicted(probs, soft_target, trusted, threshold)
     factor = 0.0 if mode == "ignore" else low_weight
     return torch.where(flagged, weight * factor, weight)
+
+
+def contradicted(
+    probs: torch.Tensor, soft_target: torch.Tensor, trusted: torch.Tensor, threshold: float
+) -> torch.Tensor:
+    """(N, H, W) bool: untrusted pixels where the model puts more than ``threshold`` on a class
+    the label does not (what :func:`confidence_filter` lowers and MixMatch leaves unlabelled)."""
+    other = (probs * (1 - soft_target)).amax(dim=1)
+    return (other > threshold) & ~trusted
 
 
 def pseudo_label(

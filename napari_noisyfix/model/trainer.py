@@ -21,6 +21,7 @@ from .data import Sample, crop_size, load_samples
 from .device import seed_everything
 from .distributed import current_ranks
 from .losses import loss_state
+from .mixmatch import mixmatch_step
 from .networks import build_model, load_network_state
 from .noise_level import apply_estimate, contradiction_maps, estimate_noise, warmup_config
 from .scoring import score_samples
@@ -37,10 +38,13 @@ class TrainResult:
     ``train_dice``, ``val_loss``, ``val_dice`` (None without validation), ``pool`` (images
     sampled), ``filtered`` (share of pixels the confidence filter lowered), ``strength`` (the
     robust strength in force: 1 for a fixed recipe with strategies, 0 for plain, the estimate's
-    for an adaptive run once set) and, with the T-Loss, ``tloss_nu`` (its learned degree of
-    freedom at the end of the epoch). ``state`` also carries the loss's learned parameters (keys
-    ``loss.*``), so they are saved and restored with the checkpoint. ``noise`` is the adaptive
-    run's :class:`~.noise_level.NoiseEstimate` as a dict (None otherwise).
+    for an adaptive run once set), with the T-Loss, ``tloss_nu`` (its learned degree of
+    freedom at the end of the epoch) and, with MixMatch, the epoch means of its loss terms
+    ``mixmatch_supervised``, ``mixmatch_unlabelled`` and weight ``mixmatch_lambda_u``
+    (``filtered`` is then the share of pixels left unlabelled). ``state`` also carries the
+    loss's learned parameters (keys ``loss.*``), so they are saved and restored with the
+    checkpoint. ``noise`` is the adaptive run's :class:`~.noise_level.NoiseEstimate` as a dict
+    (None otherwise).
     """
 
     state: dict
@@ -181,7 +185,7 @@ class _EpochLoop:
         self.step, self.best_epoch, self.best_dice, self._best = 0, -1, -math.inf, None
         self.total = config.epochs * config.steps_per_epoch
         self.noise: dict | None = None
-        self.step_fn = train_step
+        self.step_fn = mixmatch_step if config.strategy == "mixmatch" else train_step
         if config.arch == "maskrcnn":
             from .maskrcnn_targets import maskrcnn_step
 
@@ -205,16 +209,17 @@ class _EpochLoop:
         if active and self.config.auto_strength and self.noise is None:
             yield Progress("train", self.step, self.total, "estimating the label noise")
             self._set_strength()
-        sums = np.zeros(3)
+        sums: dict[str, float] = {}
         for _ in range(self.config.steps_per_epoch):
             batch = self._draw(pool)
             stats = self.step_fn(self.ctx, batch, self.rng, strategies_on=active)
-            sums += (stats["loss"], stats["dice"], stats["filtered"])
+            for key, value in stats.items():
+                sums[key] = sums.get(key, 0.0) + value
             self.step += 1
             yield Progress("train", self.step, self.total, f"epoch {epoch + 1}", stats)
-        mean = sums / self.config.steps_per_epoch
+        mean = {k: v / self.config.steps_per_epoch for k, v in sums.items()}
         record = {"epoch": epoch, "phase": phase, "pool": len(pool)}
-        record.update(train_loss=float(mean[0]), train_dice=float(mean[1]), filtered=float(mean[2]))
+        record.update(train_loss=mean.pop("loss"), train_dice=mean.pop("dice"), **mean)
         record["strength"] = self._strength(active)
         if isinstance(self.ctx.loss_fn, torch.nn.Module) and hasattr(self.ctx.loss_fn, "nu"):
             record["tloss_nu"] = self.ctx.loss_fn.nu
