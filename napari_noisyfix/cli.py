@@ -182,13 +182,16 @@ def _cmd_update(args) -> int:
     """Retrain from the corrections, then rescore with the new version (like the GUI's Retrain),
     so that the scores never stay on the old model."""
     from .model.checkpoints import load_checkpoint
-    from .model.config import config_from_args
+    from .model.config import given_fields
+    from .model.update import given_settings
     from .model.update_guard import record_text
     from .progress import drive
     from .review.jobs import retrain_job
 
     with open_project(args.project, "write") as proj:
-        job = retrain_job(proj, args.steps, config=config_from_args(args), guard=args.guard == "on")
+        # options not given keep the model's own settings, as the GUI's Retrain does
+        config = given_settings(proj, given_fields(args))
+        job = retrain_job(proj, args.steps, config=config, guard=args.guard == "on")
         version = drive(job)
     print(f"model version {version} saved in {proj.model_dir(version)}")
     print("\n".join(record_text(load_checkpoint(proj.model_dir(version)).meta["guard"])))
@@ -279,11 +282,14 @@ def _cmd_benchmark(args) -> int:
 
 
 def _add_train_options(
-    p: argparse.ArgumentParser, skip: tuple[str, ...] = (), budgeted: tuple[str, ...] = ()
+    p: argparse.ArgumentParser,
+    skip: tuple[str, ...] = (),
+    budgeted: tuple[str, ...] = (),
+    own: str | None = None,
 ) -> None:
     from .model.config import add_train_arguments
 
-    add_train_arguments(p, skip=skip, budgeted=budgeted)
+    add_train_arguments(p, skip=skip, budgeted=budgeted, own=own)
 
 
 class _HelpFormatter(argparse.HelpFormatter):
@@ -457,7 +463,10 @@ def build_parser() -> argparse.ArgumentParser:
         "update made it worse by more than the standard error (default); off: train on every "
         "correction, judge nothing",
     )
-    _add_train_options(p, skip=UPDATE_SETS)
+    from .model.update import UPDATE_LR_SHARE
+
+    own = f"the model's own; a rate given is used x {UPDATE_LR_SHARE:g}"
+    _add_train_options(p, skip=UPDATE_SETS, own=own)
     p.set_defaults(func=_cmd_update)
 
     p = sub.add_parser("score", help="confidence maps, label-error regions and the review queue")

@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 
 from napari_noisyfix.cli import main
+from napari_noisyfix.model.checkpoints import load_checkpoint
+from napari_noisyfix.model.update import UPDATE_LR_SHARE
 from napari_noisyfix.project import Project
 from napari_noisyfix.quality.score import scored_version
 
@@ -76,3 +78,8 @@ def test_update_is_refused_without_corrections_and_rescores_after_one(trained, c
     assert f"project rescored with model version 2; next: noisyfix review {root}" in out
     with Project.open(root, mode="read") as project:
         assert project.latest_model_version() == 2 and scored_version(project) == 2
+        parent = load_checkpoint(project.model_dir(1)).config
+        child = load_checkpoint(project.model_dir(2)).config
+    # options not given keep the model's own settings (as the GUI's Retrain), not the defaults
+    assert (child.batch_size, child.image_size, child.loss) == (2, 64, parent.loss)
+    assert child.lr == pytest.approx(parent.lr * UPDATE_LR_SHARE)

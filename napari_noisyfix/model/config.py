@@ -268,12 +268,16 @@ _HELP = {
 }
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The :class:`TrainConfig` of parsed :func:`add_train_arguments` options (unset ones: defaults)."""
-    given = {
+def given_fields(args: argparse.Namespace) -> dict:
+    """The :class:`TrainConfig` fields set explicitly among parsed :func:`add_train_arguments` options."""
+    return {
         k: getattr(args, k) for k in TrainConfig.cli_fields() if getattr(args, k, None) is not None
     }
-    return TrainConfig(**given)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The :class:`TrainConfig` of parsed :func:`add_train_arguments` options (unset ones: defaults)."""
+    return TrainConfig(**given_fields(args))
 
 
 def default_text(name: str, defaults: TrainConfig | None = None) -> str:
@@ -310,13 +314,16 @@ def add_train_arguments(
     defaults: TrainConfig | None = None,
     skip: tuple[str, ...] = (),
     budgeted: tuple[str, ...] = (),
+    own: str | None = None,
 ) -> None:
     """Add one ``--option`` per :meth:`TrainConfig.cli_fields`.
 
     Every option defaults to None, so that an unset option leaves the value to the recipe and
     the config (:func:`config_from_args`); its help shows the value that is then used
     (:func:`default_text` of ``defaults``), or says that ``--budget`` sets it for the fields in
-    ``budgeted``. Fields in ``skip`` get no option (a command that sets them itself).
+    ``budgeted``. Fields in ``skip`` get no option (a command that sets them itself). With
+    ``own``, every option's help gives that text as its default instead (``update``: an unset
+    option keeps the model's own setting).
     """
     choices = {
         "arch": list(ARCH_NAMES),
@@ -333,7 +340,7 @@ def add_train_arguments(
             continue
         flag = "--" + name.replace("_", "-")
         kind = types[name]
-        default = "set by --budget" if name in budgeted else default_text(name, defaults)
+        default = "set by --budget" if name in budgeted else own or default_text(name, defaults)
         text = f"{_HELP[name]} (default: {default})"
         kwargs = {"dest": name, "default": None, "help": text.replace("%", "%%")}
         if "bool" in kind:

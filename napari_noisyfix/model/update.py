@@ -115,6 +115,17 @@ def corrections_used(project, names: list[str]) -> list[dict]:
     return used
 
 
+def given_settings(project, given: dict) -> TrainConfig | None:
+    """An update's settings when some were set explicitly (``given``, e.g. ``noisyfix update
+    --lr``): the newest version's, with ``given`` applied; ``None`` (the version's own) without."""
+    version = project.latest_model_version()
+    if not given or version is None:
+        return None
+    return TrainConfig.from_dict(
+        {**load_checkpoint(project.model_dir(version)).config.to_dict(), **given}
+    )
+
+
 def update_config(
     base: TrainConfig,
     config: TrainConfig | None,
