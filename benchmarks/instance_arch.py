@@ -24,9 +24,9 @@ import numpy as np
 from instance_finder import KIND, _covers, _planted
 from PIL import Image
 from scipy import ndimage as ndi
-from skimage.segmentation import relabel_sequential
 from sklearn.metrics import average_precision_score
 
+from napari_noisyfix.benchmark.instance_metrics import object_f1
 from napari_noisyfix.model import TrainConfig
 from napari_noisyfix.model.oof import train_out_of_fold
 from napari_noisyfix.progress import drive
@@ -50,22 +50,6 @@ def _load(data: Path, n: int, size: int, seed: int):
     return images, given, truth, planted
 
 
-def _object_f1(pred: np.ndarray, truth: np.ndarray) -> float:
-    """F1 of predicted against true objects, a match being IoU > 0.5 (one-to-one at that bar)."""
-    pred, truth = relabel_sequential(pred)[0], relabel_sequential(truth)[0]
-    n_pred, n_true = int(pred.max()), int(truth.max())
-    if n_pred == 0 or n_true == 0:
-        return float(n_pred == n_true)
-    pairs = np.bincount(
-        pred.ravel() * (n_true + 1) + truth.ravel(), minlength=(n_pred + 1) * (n_true + 1)
-    )
-    inter = pairs.reshape(n_pred + 1, n_true + 1)[1:, 1:]
-    a_pred = np.bincount(pred.ravel(), minlength=n_pred + 1)[1:, None]
-    a_true = np.bincount(truth.ravel(), minlength=n_true + 1)[None, 1:]
-    matches = int((inter / np.maximum(a_pred + a_true - inter, 1) > 0.5).sum())
-    return 2.0 * matches / (n_pred + n_true)
-
-
 def _measure(project, truth: dict, planted: dict) -> dict:
     dice, f1 = [], []
     for name in project.names:
@@ -73,7 +57,7 @@ def _measure(project, truth: dict, planted: dict) -> dict:
         union = truth[name] > 0
         total = fg.sum() + union.sum()
         dice.append(1.0 if total == 0 else 2.0 * (fg & union).sum() / total)
-        f1.append(_object_f1(ndi.label(fg)[0], truth[name].astype(np.int64)))
+        f1.append(object_f1(ndi.label(fg)[0], truth[name].astype(np.int64)))
     scores, labels, found = [], [], set()
     for reg in load_regions(project):
         if reg.kind not in KIND.values():

@@ -1,4 +1,5 @@
-"""benchmarks/instance_arch.py: the object F1 behind its U-Net / Mask R-CNN figures."""
+"""benchmarks/instance_arch.py: the object F1 behind its U-Net / Mask R-CNN figures (the benchmark's
+own, :mod:`napari_noisyfix.benchmark.instance_metrics`)."""
 
 import importlib.util
 from pathlib import Path
@@ -25,6 +26,6 @@ def test_object_f1_counts_one_to_one_matches_above_half_iou(instance_arch):
     pred[2:8, 2:7] = 1  # IoU 30/36 with object 5: a match
     pred[12:18, 12:14] = 2  # IoU 12/36 with object 9: no match
     pred[0:2, 15:20] = 3  # nothing there
-    assert instance_arch._object_f1(pred, truth) == pytest.approx(2 * 1 / (3 + 2))
-    assert instance_arch._object_f1(truth, truth) == 1.0
-    assert instance_arch._object_f1(np.zeros_like(truth), truth) == 0.0
+    assert instance_arch.object_f1(pred, truth) == pytest.approx(2 * 1 / (3 + 2))
+    assert instance_arch.object_f1(truth, truth) == 1.0
+    assert instance_arch.object_f1(np.zeros_like(truth), truth) == 0.0
