@@ -21,11 +21,12 @@ import time
 from pathlib import Path
 
 import numpy as np
-from instance_finder import KIND, _covers, _planted
+from instance_finder import KIND, _planted
 from PIL import Image
 from scipy import ndimage as ndi
 from sklearn.metrics import average_precision_score
 
+from napari_noisyfix.benchmark.instance_measure import covers
 from napari_noisyfix.benchmark.instance_metrics import object_f1
 from napari_noisyfix.model import TrainConfig
 from napari_noisyfix.model.oof import train_out_of_fold
@@ -64,7 +65,7 @@ def _measure(project, truth: dict, planted: dict) -> dict:
             continue
         kind, area = planted.get(reg.image, (None, None))
         hit = kind is not None and reg.image not in found and reg.kind == KIND[kind]
-        hit = hit and _covers(reg, area)
+        hit = hit and covers(reg, area)
         found |= {reg.image} if hit else set()
         scores.append(reg.score)
         labels.append(hit)

@@ -24,6 +24,7 @@ import numpy as np
 from PIL import Image
 from sklearn.metrics import average_precision_score
 
+from napari_noisyfix.benchmark.instance_measure import covers
 from napari_noisyfix.instance_labels import apply_region, misassigned
 from napari_noisyfix.quality.instances import instance_regions
 from napari_noisyfix.quality.synthetic import probs_from_mask
@@ -39,13 +40,6 @@ def _planted(ids: np.ndarray, kind: str, seed: int):
     if not touched:
         return None, None
     return out, np.isin(ids, touched[0]) | np.isin(out, touched[0])
-
-
-def _covers(region, area: np.ndarray) -> bool:
-    full = region.full_region(area.shape)
-    return (full & area).sum() >= 0.5 * max(area.sum(), 1) and (
-        full & area
-    ).sum() >= 0.5 * full.sum()
 
 
 def run(data: Path, n: int) -> dict:
@@ -67,7 +61,7 @@ def run(data: Path, n: int) -> dict:
         by_kind[kind][1] += 1
         hit = None
         for reg in instance_regions(path.stem, probs, given, truth > 0, 3):
-            match = hit is None and reg.kind == KIND[kind] and _covers(reg, area)
+            match = hit is None and reg.kind == KIND[kind] and covers(reg, area)
             hit = reg if match else hit
             scores.append(reg.score)
             labels.append(bool(match))

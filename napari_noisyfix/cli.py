@@ -318,7 +318,9 @@ def version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every subcommand."""
+    from .benchmark.dataset import LABELS as BENCH_LABELS
     from .model import budget  # torch-free, like the config
+    from .model.config import ARCH_NAMES
     from .model.sample_model import DEMO_SAMPLE
 
     parser = argparse.ArgumentParser(
@@ -547,6 +549,21 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="real label noise: use DATA/masks as given (no synthetic noise; --noise and "
         "--noise-types are ignored) and read the true masks from DIR (same file stems)",
+    )
+    p.add_argument(
+        "--labels",
+        choices=BENCH_LABELS,
+        default="semantic",
+        help="instance: the masks are object ids (read from DATA/masks_instance when it exists, "
+        "else DATA/masks); merge and split join the noise types, the project is an instance "
+        "project, and results gain instance.* (merge/split AP, AJI and object F1 before and "
+        "after review)",
+    )
+    p.add_argument(
+        "--arch",
+        choices=ARCH_NAMES,
+        default="unet",
+        help="network of every model trained (maskrcnn needs --labels instance)",
     )
     p.add_argument("--seed", type=int, default=0, help="random seed")
     p.add_argument(

@@ -176,6 +176,22 @@ def apply_region(region, ids: np.ndarray) -> np.ndarray:
     return relabel_pieces(ids, where, pieces)
 
 
+def best_matches(ids: np.ndarray, truth: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(best_truth, best_id)``: for each given id the true object it overlaps most, and for
+    each true id the given object that overlaps it most (lookup tables indexed by id; 0 where
+    an object overlaps none)."""
+    ids, truth = np.asarray(ids, np.int64), np.asarray(truth, np.int64)
+    best_truth = np.zeros(int(ids.max(initial=0)) + 1, np.int64)
+    best_id = np.zeros(int(truth.max(initial=0)) + 1, np.int64)
+    both = (ids > 0) & (truth > 0)
+    if not both.any():
+        return best_truth, best_id
+    pairs, counts = np.unique(np.stack([ids[both], truth[both]]), axis=1, return_counts=True)
+    for k in np.argsort(counts, kind="stable"):  # ascending: the largest overlap is written last
+        best_truth[pairs[0, k]], best_id[pairs[1, k]] = pairs[1, k], pairs[0, k]
+    return best_truth, best_id
+
+
 def misassigned(ids: np.ndarray, truth: np.ndarray) -> np.ndarray:
     """Pixels in both foregrounds whose object is wrong: the given object covering them is not
     the one that mostly covers their true object, or their true object is not the one that
@@ -183,11 +199,32 @@ def misassigned(ids: np.ndarray, truth: np.ndarray) -> np.ndarray:
     smaller piece)."""
     ids, truth = np.asarray(ids, np.int64), np.asarray(truth, np.int64)
     both = (ids > 0) & (truth > 0)
-    if not both.any():
-        return both
-    pairs, counts = np.unique(np.stack([ids[both], truth[both]]), axis=1, return_counts=True)
-    best_truth = np.zeros(int(ids.max()) + 1, np.int64)
-    best_id = np.zeros(int(truth.max()) + 1, np.int64)
-    for k in np.argsort(counts, kind="stable"):  # ascending: the largest overlap is written last
-        best_truth[pairs[0, k]], best_id[pairs[1, k]] = pairs[1, k], pairs[0, k]
+    best_truth, best_id = best_matches(ids, truth)
     return both & ((best_truth[ids] != truth) | (best_id[truth] != ids))
+
+
+def wrong_pixels(ids: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """Pixels of the id image ``ids`` whose class (foreground or not) or object
+    (:func:`misassigned`) is wrong against the true ids ``truth``."""
+    return ((np.asarray(ids) > 0) != (np.asarray(truth) > 0)) | misassigned(ids, truth)
+
+
+def paint_truth(ids: np.ndarray, truth: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """``ids`` with the true objects painted over the pixels ``where`` (a reviewer's hand edit):
+    each true object there takes the given id it and that id mostly share (their mutual best
+    match, :func:`best_matches`), else a fresh id; true background becomes 0."""
+    out = np.array(ids, dtype=np.uint16, copy=True)
+    truth = np.asarray(truth, np.int64)
+    where = np.asarray(where, bool)
+    best_truth, best_id = best_matches(out, truth)
+    painted = np.zeros(out.shape, np.uint16)
+    next_id = fresh_id(out)
+    for k in np.unique(truth[where & (truth > 0)]):
+        j = int(best_id[k])
+        if not (j and best_truth[j] == k):
+            j, next_id = next_id, next_id + 1
+        painted[truth == k] = j
+    if next_id - 1 > MAX_ID:
+        raise NoisyFixError(f"no instance id left: the mask already uses id {MAX_ID}")
+    out[where] = painted[where]
+    return out

@@ -116,3 +116,42 @@ def test_random_order_is_a_seeded_permutation():
     order = review_sim.random_order(regions, 3)
     assert sorted(order) == [r.id for r in regions]
     assert order == review_sim.random_order(regions, 3) != review_sim.random_order(regions, 4)
+
+
+def _object_region(rid, image, kind, pixels, proposal):
+    """A region over ``pixels`` (image-shaped bool) proposing ``proposal`` (image-shaped)."""
+    rows, cols = np.nonzero(pixels)
+    r0, c0, r1, c1 = rows.min(), cols.min(), rows.max() + 1, cols.max() + 1
+    box = (slice(r0, r1), slice(c0, c1))
+    return Region(
+        rid, image, kind, 1, 0.9, 0.9, 10.0, int(pixels.sum()), (r0, c0, r1, c1),
+        pixels[box].copy(), np.asarray(proposal, np.uint8)[box].copy(),
+    )  # fmt: skip
+
+
+def test_review_keeps_object_ids_on_an_instance_project(tmp_path):
+    from instance_samples import image_of, merged_ids, split_ids, truth_ids
+
+    from napari_noisyfix.instance_labels import wrong_pixels
+    from napari_noisyfix.review.session import ReviewSession
+
+    truth = truth_ids()
+    given = {"b": merged_ids(), "c": split_ids()}
+    truths = dict.fromkeys(given, truth)
+    images = {n: image_of(truth) for n in given}
+    project = Project.create(tmp_path / "i", images, given, truth=truths, labels="instance")
+    pair = np.isin(truth, [5, 6])
+    split_back = _object_region("b#0", "b", "merged", pair, np.where(truth == 6, 2, pair))
+    lone = _object_region("c#0", "c", "missing", truth == 1, truth == 1)  # right already
+    dropped = _object_region("c#1", "c", "spurious", truth == 4, np.zeros_like(truth))
+    session = ReviewSession(project, "sim", regions=[split_back, lone, dropped])
+    assert review_sim.review_region(session, split_back, truth) == "accept"
+    assert review_sim.review_region(session, lone, truth) == "reject"
+    # dropping the split object is worse: the reviewer paints the true object under its own id
+    assert review_sim.review_region(session, dropped, truth) == "edit"
+    for name in given:
+        ids = project.labels(name)
+        assert ids.dtype == np.uint16 and not wrong_pixels(ids, truth).any()
+        assert len(np.unique(ids)) == len(np.unique(truth))  # six objects, ids kept
+    # the larger piece (id 7, 82 of 149 pixels) keeps its id; the other piece joins it
+    assert np.array_equal(project.labels("c"), np.where(truth == 4, 7, truth))

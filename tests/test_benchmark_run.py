@@ -33,7 +33,7 @@ NEW_KEYS = (
 
 def _args(data, out, **extra):
     values = {"noise": 0.5, "seed": 0, "budget": "tiny", "device": "cpu"}
-    values |= {"noise_types": "protocol", "truth": None}
+    values |= {"noise_types": "protocol", "truth": None, "labels": "semantic", "arch": "unet"}
     return argparse.Namespace(data=str(data), out=str(out), **(values | extra))
 
 
@@ -120,6 +120,15 @@ def test_values_are_consistent_with_the_protocol(run):
         r["speed.score_s_per_image"] / r["speed.forward_s_per_image"]
     )
     assert r["memory.peak_rss_mb"] > 50
+
+
+def test_a_semantic_run_has_no_instance_figures(run):
+    out, results = run
+    assert not [k for k in results if k.startswith("instance.")]
+    assert "AJI" not in (out / "results.md").read_text()
+    from napari_noisyfix.project import Project
+
+    assert not Project.open(out / "project", mode="read").is_instance
 
 
 def test_plots_table_and_review_projects_are_written(run):

@@ -3,7 +3,11 @@ protocol's label noise (or take them as given, with the truth from another folde
 everything to the budget's size and build the benchmark project.
 
 The masks are binarised (any non-zero class is foreground), because the protocol's noise types
-are defined on foreground objects. Synthetic noise (``source`` ``"synthetic"``) is applied at the
+are defined on foreground objects. With ``labels="instance"`` the masks are object ids (read from
+``masks_instance/`` when the folder has one, as the shared sets do, else from ``masks/``): the
+planted noise adds ``merge`` and ``split`` (:mod:`~napari_noisyfix.synth.instance_noise`) to the
+types drawn on the union, the ids are kept beside the unions every semantic measure reads, and
+the benchmark project is an instance project. Synthetic noise (``source`` ``"synthetic"``) is applied at the
 data's own resolution (the protocol's radii are in its pixels); with real noise (``"given"``) the
 masks of ``masks/`` are the noisy ones and the true masks are read from the truth folder. The
 images, true and noisy masks are then resized together: images with anti-aliasing, masks by
@@ -38,6 +42,9 @@ class BenchData:
         The requested share of corrupted images; for real noise the share that differ.
     truth_dir : str or None
         The truth folder of real noise.
+    truth_ids, noisy_ids : dict or None
+        An instance run's true and given object ids (uint16, working size); ``truth`` and
+        ``noisy`` are then their unions.
     """
 
     dataset: str
@@ -50,11 +57,23 @@ class BenchData:
     types: str = "protocol"
     fraction: float = 0.0
     truth_dir: str | None = None
+    truth_ids: dict[str, np.ndarray] | None = None
+    noisy_ids: dict[str, np.ndarray] | None = None
 
     @property
     def names(self) -> list[str]:
         """Image names, sorted."""
         return sorted(self.images)
+
+    @property
+    def is_instance(self) -> bool:
+        """Whether the masks are object ids (``--labels instance``)."""
+        return self.truth_ids is not None
+
+    @property
+    def stored_truth(self) -> dict[str, np.ndarray]:
+        """The true masks as the benchmark project stores them: object ids, else ``truth``."""
+        return self.truth_ids if self.is_instance else self.truth
 
     def corrupted(self) -> dict[str, bool]:
         """Whether each image's given mask differs from its true mask."""
@@ -63,13 +82,19 @@ class BenchData:
     def subset(self, names) -> BenchData:
         """The same run restricted to ``names``."""
         keep = set(names)
+
+        def kept(table):
+            return None if table is None else {n: v for n, v in table.items() if n in keep}
+
         return replace(
             self,
-            patients={n: p for n, p in self.patients.items() if n in keep},
-            images={n: v for n, v in self.images.items() if n in keep},
-            truth={n: v for n, v in self.truth.items() if n in keep},
-            noisy={n: v for n, v in self.noisy.items() if n in keep},
+            patients=kept(self.patients),
+            images=kept(self.images),
+            truth=kept(self.truth),
+            noisy=kept(self.noisy),
             noise_log=[r for r in self.noise_log if r["name"] in keep],
+            truth_ids=kept(self.truth_ids),
+            noisy_ids=kept(self.noisy_ids),
         )
 
 
@@ -89,16 +114,37 @@ def hold_out_test(data: BenchData, seed: int) -> tuple[list[str], list[str]]:
     return keep, test
 
 
-def read_folder(data_dir: str | Path) -> list:
+#: Label kinds of a benchmark's masks (``--labels``).
+LABELS = ("semantic", "instance")
+#: The folder an instance benchmark reads its object ids from when DATA has one.
+INSTANCE_MASKS = "masks_instance"
+
+
+def masks_folder(data_dir: str | Path, labels: str = "semantic") -> Path:
+    """``DATA_DIR/masks``, or for instance labels ``DATA_DIR/masks_instance`` when it exists."""
+    data_dir = Path(data_dir)
+    if labels not in LABELS:
+        raise NoisyFixError(f"--labels {labels!r}: choose one of {', '.join(LABELS)}")
+    if labels == "instance" and (data_dir / INSTANCE_MASKS).is_dir():
+        return data_dir / INSTANCE_MASKS
+    return data_dir / "masks"
+
+
+def read_folder(data_dir: str | Path, labels: str = "semantic") -> list:
     """Image/mask pairs (:class:`~napari_noisyfix.io.pairs.ImagePair`) of ``DATA_DIR/images`` and
-    ``DATA_DIR/masks``, in any format the io stage reads (volumes become 2D slices)."""
-    from ..io.pairs import read_folder_pairs
+    ``DATA_DIR/masks``, in any format the io stage reads (volumes become 2D slices); with
+    ``labels="instance"`` the masks (of :func:`masks_folder`) are read as object ids."""
+    from ..io.pairs import read_folder_pairs, read_label_pairs
 
     data_dir = Path(data_dir)
-    for sub in ("images", "masks"):
-        if not (data_dir / sub).is_dir():
-            raise NoisyFixError(f"{data_dir}: benchmark data needs an '{sub}/' folder")
-    pairs = read_folder_pairs(data_dir / "images", data_dir / "masks")
+    masks = masks_folder(data_dir, labels)
+    for sub in (data_dir / "images", masks):
+        if not sub.is_dir():
+            raise NoisyFixError(f"{data_dir}: benchmark data needs an '{sub.name}/' folder")
+    if labels == "instance":
+        pairs = read_label_pairs(data_dir / "images", masks, "instance")[0]
+    else:
+        pairs = read_folder_pairs(data_dir / "images", masks)
     if not pairs:
         raise NoisyFixError(f"{data_dir}: no image/mask pairs found")
     return pairs
@@ -117,8 +163,9 @@ def _resize_image(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def _resize_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
-    return resize(mask, shape, order=0, anti_aliasing=False, preserve_range=True).astype(np.uint8)
+def _resize_mask(mask: np.ndarray, shape: tuple[int, int], dtype=np.uint8) -> np.ndarray:
+    """A mask (class or object ids, kept as ``dtype``) resized by nearest neighbour."""
+    return resize(mask, shape, order=0, anti_aliasing=False, preserve_range=True).astype(dtype)
 
 
 def noise_types(text: str) -> str:
@@ -137,13 +184,24 @@ def noise_types(text: str) -> str:
     return ",".join(dict.fromkeys(item.strip().lower() for item in str(text).split(",")))
 
 
+def with_instance_types(types: str) -> str:
+    """Normalised noise types for instance masks: ``types`` plus the ``instance`` group (merge
+    and split), unless ``types`` already names one of them."""
+    from ..synth.instance_noise import INSTANCE_KINDS
+
+    if set(types.split(",")) & {*INSTANCE_KINDS, "instance"}:
+        return types
+    return f"{types},instance"
+
+
 def _binary(mask) -> np.ndarray:
     return (np.asarray(mask) > 0).astype(np.uint8)
 
 
-def read_truth(pairs: list, truth_dir: str | Path) -> dict[str, np.ndarray]:
-    """The true masks of ``pairs`` from ``truth_dir``, binarised: for each given mask the file of
-    the same stem, in any mask format the io stage reads (a volume's slices by index).
+def read_truth(pairs: list, truth_dir: str | Path, ids: bool = False) -> dict[str, np.ndarray]:
+    """The true masks of ``pairs`` from ``truth_dir``, binarised (``ids``: as uint16 object ids):
+    for each given mask the file of the same stem, in any mask format the io stage reads (a
+    volume's slices by index).
 
     Raises
     ------
@@ -162,17 +220,21 @@ def read_truth(pairs: list, truth_dir: str | Path) -> dict[str, np.ndarray]:
         if key not in files:
             raise NoisyFixError(f"{p.mask_source}: no truth mask '{key}.*' in {truth_dir}")
         if key not in volumes:
-            volumes[key] = _truth_file(files[key], p, depth[p.mask_source])
+            volumes[key] = _truth_file(files[key], p, depth[p.mask_source], ids)
         z = p.source.get("slice")
-        out[p.name] = _binary(volumes[key] if z is None else volumes[key][z])
+        mask = volumes[key] if z is None else volumes[key][z]
+        out[p.name] = mask if ids else _binary(mask)
     return out
 
 
-def _truth_file(path: Path, pair, depth: int) -> np.ndarray:
-    """One truth file's mask, checked against the shape of the given mask (or volume)."""
+def _truth_file(path: Path, pair, depth: int, ids: bool = False) -> np.ndarray:
+    """One truth file's mask (or object ids), checked against the shape of the given mask (or
+    volume)."""
+    from ..io.pairs import raw_ids
     from ..io.readers import load_raw, to_mask
 
-    mask, _ = to_mask(load_raw(path, for_mask=True), path)
+    raw = load_raw(path, for_mask=True)
+    mask = raw_ids(raw, path) if ids else to_mask(raw, path)[0]
     volume = pair.source.get("slice") is not None
     expected = (depth, *pair.mask.shape) if volume else tuple(pair.mask.shape)
     if tuple(mask.shape) != expected:
@@ -204,33 +266,41 @@ def prepare(
     size: int,
     kinds: str = "protocol",
     truth_dir: str | Path | None = None,
+    labels: str = "semantic",
 ) -> BenchData:
     """Read, corrupt (fraction ``noise``, ``seed``, noise types ``kinds``) and resize a
     benchmark folder; with ``truth_dir``, take its masks as given and the truth from there
-    (``noise`` and ``kinds`` are then ignored).
+    (``noise`` and ``kinds`` are then ignored). ``labels="instance"`` reads object ids
+    (:func:`read_folder`) and adds ``merge`` and ``split`` to ``kinds``
+    (:func:`with_instance_types`).
 
     Returns
     -------
     BenchData
         With ``noise_log`` rows of :func:`~napari_noisyfix.synth.noise.corrupt_dataset` (real
         noise: type ``given``) plus ``dice_working``: Dice of the noisy against the true mask at
-        the working size; ``corrupted`` holds only where they differ at that size.
+        the working size; ``corrupted`` holds only where they differ at that size (the unions:
+        a split that leaves the union as it was is not counted).
     """
     from ..synth.noise import corrupt_dataset
 
     types = noise_types(kinds) if truth_dir is None else "given"  # checked before reading
-    pairs = read_folder(data_dir)
-    given = {p.name: _binary(p.mask) for p in pairs}
+    pairs = read_folder(data_dir, labels)
+    instance = labels == "instance"
+    types = with_instance_types(types) if instance and truth_dir is None else types
+    given = {p.name: p.mask if instance else _binary(p.mask) for p in pairs}
     if truth_dir is None:
         truth_full = given
-        noisy_full, log = corrupt_dataset(given, noise, seed, kinds=types)
+        noisy_full, log = corrupt_dataset(given, noise, seed, kinds=types, instances=instance)
     else:
-        truth_full, noisy_full = read_truth(pairs, truth_dir), given
-        log = _given_log(given, truth_full)
+        truth_full, noisy_full = read_truth(pairs, truth_dir, ids=instance), given
+        log = _given_log(_unions(given), _unions(truth_full))
     images = {p.name: np.asarray(p.image) for p in pairs}
     shape = working_shape([im.shape[:2] for im in images.values()], size)
-    truth = {n: _resize_mask(m, shape) for n, m in truth_full.items()}
-    noisy = {n: _resize_mask(m, shape) for n, m in noisy_full.items()}
+    dtype = np.uint16 if instance else np.uint8
+    truth_ids = {n: _resize_mask(m, shape, dtype) for n, m in truth_full.items()}
+    noisy_ids = {n: _resize_mask(m, shape, dtype) for n, m in noisy_full.items()}
+    truth, noisy = _unions(truth_ids), _unions(noisy_ids)
     for row in log:
         row["dice_working"] = dice(noisy[row["name"]], truth[row["name"]])
         row["corrupted"] = bool(row["corrupted"]) and bool(
@@ -244,7 +314,13 @@ def prepare(
         noisy,
         log,
         **_noise_facts(log, types, noise, truth_dir),
+        **({"truth_ids": truth_ids, "noisy_ids": noisy_ids} if instance else {}),
     )
+
+
+def _unions(masks: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """uint8 0/1 foreground of each mask (class or object ids)."""
+    return {n: _binary(m) for n, m in masks.items()}
 
 
 def _noise_facts(log: list[dict], types: str, noise: float, truth_dir) -> dict:
@@ -277,7 +353,8 @@ def noise_summary(data: BenchData) -> dict:
 
 
 def build_project(data: BenchData, root: Path, truth_as_labels: bool = False):
-    """The benchmark project: noisy masks as the given labels, true masks kept as truth.
+    """The benchmark project: noisy masks as the given labels, true masks kept as truth (an
+    instance run's project holds their object ids: an instance project).
 
     Patients come from the reader (a volume's slices share one; a 2D image is its own, as in
     the shared data, which have no patient ids). ``truth_as_labels`` gives the expert masks as
@@ -285,13 +362,15 @@ def build_project(data: BenchData, root: Path, truth_as_labels: bool = False):
     """
     from ..project import Project
 
-    labels = data.truth if truth_as_labels else data.noisy
+    truth = data.stored_truth
+    labels = truth if truth_as_labels else (data.noisy_ids if data.is_instance else data.noisy)
     return Project.create(
         root,
         data.images,
         labels,
         patients=data.patients,
-        truth=data.truth,
+        truth=truth,
         name=data.dataset,
         force=True,
+        labels="instance" if data.is_instance else "semantic",
     )

@@ -124,7 +124,7 @@ def run_loop(
         regions = order_regions(load_regions(project, current))
         todo = max(math.ceil(share * first) - done, 0)
         walk = yield from restage(
-            review_sim.simulate(project, regions, None, data.truth, todo, current),
+            review_sim.simulate(project, regions, None, data.stored_truth, todo, current),
             f"measure 5: round {k} review",
         )
         if not curve["label_dice"]:

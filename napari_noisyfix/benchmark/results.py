@@ -12,7 +12,7 @@ from .._atomic import read_json, write_json
 from ..errors import NoisyFixError
 from .review_metrics import BUDGET_KEYS, METHODS, efficiency_key
 
-TEXT_KEYS = ("dataset", "device", "budget", "noise.source", "noise.types")
+TEXT_KEYS = ("dataset", "device", "budget", "noise.source", "noise.types", "instance.arch")
 REQUIRED = (
     "dataset",
     "n_images",
@@ -68,6 +68,16 @@ LOOP_ROUND_KEYS = (
 )
 LOOP_KEYS = tuple(f"loop.round{k}.{key}" for k in (1, 2) for key in LOOP_ROUND_KEYS)
 REQUIRED = REQUIRED + SPEED_KEYS + LOOP_KEYS
+#: The keys an instance run (``--labels instance``, marked by ``instance.arch``) adds; the AP is
+#: ``nan`` (null) when the masks hold no merge or split error.
+INSTANCE_KEYS = (
+    "instance.arch",
+    "instance.merge_split_ap.noisyfix",
+    "instance.aji.before",
+    "instance.aji.after",
+    "instance.object_f1.before",
+    "instance.object_f1.after",
+)
 
 
 def resolve(results: dict, key: str):
@@ -88,9 +98,10 @@ def resolve(results: dict, key: str):
 
 
 def missing_keys(results: dict) -> list[str]:
-    """Required keys that are absent or not a number (text keys: not a string)."""
+    """Required keys that are absent or not a number (text keys: not a string); an instance
+    run's :data:`INSTANCE_KEYS` too."""
     out = []
-    for key in REQUIRED:
+    for key in REQUIRED + (INSTANCE_KEYS if "instance.arch" in results else ()):
         try:
             value = resolve(results, key)
         except KeyError:
@@ -179,7 +190,27 @@ def markdown_table(results: dict) -> str:
     for key in SPEED_KEYS + ("speed.analysis_s_per_image", "speed.cleanlab_s_per_image"):
         lines.append(f"| {key} | {fmt(r(key))} |")
     lines += _loop_lines(results)
+    lines += _instance_lines(results)
     return "\n".join(lines) + "\n"
+
+
+def _instance_lines(results: dict) -> list[str]:
+    """The instance figures (``--labels instance``): object-level errors and agreement."""
+    if "instance.arch" not in results:
+        return []
+    r = results.get
+    lines = ["", f"| instance ({r('instance.arch')}) | before review | after review |"]
+    lines.append("|---|---|---|")
+    for label, key in (("AJI", "aji"), ("object F1 (IoU 0.5)", "object_f1")):
+        before, after = r(f"instance.{key}.before"), r(f"instance.{key}.after")
+        lines.append(f"| {label} | {fmt(before)} | {fmt(after)} |")
+    ap, recall = r("instance.merge_split_ap.noisyfix"), r("instance.merge_split_recall")
+    errors, regions = r("instance.merge_split_errors"), r("instance.merge_split_regions")
+    lines.append(
+        f"\nmerge/split AP (noisyfix): {fmt(ap)}; recall {fmt(recall)} of {fmt(errors)} errors, "
+        f"{fmt(regions)} merged/split regions"
+    )
+    return lines
 
 
 def _loop_lines(results: dict) -> list[str]:

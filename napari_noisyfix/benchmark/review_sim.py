@@ -22,26 +22,42 @@ import time
 import numpy as np
 from scipy import ndimage
 
+from ..instance_labels import paint_truth, semantic, wrong_pixels
 from .review_metrics import LabelDice
 
 REVIEWER = "simulated-reviewer"
 
 
 def review_region(session, region, truth: np.ndarray) -> str:
-    """Review one region like an expert who knows ``truth``; return the action taken."""
-    mask = session.project.mask(region.image)
+    """Review one region like an expert who knows ``truth``; return the action taken.
+
+    On an instance project ``truth`` holds the true object ids and the working ids are kept: a
+    pixel is wrong when its class or its object is
+    (:func:`~napari_noisyfix.instance_labels.wrong_pixels`), and an edit paints the true objects
+    under the working mask's own ids (:func:`~napari_noisyfix.instance_labels.paint_truth`).
+    """
+    mask = session.working(region.image)
     where = region.full_region(mask.shape)
-    if np.array_equal(mask[where], truth[where]):
+    wrong = _wrong_pixels(session.instance)
+    if not wrong(mask, truth)[where].any():
         session.reject(region.id)
         return "reject"
     proposal = session.preview(region.id)
-    if np.count_nonzero(proposal != truth) < np.count_nonzero(mask != truth):
+    if np.count_nonzero(wrong(proposal, truth)) < np.count_nonzero(wrong(mask, truth)):
         session.accept(region.id)
         return "accept"
-    painted = mask.copy()
-    painted[where] = truth[where]
+    if session.instance:
+        painted = paint_truth(mask, truth, where)
+    else:
+        painted = mask.copy()
+        painted[where] = truth[where]
     session.commit_edit(region.image, painted, region.id)
     return "edit"
+
+
+def _wrong_pixels(instance: bool):
+    """The reviewer's test of which pixels of a mask are wrong against the truth."""
+    return wrong_pixels if instance else np.not_equal
 
 
 class _Sessions:
@@ -92,7 +108,8 @@ def simulate(
         (:class:`~napari_noisyfix.quality.queue.ReviewQueue`). Regions whose pixels an earlier
         action confirmed are skipped, as the queue drops them.
     truth : dict
-        Expert masks by name.
+        Expert masks by name, as the project stores them (an instance project's object ids;
+        the label Dice reads their union).
     n_actions : int
         Actions to take at most (the walk stops earlier when the regions run out).
     version : int, optional
@@ -108,7 +125,8 @@ def simulate(
     from ..quality.queue import ReviewQueue
 
     sessions = _Sessions(project, regions, version)
-    tracker = LabelDice(project.mask, truth)
+    unions = {n: semantic(t) for n, t in truth.items()} if project.is_instance else truth
+    tracker = LabelDice(project.mask, unions)
     out = {"dice_before": tracker.mean, "trace": [], "actions": []}
     todo = iter(order if order is not None else [r.id for r in ReviewQueue(regions)])
     start = time.perf_counter()

@@ -7,6 +7,9 @@ noise-robust recipe, score, run cleanlab on the same probabilities (measure 1), 
 reviewer over four orders with effort in review actions per image (measure 2), train plain /
 robust / clean models and test them on the test split (measure 3), time everything (measure 4),
 then review, retrain and rescore in two rounds against a full retrain (measure 5, the loop).
+With ``labels="instance"`` the masks are object ids: the project is an instance project, merge
+and split join the planted noise, every measure above runs on the union, and the ``instance.*``
+figures (:mod:`~napari_noisyfix.benchmark.instance_measure`) are added after measure 2.
 Writes ``OUT/results.json`` (also after measures 1 and 2, so that a run stopped later keeps
 them), ``OUT/results.md``, ``OUT/noise_log.json`` and ``OUT/plots/*.png``.
 """
@@ -26,19 +29,21 @@ from ..progress import Progress
 from . import detection, loop, oracle, plots, review_metrics, review_sim, speed, training
 from .budget import Budget, get_budget
 from .dataset import BenchData, build_project, hold_out_test, noise_summary, prepare
+from .instance_measure import instance_results
 from .results import markdown_table, write_results
 from .testset import TestSet
 
 MEASURES = ("detection", "review", "training", "speed", "loop")
 
 
-def train_configs(budget: Budget, device: str, seed: int) -> dict:
+def train_configs(budget: Budget, device: str, seed: int, arch: str = "unet") -> dict:
     """The plain and the fixed robust TrainConfig of a budget (the out-of-fold run of measures 1,
     2, 4 and 5 keeps the fixed recipe, so its figures stay comparable across commits; the adaptive
-    default is measured by measure 3's arms, ``benchmarks/training.py --arms``)."""
+    default is measured by measure 3's arms, ``benchmarks/training.py --arms``), for network
+    ``arch`` (``maskrcnn`` trains with the plain recipe whatever the config says)."""
     from ..model.config import TrainConfig
 
-    overrides = budget.train_overrides(device, seed)
+    overrides = {**budget.train_overrides(device, seed), "arch": arch}
     return {"plain": TrainConfig.plain(**overrides), "robust": TrainConfig.robust(**overrides)}
 
 
@@ -82,6 +87,8 @@ def run_benchmark(
     measures=MEASURES,
     noise_types: str = "protocol",
     truth=None,
+    labels: str = "semantic",
+    arch: str = "unet",
 ):
     """Run the protocol (a generator of Progress); returns the results dict.
 
@@ -109,19 +116,29 @@ def run_benchmark(
     truth : path, optional
         Folder of true masks (same file stems as ``masks/``): the given masks are then used as
         they are (real label noise) and every measure runs against these.
+    labels : {"semantic", "instance"}
+        ``instance``: the masks (``masks_instance/`` when DATA has one) and the truth are object
+        ids (:func:`~napari_noisyfix.benchmark.dataset.prepare`); adds the ``instance.*`` keys.
+    arch : str
+        Network of every model the run trains (``unet``, ``unetplusplus``; ``maskrcnn`` needs
+        instance labels).
     """
     start = time.perf_counter()
     plan = get_budget(budget)
     out = Path(out)
+    if arch == "maskrcnn" and labels != "instance":
+        raise NoisyFixError("--arch maskrcnn needs instance masks: give --labels instance")
+    configs = train_configs(plan, device, seed, arch)  # checks the arch before any work
     yield Progress("prepare", 0, 1, f"reading {data_dir}")
-    everything = prepare(data_dir, noise, seed, plan.size, noise_types, truth)
+    everything = prepare(data_dir, noise, seed, plan.size, noise_types, truth, labels)
     (out / "plots").mkdir(parents=True, exist_ok=True)
     write_json(out / "noise_log.json", everything.noise_log)
     kept, held_out = hold_out_test(everything, seed)
     data, test = everything.subset(kept), TestSet.of(everything, held_out)
     results = {**_header(data, seed, plan, device), "split.n_test": len(held_out)}
+    if data.is_instance:
+        results["instance.arch"] = arch
     project = build_project(data, out / "project")
-    configs = train_configs(plan, device, seed)
     robust_steps: list[float] = []
     version, analysis_s = yield from _train_and_score(
         project, configs["robust"], plan, robust_steps
@@ -196,7 +213,8 @@ def rescore_benchmark(source, data_dir, out):
     kinds = before.get("noise.types", "protocol")
     truth = before.get("noise.truth_dir") if before.get("noise.source") == "given" else None
     project = Project.open(out / "project")
-    everything = prepare(data_dir, before["noise.fraction"], seed, plan.size, kinds, truth)
+    labels = "instance" if project.is_instance else "semantic"
+    everything = prepare(data_dir, before["noise.fraction"], seed, plan.size, kinds, truth, labels)
     data = everything.subset(project.names)  # runs since measure 5 hold out a test split
     version = project.latest_model_version()
     start = time.perf_counter()
@@ -204,6 +222,8 @@ def rescore_benchmark(source, data_dir, out):
     analysis_s = (time.perf_counter() - start) / len(project.names)
     results = _header(data, seed, plan, "cpu")
     results.update(device=before["device"], rescored_from=str(source))
+    if "instance.arch" in before:
+        results["instance.arch"] = before["instance.arch"]
     found = yield from _detection(project, version, data, out, analysis_s, results)
     yield from _review(data, out, project, version, found, seed, results)
     results["seconds_total"] = time.perf_counter() - start
@@ -272,11 +292,16 @@ def _review(data: BenchData, out: Path, project, version: int, found: dict, seed
         "random": (ours, review_sim.random_order(ours, seed)),
         "cleanlab": (found["cleanlab_regions"], [r.id for r in found["cleanlab_regions"]]),
     }
-    sims = {}
+    sims, works = {}, {}
     for method, (regions, order) in orders.items():
-        work = build_project(data, out / f"review_{method}")
-        walk = review_sim.simulate(work, regions, order, data.truth, n_actions, version)
+        works[method] = build_project(data, out / f"review_{method}")
+        walk = review_sim.simulate(
+            works[method], regions, order, data.stored_truth, n_actions, version
+        )
         sims[method] = yield from walk
+    if data.is_instance:
+        reviewed = {n: works["noisyfix"].labels(n) for n in data.names}
+        results.update(instance_results(ours, data.noisy_ids, data.truth_ids, reviewed))
     fixes = oracle.oracle_fixes(data.noisy, data.truth)
     sims["oracle"] = oracle.simulate_oracle(fixes, data.noisy, data.truth, n_actions)
     results.update(review_metrics.measure_results(sims, steps))
@@ -290,8 +315,8 @@ def _review(data: BenchData, out: Path, project, version: int, found: dict, seed
 
 
 def benchmark_command(args) -> int:
-    """``noisyfix benchmark DATA --noise --noise-types --truth --seed --budget --device --out``:
-    run, print the table."""
+    """``noisyfix benchmark DATA --noise --noise-types --truth --labels --arch --seed --budget
+    --device --out``: run, print the table."""
     from ..progress import drive
 
     job = run_benchmark(
@@ -303,6 +328,8 @@ def benchmark_command(args) -> int:
         args.device,
         noise_types=args.noise_types,
         truth=args.truth,
+        labels=args.labels,
+        arch=args.arch,
     )
     results = drive(job)
     print(markdown_table(results))

@@ -91,7 +91,7 @@ def _slice_names(key: str, n: int, volume: bool) -> list[str]:
     return [f"{safe_name(key)}_z{z:0{width}d}" for z in range(n)]
 
 
-def _raw_ids(mask_raw, where) -> np.ndarray:
+def raw_ids(mask_raw, where) -> np.ndarray:
     """A mask's values as object ids (one channel, non-negative integers up to 65535)."""
     if mask_raw.has_channels:
         raise NoisyFixError(f"{where}: colour mask; an instance mask is one channel of object ids")
@@ -107,7 +107,7 @@ def _pair_entry(
     ids = id_error = error = None
     if keep_ids:
         try:
-            ids = _raw_ids(mask_raw, mask_path)
+            ids = raw_ids(mask_raw, mask_path)
         except NoisyFixError as exc:
             id_error = exc
     try:

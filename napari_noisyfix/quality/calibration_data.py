@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..evaluate import dice
-from ..instance_labels import apply_region, misassigned, semantic
+from ..instance_labels import apply_region, misassigned, semantic, wrong_pixels
 from ..synth.instance_noise import MIN_PIECE
 from .analysis import Analysis, analyse
 from .features import REGION_FEATURES
@@ -169,10 +169,8 @@ def _helps_ids(region, ids: np.ndarray, truth: np.ndarray) -> bool:
     """Whether accepting the region's proposal lowers the pixels of ``ids`` whose class or
     object is wrong against the true ids ``truth``."""
 
-    def wrong(a):
-        return np.count_nonzero(((a > 0) != (truth > 0)) | misassigned(a, truth))
-
-    return wrong(apply_region(region, ids)) < wrong(ids)
+    after = np.count_nonzero(wrong_pixels(apply_region(region, ids), truth))
+    return after < np.count_nonzero(wrong_pixels(ids, truth))
 
 
 def _pixel_sample(found: Analysis, wrong, regions, rng, cap: int):
