@@ -131,3 +131,14 @@ def test_maskrcnn_needs_instance_labels(tmp_path):
     with pytest.raises(NoisyFixError, match="--arch maskrcnn needs instance masks"):
         drive(run_benchmark(data, tmp_path / "out", arch="maskrcnn"), quiet=True)
     assert not (tmp_path / "out").exists()  # refused before any work
+
+
+def test_rescore_of_an_instance_run_rereads_the_object_ids(instance_run, tmp_path):
+    from napari_noisyfix.benchmark.run import rescore_benchmark
+    from napari_noisyfix.progress import drive
+
+    out, r = instance_run
+    again = drive(rescore_benchmark(out, out.parent / "nuclei", tmp_path / "re"), quiet=True)
+    assert again["instance.arch"] == "unet"
+    for key in ("instance.aji.before", "instance.object_f1.before", "instance.merge_split_errors"):
+        assert again[key] == pytest.approx(r[key]), key  # same noise redrawn, same ids
