@@ -210,3 +210,5 @@ def test_loaded_regions_read_their_pixels_back_only_when_used(project):
     storage.write_npz(path, storage.read_npz(path) | {"regions": eager[0].region.ravel()})
     with pytest.raises(NoisyFixError, match="rescored since its regions were read"):
         _ = stored[0].region
+    with pytest.raises(NoisyFixError, match="im2.npz: damaged region archive"):
+        load_regions(project)  # its pixel arrays no longer match the boxes (sizes from headers)

@@ -164,10 +164,11 @@ def _archive_pixels(path: str, prefix: str, stamp: tuple[int, int]) -> dict[str,
 
 
 def stored_regions(path: Path, prefix: str = "") -> list[Region]:
-    """The regions of the archive at ``path`` (checked in full) as :class:`StoredRegion`, which
-    read their pixels back only when used."""
+    """The regions of the archive at ``path`` as :class:`StoredRegion`, which read their pixels
+    back only when used: only the region table, the evidence and the pixel arrays' sizes are
+    read here (checked against the boxes as :func:`regions_from_arrays` does)."""
     path = Path(path)
-    regions = regions_from_arrays(read_npz(path), str(path), prefix, StoredRegion)
+    regions = regions_from_arrays(_table_arrays(path, prefix), str(path), prefix, StoredRegion)
     start = 0
     for reg in regions:
         shape = reg.region.shape
@@ -176,3 +177,33 @@ def stored_regions(path: Path, prefix: str = "") -> list[Region]:
         del reg.region, reg.proposal
         start = stop
     return regions
+
+
+def _table_arrays(path: Path, prefix: str) -> dict[str, np.ndarray]:
+    """The region table and evidence of an archive, with zero-memory stand-ins of the sizes of
+    its pixel arrays (their data is not read)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in (f"{prefix}meta", f"{prefix}features") if k in data}
+            for key in (f"{prefix}regions", f"{prefix}proposals"):
+                size = _stored_size(data, key)
+                arrays[key] = np.broadcast_to(np.zeros((), np.uint8), (size,))
+            return arrays
+    except FileNotFoundError as exc:
+        raise NoisyFixError(f"{path}: file not found") from exc
+    except (KeyError, ValueError, OSError, EOFError) as exc:
+        raise NoisyFixError(f"{path}: unreadable archive ({exc})") from exc
+
+
+def _stored_size(data, key: str) -> int:
+    """Elements of the array ``key`` of an open ``.npz``, from its header alone."""
+    readers = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
+    with data.zip.open(f"{key}.npy") as fh:
+        version = np.lib.format.read_magic(fh)
+        if version not in readers:
+            return int(data[key].size)
+        shape = readers[version](fh)[0]
+    return int(np.prod(shape, dtype=np.int64))
