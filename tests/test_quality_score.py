@@ -163,3 +163,52 @@ def test_missing_probs_and_features_come_from_the_predictor(project, monkeypatch
     with np.load(project.root / "scores" / "v0001" / "regions" / "im0.npz") as raw:
         assert list(raw["object_columns"][-2:]) == ["feature_0", "feature_1"]
     assert "rescored 4 of 4" in _run(score_project(project))[0]  # features off: all stale
+
+
+def test_scoring_holds_no_image_sized_array_per_image(project, monkeypatch):
+    """The outlier clustering gets descriptors only; an image's label map and the model's labels
+    are read from its archive when one of its objects is flagged, equal to the stored labels."""
+    from napari_noisyfix.quality import score as score_module
+
+    seen = []
+    real = score_module.find_outliers
+
+    def spy(tables, *args, **kwargs):
+        seen.extend((t.labels, t.proposal) for t in tables)
+        return real(tables, *args, **kwargs)
+
+    monkeypatch.setattr(score_module, "find_outliers", spy)
+    _run(score_project(project))
+    assert len(seen) == 4 and all(labels is None and prop is None for labels, prop in seen)
+    table = score_module._keep(
+        project,
+        project.scores_dir(1),
+        "im2",
+        score_module.read_npz(project.scores_dir(1) / "regions" / "im2.npz"),
+    ).table
+    labels, proposal = table.arrays()
+    assert np.array_equal(proposal, project.load_probs("im2", 1).argmax(0))
+    assert labels.max() == len(table.classes) > 0
+
+
+def test_loaded_regions_read_their_pixels_back_only_when_used(project):
+    from napari_noisyfix.quality import storage
+    from napari_noisyfix.quality.queue import ReviewQueue
+
+    _run(score_project(project))
+    path = project.scores_dir(1) / "regions" / "im2.npz"
+    stored = [r for r in load_regions(project) if r.image == "im2" and r.kind != "outlier"]
+    eager = storage.regions_from_arrays(storage.read_npz(path), str(path))
+    assert stored and all("region" not in r.__dict__ for r in stored)
+    storage._archive_pixels.cache_clear()
+    queue = ReviewQueue(stored, {"im2": np.zeros((48, 48), bool)})
+    assert storage._archive_pixels.cache_info().misses == 0  # nothing reviewed: no pixels read
+    assert [r.id for r in queue] == [r.id for r in ReviewQueue(eager)]
+    for s, e in zip(stored, eager, strict=True):
+        assert np.array_equal(s.region, e.region) and np.array_equal(s.proposal, e.proposal)
+        assert s.to_row() == e.to_row()
+    storage.write_npz(path, storage.read_npz(path) | {"regions": eager[0].region.ravel()})
+    with pytest.raises(NoisyFixError, match="rescored since its regions were read"):
+        _ = stored[0].region
+    with pytest.raises(NoisyFixError, match="im2.npz: damaged region archive"):
+        load_regions(project)  # its pixel arrays no longer match the boxes (sizes from headers)

@@ -315,3 +315,25 @@ def test_a_rescored_session_resumes_where_the_reviewer_was(project):
     new.reject("img0#8")
     assert new.resume_at(here).id == "img1#3"
     assert new.resume_at(None).id == "img1#3"
+
+
+def _walk(project):
+    """Accept, reject and undo across images; the queue and progress after each step."""
+    s = open_session(project)
+    seen = []
+    for act in (s.accept, s.reject, s.accept, s.undo):
+        act()
+        p = s.progress()
+        seen.append(([r.id for r in s.queue], p.regions_reviewed, p.images_reviewed))
+    return seen, s
+
+
+def test_a_session_keeps_few_reviewed_maps_and_walks_the_same(tmp_path, monkeypatch):
+    from napari_noisyfix.review import session as session_module
+
+    full, _ = _walk(make_project(tmp_path / "full"))
+    monkeypatch.setattr(session_module, "REVIEWED_CACHE", 1)
+    small, s = _walk(make_project(tmp_path / "small"))
+    assert small == full
+    assert full[-1][1:] == (2, 2)  # accept + reject kept, the last accept undone
+    assert len(s._reviewed) == 1

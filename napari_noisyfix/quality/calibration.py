@@ -205,9 +205,10 @@ class Calibration:
     def fitted(self) -> bool:
         return self.final is not None
 
-    def predict(self, images: dict[str, tuple[dict, list[Region]]]) -> dict[str, tuple]:
+    def predict(self, images: dict[str, tuple[dict, np.ndarray]]) -> dict[str, tuple]:
         """Calibrated ``(p_error, p_helps, p_image, est_dice)`` of many images at once:
-        ``images`` maps a name to its raw image features and its regions (with evidence).
+        ``images`` maps a name to its raw image features and the :func:`evidence` rows of its
+        regions (small: a large project's regions need not be in memory to be predicted).
 
         The calibration images are judged by the fold models that did not see them.
         """
@@ -217,7 +218,7 @@ class Calibration:
             groups.setdefault(self.fold_of.get(name) if self.fitted else None, []).append(name)
         for fold, names in groups.items():
             raws = [images[n][0] for n in names]
-            Xs = [_evidence(images[n][1]) for n in names]
+            Xs = [images[n][1] for n in names]
             if not self.fitted:
                 found = [_uncalibrated(raw, X) for raw, X in zip(raws, Xs, strict=True)]
             else:
@@ -251,7 +252,7 @@ class Calibration:
         return _proba(self.pixel, X).reshape(shape).astype(np.float32)
 
 
-def _evidence(regions: list[Region]) -> np.ndarray:
+def evidence(regions: list[Region]) -> np.ndarray:
     """(n, F) evidence rows of the regions that have one (outliers have none)."""
     rows = [r.features for r in regions if r.features is not None]
     return np.array(rows, np.float32).reshape(-1, len(REGION_FEATURES))

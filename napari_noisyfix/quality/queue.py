@@ -62,11 +62,14 @@ class ReviewQueue:
         if done is None or region.area == 0:
             return False
         window = done[region.slices]
-        if window.shape != region.region.shape:
+        r0, c0, r1, c1 = region.bbox
+        if window.shape != (r1 - r0, c1 - c0):
             raise NoisyFixError(
                 f"{region.image}: reviewed map of shape {done.shape} does not hold region {region.bbox}"
             )
-        return np.count_nonzero(window & region.region) >= PARAMS.queue.reviewed_share * region.area
+        # the region's pixels are read only where something was reviewed (stored regions)
+        hits = np.count_nonzero(window & region.region) if window.any() else 0
+        return hits >= PARAMS.queue.reviewed_share * region.area
 
     def mark_reviewed(self, image: str, pixels: np.ndarray) -> None:
         """Add reviewed pixels of ``image`` and drop the regions they cover."""

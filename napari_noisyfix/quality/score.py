@@ -28,6 +28,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Generator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -36,13 +37,21 @@ from .._atomic import atomic_write_text, read_json, write_json
 from ..errors import NoisyFixError
 from ..progress import Progress
 from .analysis import analyse
-from .calibration import Calibration, fit_calibration
+from .calibration import Calibration, evidence, fit_calibration
 from .calibration_data import image_samples
 from .outliers import ObjectTable, describe_objects, find_outliers, object_labels
 from .params import PARAMS
 from .prior_shift import foreground_shift, logodds_histogram
 from .region import ROW_FIELDS, Region
-from .storage import read_maps, read_npz, regions_arrays, regions_from_arrays, write_maps, write_npz
+from .storage import (
+    read_maps,
+    read_npz,
+    regions_arrays,
+    regions_from_arrays,
+    stored_regions,
+    write_maps,
+    write_npz,
+)
 from .summary import score_summary
 from .thresholds import apply_override, check_probs, class_sums, thresholds_from_sums
 from .verdict import Verdict
@@ -109,7 +118,7 @@ def score_project(
     stale = stale or manifest.get("format") != CACHE_FORMAT
     extra = (predictor, tta) if features else None
     done = manifest.get("images", {})
-    raw, archives, redone = {}, {}, 0
+    raw, kept, redone = {}, {}, 0
     for i, name in enumerate(project.names):
         fresh = not stale and done.get(name, {}).get("hash") == hashes[name]
         archive = _read_archive(sdir, name) if fresh and "raw" in done[name] else None
@@ -118,21 +127,20 @@ def score_project(
             redone += 1
         else:
             raw[name] = done[name]["raw"]
-        archives[name] = archive
+        kept[name] = _keep(project, sdir, name, archive)
         yield Progress("score: regions", i + 1, len(project.names), name)
     key = _calibration_key(hashes, features)
     if redone or manifest.get("calibration_key") != key:
         calibration = yield from _calibrate(project, version, (thr, shift), raw)
-        rows = yield from _apply_calibration(project, sdir, calibration, raw, archives)
+        rows = yield from _apply_calibration(project, sdir, calibration, raw, kept)
         verdict = calibration.verdict
     else:
         rows = {n: done[n]["row"] for n in project.names}
         verdict = load_verdict(project, version)
-    tables = [_object_table(project, n, archives[n]) for n in project.names]
-    regions = {n: _archive_regions(sdir, n, archives[n]) for n in project.names}
-    outliers = _finish_outliers(find_outliers(tables), regions, rows)
+    outliers = find_outliers([kept[n].table for n in project.names])
+    outliers = _finish_outliers(outliers, kept, rows)
     write_npz(sdir / "outliers.npz", regions_arrays(outliers))
-    _write_tables(project, sdir, rows, regions, outliers)
+    _write_tables(project, sdir, rows, kept, outliers)
     write_json(sdir / VERDICT_FILE, verdict.to_dict())
     manifest = _manifest(hashes, raw, rows, [float(t) for t in thr], shift, features)
     write_json(sdir / MANIFEST, {**manifest, "calibration_key": key})
@@ -196,21 +204,23 @@ def _calibrate(project, version: int, calibration, raw: dict, params=PARAMS.cali
     return fit_calibration(samples, params)
 
 
-def _apply_calibration(project, sdir: Path, calibration: Calibration, raw: dict, archives: dict):
+def _apply_calibration(project, sdir: Path, calibration: Calibration, raw: dict, kept: dict):
     """Rewrite every image's regions, error map and row with ``calibration`` (a generator);
-    returns the image rows. The models predict once for all images; the maps are read and
-    written one image at a time."""
-    where = {n: sdir / "regions" / f"{n}.npz" for n in project.names}
-    regions = {n: regions_from_arrays(archives[n], str(where[n])) for n in project.names}
-    predicted = calibration.predict({n: (raw[n], regions[n]) for n in project.names})
+    returns the image rows and updates ``kept``'s region rows. The models predict once for all
+    images from their evidence rows; regions and maps are read and written one image at a time."""
+    predicted = calibration.predict({n: (raw[n], kept[n].evidence) for n in project.names})
     rows = {}
     for i, name in enumerate(project.names):
+        where = sdir / "regions" / f"{name}.npz"
+        archive = read_npz(where)
+        regions = regions_from_arrays(archive, str(where))
         maps = read_maps(sdir / "maps" / f"{name}.npz")
-        image = calibration.apply(regions[name], maps, predicted[name])
-        archives[name].update(regions_arrays(regions[name]))
-        write_npz(where[name], archives[name])
+        image = calibration.apply(regions, maps, predicted[name])
+        archive.update(regions_arrays(regions))
+        write_npz(where, archive)
         write_maps(sdir / "maps" / f"{name}.npz", maps)
-        rows[name] = _image_row(name, raw[name], image, maps, len(regions[name]))
+        rows[name] = _image_row(name, raw[name], image, maps, len(regions))
+        kept[name].rows = [r.to_row() for r in regions]
         yield Progress("score: calibrated", i + 1, len(project.names), name)
     return rows
 
@@ -350,27 +360,42 @@ def _score_image(project, version, name, calibration, extra) -> tuple[dict, dict
     return {**found.raw, "foreground": int(np.count_nonzero(mask))}, archive
 
 
-def _object_table(project, name: str, archive: dict) -> ObjectTable:
-    """Descriptors of one image; its label map is computed only if an object is flagged."""
+@dataclass
+class _Kept:
+    """What scoring holds of one image between its passes: a few rows, no image-sized array
+    (a large project's regions, maps and predictions stay on disk)."""
+
+    evidence: np.ndarray
+    table: ObjectTable
+    rows: list[dict]
+
+
+def _keep(project, sdir: Path, name: str, archive: dict) -> _Kept:
+    """The small summary of one image's region archive."""
+    regions = regions_from_arrays(archive, str(sdir / "regions" / f"{name}.npz"))
+    table = _object_table(project, sdir, name, archive)
+    return _Kept(evidence(regions), table, [r.to_row() for r in regions])
+
+
+def _object_table(project, sdir: Path, name: str, archive: dict) -> ObjectTable:
+    """Descriptors of one image; its label map and the model's labels are read only if an
+    object is flagged."""
     columns = [str(c) for c in archive["object_columns"]]
 
     def load():
-        return object_labels(project.mask(name))[0], archive["prediction"]
+        prediction = read_npz(sdir / "regions" / f"{name}.npz")["prediction"]
+        return object_labels(project.mask(name))[0], prediction
 
     return ObjectTable(name, archive["object_classes"], archive["object_X"], columns, loader=load)
 
 
-def _archive_regions(sdir: Path, name: str, archive: dict) -> list[Region]:
-    return regions_from_arrays(archive, str(sdir / "regions" / f"{name}.npz"))
-
-
-def _finish_outliers(outliers: list[Region], regions: dict, rows: dict) -> list[Region]:
+def _finish_outliers(outliers: list[Region], kept: dict, rows: dict) -> list[Region]:
     """Number outliers after their image's error regions; weigh them by the image's evidence."""
     counts: dict[str, int] = {}
     for reg in outliers:
         reg.prob_correct *= float(rows[reg.image]["error_score"])
         reg.gain *= float(rows[reg.image]["error_score"])
-        counts.setdefault(reg.image, len(regions[reg.image]))
+        counts.setdefault(reg.image, len(kept[reg.image].rows))
         reg.id = f"{reg.image}#{counts[reg.image]}"
         counts[reg.image] += 1
     return outliers
@@ -402,16 +427,15 @@ def _csv_text(rows: list[dict], fields) -> str:
     return buf.getvalue()
 
 
-def _write_tables(project, sdir: Path, rows: dict, regions: dict, outliers: list[Region]) -> None:
-    every = [r for n in project.names for r in regions[n]] + outliers
-    atomic_write_text(sdir / "regions.csv", _csv_text([r.to_row() for r in every], ROW_FIELDS))
+def _write_tables(project, sdir: Path, rows: dict, kept: dict, outliers: list[Region]) -> None:
+    every = [row for n in project.names for row in kept[n].rows] + [r.to_row() for r in outliers]
+    atomic_write_text(sdir / "regions.csv", _csv_text(every, ROW_FIELDS))
     table = [rows[n] for n in project.names]
     atomic_write_text(sdir / "image_scores.csv", _csv_text(table, IMAGE_FIELDS))
 
 
 def _image_regions(sdir: Path, name: str) -> list[Region]:
-    path = sdir / "regions" / f"{name}.npz"
-    return regions_from_arrays(read_npz(path), str(path))
+    return stored_regions(sdir / "regions" / f"{name}.npz")
 
 
 # ---------------------------------------------------------------------- readers
@@ -429,11 +453,11 @@ def scored_version(project, version: int | None = None) -> int:
 
 
 def load_regions(project, version: int | None = None) -> list[Region]:
-    """Every region (errors of each image, then clustering outliers) of a scored version."""
+    """Every region (errors of each image, then clustering outliers) of a scored version; their
+    pixels are read back from the archives when used (:class:`~.storage.StoredRegion`)."""
     sdir = project.scores_dir(scored_version(project, version))
     regions = [r for n in project.names if _cached(sdir, n) for r in _image_regions(sdir, n)]
-    outliers = read_npz(sdir / "outliers.npz")
-    return regions + regions_from_arrays(outliers, str(sdir / "outliers.npz"))
+    return regions + stored_regions(sdir / "outliers.npz")
 
 
 def load_maps(project, name: str, version: int | None = None) -> dict[str, np.ndarray]:

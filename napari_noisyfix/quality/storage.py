@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -71,9 +73,9 @@ def _flat(arrays: list[np.ndarray], dtype) -> np.ndarray:
 
 
 def regions_from_arrays(
-    arrays: dict[str, np.ndarray], where: str, prefix: str = ""
+    arrays: dict[str, np.ndarray], where: str, prefix: str = "", kind: type[Region] = Region
 ) -> list[Region]:
-    """Inverse of :func:`regions_arrays`."""
+    """Inverse of :func:`regions_arrays` (regions of class ``kind``)."""
     try:
         rows = json.loads(str(arrays[f"{prefix}meta"]))
         flat_regions, flat_proposals = arrays[f"{prefix}regions"], arrays[f"{prefix}proposals"]
@@ -88,15 +90,15 @@ def regions_from_arrays(
         for i, (row, a, b) in enumerate(zip(rows, starts[:-1], starts[1:], strict=True)):
             shape = (row["r1"] - row["r0"], row["c1"] - row["c0"])
             region = flat_regions[a:b].reshape(shape)
-            out.append(_row_region(row, region, flat_proposals[a:b].reshape(shape)))
+            out.append(_row_region(row, region, flat_proposals[a:b].reshape(shape), kind))
             out[-1].features = features[i] if features.shape[1] else None
         return out
     except (KeyError, json.JSONDecodeError, TypeError, ValueError, NoisyFixError) as exc:
         raise NoisyFixError(f"{where}: damaged region archive ({exc})") from exc
 
 
-def _row_region(row: dict, region: np.ndarray, proposal: np.ndarray) -> Region:
-    return Region(
+def _row_region(row: dict, region: np.ndarray, proposal: np.ndarray, kind=Region) -> Region:
+    return kind(
         id=row["id"],
         image=row["image"],
         kind=row["kind"],
@@ -113,3 +115,95 @@ def _row_region(row: dict, region: np.ndarray, proposal: np.ndarray) -> Region:
         dice_gain=float(row.get("dice_gain", 0.0)),
         detail=row.get("detail", ""),
     )
+
+
+# ---------------------------------------------------------------------- lazy pixels
+#: Region archives whose pixel arrays are kept in memory for :class:`StoredRegion` (the most
+#: recently used ones).
+PIXEL_CACHE = 64
+
+
+class StoredRegion(Region):
+    """A region read from an archive whose pixels (``region``, ``proposal``) stay on disk until
+    used, then come from a small cache of archives: a project's every region can be queued and
+    sorted without holding every region's pixels. Assigning them keeps them on the region."""
+
+    def __getattr__(self, name: str):
+        source = self.__dict__.get("_source")
+        if name not in ("region", "proposal") or source is None:
+            raise AttributeError(name)
+        return source.pixels(name)
+
+
+class _Source:
+    """Where a stored region's pixels lie: the archive (as it was when read) and the span."""
+
+    def __init__(self, path: Path, prefix: str, start: int, stop: int, shape: tuple[int, int]):
+        self.path, self.prefix, self.start, self.stop, self.shape = path, prefix, start, stop, shape
+        self.stamp = _stamp(path)
+
+    def pixels(self, name: str) -> np.ndarray:
+        if _stamp(self.path) != self.stamp:
+            raise NoisyFixError(
+                f"{self.path}: rescored since its regions were read; open the review again"
+            )
+        flat = _archive_pixels(str(self.path), self.prefix, self.stamp)[name]
+        out = flat[self.start : self.stop].reshape(self.shape)
+        return out.astype(bool) if name == "region" else out.astype(np.uint8)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_mtime_ns, st.st_size
+
+
+@lru_cache(maxsize=PIXEL_CACHE)
+def _archive_pixels(path: str, prefix: str, stamp: tuple[int, int]) -> dict[str, np.ndarray]:
+    arrays = read_npz(Path(path))
+    return {"region": arrays[f"{prefix}regions"], "proposal": arrays[f"{prefix}proposals"]}
+
+
+def stored_regions(path: Path, prefix: str = "") -> list[Region]:
+    """The regions of the archive at ``path`` as :class:`StoredRegion`, which read their pixels
+    back only when used: only the region table, the evidence and the pixel arrays' sizes are
+    read here (checked against the boxes as :func:`regions_from_arrays` does)."""
+    path = Path(path)
+    regions = regions_from_arrays(_table_arrays(path, prefix), str(path), prefix, StoredRegion)
+    start = 0
+    for reg in regions:
+        shape = reg.region.shape
+        stop = start + shape[0] * shape[1]
+        reg._source = _Source(path, prefix, start, stop, shape)
+        del reg.region, reg.proposal
+        start = stop
+    return regions
+
+
+def _table_arrays(path: Path, prefix: str) -> dict[str, np.ndarray]:
+    """The region table and evidence of an archive, with zero-memory stand-ins of the sizes of
+    its pixel arrays (their data is not read)."""
+    try:
+        with np.load(path, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in (f"{prefix}meta", f"{prefix}features") if k in data}
+            for key in (f"{prefix}regions", f"{prefix}proposals"):
+                size = _stored_size(data, key)
+                arrays[key] = np.broadcast_to(np.zeros((), np.uint8), (size,))
+            return arrays
+    except FileNotFoundError as exc:
+        raise NoisyFixError(f"{path}: file not found") from exc
+    except (KeyError, ValueError, OSError, EOFError) as exc:
+        raise NoisyFixError(f"{path}: unreadable archive ({exc})") from exc
+
+
+def _stored_size(data, key: str) -> int:
+    """Elements of the array ``key`` of an open ``.npz``, from its header alone."""
+    readers = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
+    with data.zip.open(f"{key}.npy") as fh:
+        version = np.lib.format.read_magic(fh)
+        if version not in readers:
+            return int(data[key].size)
+        shape = readers[version](fh)[0]
+    return int(np.prod(shape, dtype=np.int64))

@@ -10,6 +10,7 @@ the log and the journal.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable
 
 import numpy as np
@@ -26,6 +27,9 @@ from .transaction import Change, Journal, change_from, one_line_faults
 
 DONE = {"accept": "accepted", "reject": "rejected", "edit": "edited", "accept_all": "accepted"}
 REFINE_MARGIN = 6
+#: Images whose reviewed-pixel map a session keeps in memory (the most recently used ones):
+#: a project of thousands of images is walked without holding a map per image.
+REVIEWED_CACHE = 32
 
 
 def latest_scored_version(project) -> int | None:
@@ -81,7 +85,8 @@ class ReviewSession:
         for r in self.regions:
             self._by_image.setdefault(r.image, []).append(r)
         self._open: dict[str, dict[str, bool]] = {}
-        self._reviewed: dict[str, np.ndarray] = {}
+        self._reviewed: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._any_reviewed: dict[str, bool] = {}
         self._terms: dict[str, np.ndarray | None] = {}
         self.status = self._initial_status()
         self.journal = Journal(project)
@@ -115,10 +120,25 @@ class ReviewSession:
 
     # ------------------------------------------------------------------ state
     def reviewed_map(self, name: str) -> np.ndarray:
-        """Pixels of ``name`` an expert confirmed (cached copy of the project's file)."""
-        if name not in self._reviewed:
-            self._reviewed[name] = self.project.reviewed(name)
-        return self._reviewed[name]
+        """Pixels of ``name`` an expert confirmed (the project's file; the last
+        :data:`REVIEWED_CACHE` images used are kept in memory)."""
+        if name in self._reviewed:
+            self._reviewed.move_to_end(name)
+            return self._reviewed[name]
+        return self._remember(name, self.project.reviewed(name))
+
+    def _remember(self, name: str, reviewed: np.ndarray) -> np.ndarray:
+        self._reviewed[name] = reviewed
+        self._reviewed.move_to_end(name)
+        while len(self._reviewed) > REVIEWED_CACHE:
+            self._reviewed.popitem(last=False)
+        return reviewed
+
+    def _has_reviewed(self, name: str) -> bool:
+        """Whether any pixel of ``name`` was confirmed (cached per image)."""
+        if name not in self._any_reviewed:
+            self._any_reviewed[name] = bool(self.reviewed_map(name).any())
+        return self._any_reviewed[name]
 
     def region(self, region_id: str | None = None):
         """The region with ``region_id`` (default: the current one)."""
@@ -154,6 +174,7 @@ class ReviewSession:
         names = set(names)
         for name in names:
             self._reviewed.pop(name, None)
+            self._any_reviewed.pop(name, None)
             self._terms.pop(name, None)
             self._open.pop(name, None)
         for region in self.regions:
@@ -164,9 +185,9 @@ class ReviewSession:
 
     @property
     def queue(self) -> ReviewQueue:
-        """Regions still open, in review order."""
-        images = {r.image for r in self.regions}
-        return ReviewQueue(self.regions, {n: self.reviewed_map(n) for n in images})
+        """Regions still open, in review order (the queue's own rule, applied by :meth:`is_open`
+        one image at a time, so that no reviewed map of every image is held at once)."""
+        return ReviewQueue([r for r in self.regions if self.is_open(r)])
 
     # ------------------------------------------------------------------ navigation
     def next(self):
@@ -374,7 +395,8 @@ class ReviewSession:
         return row
 
     def _set_state(self, name: str, state: ImageState) -> None:
-        self._reviewed[name] = state.reviewed.copy()
+        self._remember(name, state.reviewed.copy())
+        self._any_reviewed.pop(name, None)
         self._terms.pop(name, None)
         self._open.pop(name, None)
 
@@ -448,7 +470,7 @@ class ReviewSession:
         return ReviewProgress(
             regions_reviewed=sum(not self.is_open(r) for r in self.regions),
             regions_total=len(self.regions),
-            images_reviewed=sum(bool(self.reviewed_map(n).any()) for n in names),
+            images_reviewed=sum(self._has_reviewed(n) for n in names),
             images_total=len(names),
             label_quality=self.label_quality(),
         )
