@@ -19,6 +19,7 @@ samples weighted by a project-against-calibration classifier's odds).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 
 import numpy as np
@@ -39,7 +40,7 @@ from napari_noisyfix.quality.storage import read_npz, regions_from_arrays
 VIEWS = (("noisy_or", 1.0), ("softmin", -1.0), ("outline_doubt", 1.0))
 
 
-def pool(project, raw: dict, kind: str) -> list[str]:
+def pool(project, raw: dict, kind: str, params) -> list[str]:
     if kind == "all_views":
         names = list(raw)
         worst = np.zeros(len(names))
@@ -47,14 +48,13 @@ def pool(project, raw: dict, kind: str) -> list[str]:
             v = sign * np.array([raw[n][key] for n in names])
             worst = np.maximum(worst, np.argsort(np.argsort(v)) / max(len(v) - 1, 1))
         raw = {n: {**raw[n], "noisy_or": float(w)} for n, w in zip(names, worst, strict=True)}
-    base = S.calibration_images(project, raw, PARAMS.calibration)
+    base = S.calibration_images(project, raw, params)
     if kind == "no_real_errors":
         base = [n for n in base if np.array_equal(project.mask(n), project.truth(n))]
     return base
 
 
-def samples_of(project, version, base, thr, shift) -> list:
-    p = PARAMS.calibration
+def samples_of(project, version, base, thr, shift, p) -> list:
     plants = max(p.plants_per_image, -(-p.min_planted // max(len(base), 1)))
     out = []
     for i, name in enumerate(base):
@@ -90,6 +90,9 @@ def main() -> None:
     parser.add_argument("project", help="a scored benchmark project (with truth)")
     parser.add_argument("--pools", default="shipped,no_real_errors,all_views")
     parser.add_argument("--weights", default="none,kinds,domain")
+    parser.add_argument(
+        "--max-images", type=int, help="calibration images (default: the shipped parameter)"
+    )
     args = parser.parse_args()
     project = Project.open(args.project, mode="read")
     version = project.latest_model_version()
@@ -106,9 +109,11 @@ def main() -> None:
     wrong = np.array([not np.array_equal(m, t) for *_, m, t in real])
     true_dice = np.array([dice(m > 0, t > 0, cls=True) for *_, m, t in real])
     params = PARAMS.calibration
+    if args.max_images:
+        params = dataclasses.replace(params, max_images=args.max_images)
     for pool_kind in args.pools.split(","):
-        base = pool(project, raw, pool_kind)
-        samples = samples_of(project, version, base, thr, shift)
+        base = pool(project, raw, pool_kind, params)
+        samples = samples_of(project, version, base, thr, shift, params)
         groups = sorted({s.group for s in samples})
         fold_of_group = {g: i % params.folds for i, g in enumerate(groups)}
         fold_of = {s.image: fold_of_group[s.group] for s in samples}

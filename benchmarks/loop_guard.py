@@ -7,7 +7,7 @@ printed beside for reference, from masks reviewed under the run's own updates). 
 the test Dice before and after the update, the remaining-error AP, the update's time and what the
 guard kept, with each model's judgement.
 
-    python benchmarks/loop_guard.py RUN DATA --guard on --out /tmp/loop_guard
+    python benchmarks/loop_guard.py RUN DATA --guard on --out /tmp/loop_guard [--freeze-norm on]
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from napari_noisyfix.benchmark.loop import copy_project, run_loop
 from napari_noisyfix.benchmark.results import read_results
 from napari_noisyfix.benchmark.run import train_configs
 from napari_noisyfix.benchmark.testset import TestSet
+from napari_noisyfix.model import update
 from napari_noisyfix.model.checkpoints import load_checkpoint
 from napari_noisyfix.model.update_guard import record_text
 from napari_noisyfix.progress import drive
@@ -45,8 +46,15 @@ def main() -> None:
     parser.add_argument("run", help="output folder of a finished noisyfix benchmark run")
     parser.add_argument("data", help="the data folder that run used")
     parser.add_argument("--guard", choices=("on", "off"), default="on")
+    parser.add_argument(
+        "--freeze-norm",
+        choices=("on", "off"),
+        default="on" if update.FREEZE_NORM else "off",
+        help="on: updates keep the parent's batch-norm statistics (update.FREEZE_NORM sets the default)",
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
+    update.FREEZE_NORM = args.freeze_norm == "on"  # read by update_config at each update
     before = read_results(Path(args.run) / "results.json")
     seed, kinds = int(before["noise.seed"]), before.get("noise.types", "protocol")
     plan = get_budget(before.get("budget", "fast"))

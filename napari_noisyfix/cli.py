@@ -21,6 +21,7 @@ UPDATE_SETS = (
     "epochs",
     "steps_per_epoch",
     "warmup_steps",
+    "freeze_norm",
     "clean_pretrain_epochs",
     "filter_warmup",
     "curriculum",

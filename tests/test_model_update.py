@@ -2,12 +2,14 @@
 
 import numpy as np
 import pytest
+import torch
 
 from napari_noisyfix.errors import NoisyFixError
 from napari_noisyfix.model.checkpoints import load_checkpoint, save_checkpoint
 from napari_noisyfix.model.config import TrainConfig
 from napari_noisyfix.model.networks import build_model
 from napari_noisyfix.model.update import (
+    FREEZE_NORM,
     NOISY_WEIGHT,
     TRUSTED_WEIGHT,
     UPDATE_LR_SHARE,
@@ -83,6 +85,7 @@ def test_update_writes_a_new_recorded_version(project):
     assert ckpt.meta["parent_version"] == 1 and ckpt.meta["corrections"] == used
     assert ckpt.meta["schedule_lr"] == pytest.approx(CONFIG.lr)  # the next update's base rate
     parent = load_checkpoint(project.model_dir(1))
+    assert ckpt.config.freeze_norm == FREEZE_NORM  # the update's choice, recorded
     assert any(not np.array_equal(parent.state[k], ckpt.state[k]) for k in parent.state)
     for name in project.names:
         assert project.load_probs(name, 2).shape == (2, 64, 64)
@@ -94,3 +97,24 @@ def test_update_needs_a_model(tmp_path):
     proj = make_sample_project(tmp_path / "empty", n=2, size=32, seed=0)
     with pytest.raises(NoisyFixError, match="no model yet"):
         drive(update(proj, steps=1), quiet=True)
+
+
+def test_an_update_with_frozen_norm_keeps_the_parents_statistics(tmp_path, monkeypatch):
+    from napari_noisyfix.model import update as update_module
+
+    monkeypatch.setattr(update_module, "FREEZE_NORM", True)
+    proj = make_sample_project(tmp_path / "frozen", n=4, size=64, seed=5)
+    parent = build_model(CONFIG, 1, 2)
+    with torch.no_grad():  # statistics an update would visibly move
+        for name, buffer in parent.named_buffers():
+            if "running_var" in name:
+                buffer.fill_(4.0)
+    save_checkpoint(proj.model_dir(1), parent.state_dict(), CONFIG, 1, 2, [], {"kind": "train"})
+    name = proj.names[0]
+    proj.mark_reviewed(name, np.ones((64, 64), bool))
+    version = drive(update(proj, steps=2, guard=False), quiet=True)
+    ckpt, before = load_checkpoint(proj.model_dir(version)), load_checkpoint(proj.model_dir(1))
+    assert ckpt.config.freeze_norm
+    stats = [k for k in before.state if "running_" in k]
+    assert stats and all(np.array_equal(before.state[k], ckpt.state[k]) for k in stats)
+    assert any(not np.array_equal(before.state[k], ckpt.state[k]) for k in before.state)

@@ -92,7 +92,8 @@ class TrainConfig:
     ``tloss_nu`` (the T-Loss's starting degree of freedom, learned during training).
     Schedule: ``epochs`` x ``steps_per_epoch`` steps of ``batch_size`` crops of ``image_size``
     pixels (None: whole images), Adam(W) with ``lr`` (linear warm-up over ``warmup_steps``, then
-    cosine decay) and ``weight_decay``; early stopping after
+    cosine decay) and ``weight_decay``; ``freeze_norm`` keeps the starting weights' batch-norm
+    statistics (an update sets it, :mod:`.update`); early stopping after
     ``patience`` epochs without a better validation Dice on a patient-level split of
     ``val_fraction``.
     Device: ``device`` ("auto", "cpu", "cuda", "cuda:1"), ``amp`` (mixed precision on CUDA), ``seed``.
@@ -128,6 +129,7 @@ class TrainConfig:
     image_size: int | None = 128
     lr: float = 1e-3
     warmup_steps: int = 0
+    freeze_norm: bool = False
     weight_decay: float = 1e-4
     device: str = "auto"
     amp: bool = True
@@ -241,6 +243,8 @@ _HELP = {
     "image_size": "training crop side in pixels (multiple of 32); 0 = whole images",
     "lr": "learning rate (AdamW, cosine decay)",
     "warmup_steps": "steps of linear learning-rate warm-up before the cosine decay",
+    "freeze_norm": "keep the starting weights' batch-norm statistics (normalise with them while "
+    "training; an update does)",
     "weight_decay": "AdamW weight decay",
     "device": "auto, cpu, cuda or cuda:N",
     "amp": "mixed precision on CUDA",

@@ -22,7 +22,7 @@ from .device import seed_everything
 from .distributed import current_ranks
 from .losses import loss_state
 from .mixmatch import mixmatch_step
-from .networks import build_model, load_network_state
+from .networks import build_model, freeze_norm_statistics, load_network_state
 from .noise_level import apply_estimate, contradiction_maps, estimate_noise, warmup_config
 from .scoring import score_samples
 from .steps import StepContext, train_step
@@ -164,6 +164,8 @@ def _make_model(project, config, init_state, device):
             raise NoisyFixError(
                 f"the starting weights do not fit a {config.arch}/{config.encoder} network"
             ) from exc
+    if config.freeze_norm:
+        freeze_norm_statistics(model)
     return model.to(device).train(), saved_loss
 
 
