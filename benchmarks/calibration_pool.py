@@ -29,10 +29,10 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from napari_noisyfix.evaluate import dice
+from napari_noisyfix.progress import drive
 from napari_noisyfix.project import Project
 from napari_noisyfix.quality import calibration as C
 from napari_noisyfix.quality import score as S
-from napari_noisyfix.quality.calibration_data import image_samples
 from napari_noisyfix.quality.features import REGION_FEATURES, image_design
 from napari_noisyfix.quality.params import PARAMS
 from napari_noisyfix.quality.storage import read_npz, regions_from_arrays
@@ -52,18 +52,6 @@ def pool(project, raw: dict, kind: str, params) -> list[str]:
     if kind == "no_real_errors":
         base = [n for n in base if np.array_equal(project.mask(n), project.truth(n))]
     return base
-
-
-def samples_of(project, version, base, thr, shift, p) -> list:
-    plants = max(p.plants_per_image, -(-p.min_planted // max(len(base), 1)))
-    out = []
-    for i, name in enumerate(base):
-        rng = np.random.default_rng([p.seed, i])
-        probs, mask = project.load_probs(name, version), project.mask(name)
-        out += image_samples(
-            name, i, probs, mask, (thr, shift), rng, plants, project.image(name), p.pixels_per_image
-        )
-    return out
 
 
 def weights_of(kind: str, Ximg, planted_kind, w0, rows, p0) -> np.ndarray:
@@ -113,7 +101,9 @@ def main() -> None:
         params = dataclasses.replace(params, max_images=args.max_images)
     for pool_kind in args.pools.split(","):
         base = pool(project, raw, pool_kind, params)
-        samples = samples_of(project, version, base, thr, shift, params)
+        samples = drive(
+            S.calibration_samples(project, version, (thr, shift), base, params), quiet=True
+        )
         groups = sorted({s.group for s in samples})
         fold_of_group = {g: i % params.folds for i, g in enumerate(groups)}
         fold_of = {s.image: fold_of_group[s.group] for s in samples}

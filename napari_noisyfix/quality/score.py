@@ -179,6 +179,13 @@ def calibration_images(project, raw: dict, params=PARAMS.calibration) -> list[st
 def _calibrate(project, version: int, calibration, raw: dict, params=PARAMS.calibration):
     """Plant errors in the calibration images and fit the calibration (a generator)."""
     base = calibration_images(project, raw, params)
+    samples = yield from calibration_samples(project, version, calibration, base, params)
+    return fit_calibration(samples, params)
+
+
+def calibration_samples(project, version: int, calibration, base: list[str], params):
+    """The calibration examples of the images ``base``: each mask as it is and copies with planted
+    errors (:func:`~.calibration_data.image_samples`), grouped by patient (a generator)."""
     patients = sorted({project.patient(n) for n in base})
     group = {p: i for i, p in enumerate(patients)} if len(patients) > 1 else None
     plants = max(params.plants_per_image, -(-params.min_planted // max(len(base), 1)))
@@ -201,7 +208,7 @@ def _calibrate(project, version: int, calibration, raw: dict, params=PARAMS.cali
             instances=ids,
         )
         yield Progress("score: calibration", i + 1, len(base), name)
-    return fit_calibration(samples, params)
+    return samples
 
 
 def _apply_calibration(project, sdir: Path, calibration: Calibration, raw: dict, kept: dict):
