@@ -16,7 +16,7 @@ import argparse
 from pathlib import Path
 
 from napari_noisyfix.benchmark.budget import get_budget
-from napari_noisyfix.benchmark.dataset import hold_out_test, prepare
+from napari_noisyfix.benchmark.dataset import redraw
 from napari_noisyfix.benchmark.loop import copy_project, run_loop
 from napari_noisyfix.benchmark.results import read_results
 from napari_noisyfix.benchmark.run import train_configs
@@ -56,10 +56,8 @@ def main() -> None:
     args = parser.parse_args()
     update.FREEZE_NORM = args.freeze_norm == "on"  # read by update_config at each update
     before = read_results(Path(args.run) / "results.json")
-    seed, kinds = int(before["noise.seed"]), before.get("noise.types", "protocol")
-    plan = get_budget(before.get("budget", "fast"))
-    everything = prepare(args.data, before["noise.fraction"], seed, plan.size, kinds)
-    kept, held_out = hold_out_test(everything, seed)
+    seed, plan = int(before["noise.seed"]), get_budget(before.get("budget", "fast"))
+    everything, kept, held_out = redraw(before, args.data)
     data, test = everything.subset(kept), TestSet.of(everything, held_out)
     config = train_configs(plan, "cpu", seed)["robust"]
     out = Path(args.out)

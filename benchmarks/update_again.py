@@ -14,8 +14,7 @@ import argparse
 import shutil
 from pathlib import Path
 
-from napari_noisyfix.benchmark.budget import get_budget
-from napari_noisyfix.benchmark.dataset import hold_out_test, prepare
+from napari_noisyfix.benchmark.dataset import redraw
 from napari_noisyfix.benchmark.results import read_results
 from napari_noisyfix.benchmark.testset import TestSet, version_predictor
 from napari_noisyfix.model import update
@@ -34,11 +33,8 @@ def main() -> None:
     parser.add_argument("--lr", type=float, required=True, help="rate before the update's share")
     parser.add_argument("--work", required=True, help="new folder for the copy")
     args = parser.parse_args()
-    before = read_results(Path(args.run) / "results.json")
-    seed, kinds = int(before["noise.seed"]), before.get("noise.types", "protocol")
-    plan = get_budget(before.get("budget", "fast"))
-    everything = prepare(args.data, before["noise.fraction"], seed, plan.size, kinds)
-    test = TestSet.of(everything, hold_out_test(everything, seed)[1])
+    everything, _, held_out = redraw(read_results(Path(args.run) / "results.json"), args.data)
+    test = TestSet.of(everything, held_out)
     work = Path(args.work)
     shutil.copytree(args.loop, work)
     with Project.open(work, "read") as project:

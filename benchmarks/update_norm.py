@@ -13,8 +13,7 @@ import argparse
 import copy
 from pathlib import Path
 
-from napari_noisyfix.benchmark.budget import get_budget
-from napari_noisyfix.benchmark.dataset import hold_out_test, prepare
+from napari_noisyfix.benchmark.dataset import redraw
 from napari_noisyfix.benchmark.results import read_results
 from napari_noisyfix.benchmark.testset import TestSet, version_predictor
 from napari_noisyfix.project import Project
@@ -40,11 +39,8 @@ def main() -> None:
     parser.add_argument("data", help="the data folder that run used")
     parser.add_argument("loop", help="the loop's project folder")
     args = parser.parse_args()
-    before = read_results(Path(args.run) / "results.json")
-    seed, kinds = int(before["noise.seed"]), before.get("noise.types", "protocol")
-    plan = get_budget(before.get("budget", "fast"))
-    everything = prepare(args.data, before["noise.fraction"], seed, plan.size, kinds)
-    test = TestSet.of(everything, hold_out_test(everything, seed)[1])
+    everything, _, held_out = redraw(read_results(Path(args.run) / "results.json"), args.data)
+    test = TestSet.of(everything, held_out)
     with Project.open(args.loop, "read") as project:
         predictors = {v: version_predictor(project, v) for v in project.model_versions()}
     first = predictors[1]

@@ -102,6 +102,18 @@ class BenchData:
 TEST_SHARE = 0.2
 
 
+def redraw(results: dict, data_dir: str | Path) -> tuple[BenchData, list[str], list[str]]:
+    """A finished run's data drawn again from what its ``results`` (``results.json``) recorded:
+    the noise fraction, seed and types and the budget's image size. Returns all of it, the names
+    its project holds and its test split (:func:`hold_out_test`)."""
+    from .budget import get_budget
+
+    seed, kinds = int(results["noise.seed"]), results.get("noise.types", "protocol")
+    size = get_budget(results.get("budget", "fast")).size
+    everything = prepare(data_dir, results["noise.fraction"], seed, size, kinds)
+    return (everything, *hold_out_test(everything, seed))
+
+
 def hold_out_test(data: BenchData, seed: int) -> tuple[list[str], list[str]]:
     """(project names, test names): about :data:`TEST_SHARE` of the patients held out, stratified
     by foreground share, for every measure that needs a test set (3 and 5)."""
