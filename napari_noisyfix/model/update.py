@@ -274,7 +274,8 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
     schedule = schedule_steps(ckpt)
     steps = default_steps(schedule) if steps is None else steps
     lr_share, fold_lr_share, guard = shares
-    cfg = update_config(ckpt.config, config, steps, lr_share, schedule_lr(ckpt))
+    base_lr = schedule_lr(ckpt)
+    cfg = update_config(ckpt.config, config, steps, lr_share, base_lr)
     weights, trusted = update_maps(project, names)
     reviewed = {u["image"] for u in used}
     sampling = {n: REVIEWED_OVERSAMPLING if n in reviewed else 1.0 for n in names}
@@ -354,7 +355,7 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
     record["guard"] = guard_record(guard, seed, held, judgements)
     if guard:
         yield Progress("update guard", 0, 0, record["guard"]["summary"], {"notify": True})
-    meta = {"kind": "update", "schedule_steps": schedule, "schedule_lr": schedule_lr(ckpt)}
+    meta = {"kind": "update", "schedule_steps": schedule, "schedule_lr": base_lr}
     meta.update(record)
     return commit_version(
         project, final, probs, meta, "update", record, reservation, folds=fold_models
