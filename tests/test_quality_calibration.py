@@ -1,6 +1,7 @@
 """Per-project calibration: errors planted in the project's own masks decide what the evidence is
 worth, the queue's order, the image scores and the verdict."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -10,9 +11,13 @@ from sklearn.metrics import roc_auc_score
 
 from napari_noisyfix.progress import drive
 from napari_noisyfix.project import Project
+from napari_noisyfix.quality.calibration import fit_calibration
+from napari_noisyfix.quality.params import PARAMS
 from napari_noisyfix.quality.queue import ReviewQueue
 from napari_noisyfix.quality.regions import find_regions
 from napari_noisyfix.quality.score import (
+    calibration_images,
+    calibration_samples,
     load_image_scores,
     load_regions,
     load_verdict,
@@ -171,3 +176,42 @@ def test_verdict_rules():
     assert good.warning is None and not good.advice
     assert "cannot reliably judge" in weak.warning and weak.advice
     assert Verdict.from_dict(weak.to_dict()) == weak
+
+
+def _samples(project):
+    manifest = json.loads((project.scores_dir(1) / "quality_manifest.json").read_text())
+    raw = {n: manifest["images"][n]["raw"] for n in project.names}
+    calibration = (np.array(manifest["thresholds"], np.float32), manifest["fg_shift"])
+    base = calibration_images(project, raw)
+    return drive(calibration_samples(project, 1, calibration, base, PARAMS.calibration), quiet=True)
+
+
+def _posing_as_right(sample, name):
+    """A copy of a planted sample taken as an untouched mask: a real error that slipped into the
+    calibration images, labelled right."""
+    n = len(sample.is_error)
+    no = np.zeros(n, bool)
+    return dataclasses.replace(
+        sample, image=name, planted="", true_dice=1.0, is_error=no, helps=no,
+        pix_y=np.zeros_like(sample.pix_y),
+    )  # fmt: skip
+
+
+def test_the_calibration_sets_aside_masks_it_judges_wrong(scored):
+    project, _, _ = scored
+    samples = _samples(project)
+    large = sorted((s for s in samples if s.planted), key=lambda s: s.true_dice)[:4]
+    wrong = [_posing_as_right(s, f"wrong{i}") for i, s in enumerate(large)]
+    names = {s.image for s in wrong}
+    screened = fit_calibration(samples + wrong)
+    assert len(names & set(screened.set_aside)) >= 3
+    assert len(set(screened.set_aside) - names) <= 1
+    assert screened.verdict.n_set_aside == len(screened.set_aside)
+    assert "left out of the calibration" in screened.verdict.text()
+    assert not set(screened.fold_of) & set(screened.set_aside)  # judged by the final model
+    # the verdict is the first fit's, not one graded without the masks it doubted
+    first = fit_calibration(samples + wrong, dataclasses.replace(PARAMS.calibration, screen=False))
+    assert first.set_aside == []
+    assert screened.verdict.image_auroc == first.verdict.image_auroc
+    trusted = [dataclasses.replace(s, trusted=True) for s in wrong]
+    assert not names & set(fit_calibration(samples + trusted).set_aside)

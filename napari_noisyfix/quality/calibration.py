@@ -195,6 +195,8 @@ class Calibration:
     def __init__(self, final=None, folds=None, fold_of=None, pixel=None, verdict=None):
         self.final, self.folds, self.fold_of = final, folds or [], fold_of or {}
         self.pixel, self.verdict = pixel, verdict or Verdict.uncalibrated("not fitted")
+        #: Calibration images whose given mask the calibration judged wrong and left out.
+        self.set_aside: list[str] = []
 
     @classmethod
     def uncalibrated(cls, note: str) -> Calibration:
@@ -290,11 +292,49 @@ def fit_calibration(
     samples; the image models are fitted on image rows built from those, and the pixel model on
     the held-out outputs of both. Returns the uncalibrated pass-through when there are too few
     calibration images or no planted error.
+
+    With ``params.screen``, the calibration then judges its own untouched masks: a calibration
+    image whose mask the held-out image model finds more likely wrong than right is set aside
+    (its samples dropped, :attr:`Calibration.set_aside`) and the stages are fitted again,
+    unless that leaves fewer than ``params.min_images``. Masks of the clean subset are never
+    set aside. The verdict is the first fit's.
     """
+    calibration, held = _fit(samples, params)
+    if held is None or not params.screen:
+        return calibration
+    doubted = _doubted(samples, held)
+    kept = [s for s in samples if s.image not in doubted]
+    if not doubted or len({s.image for s in kept}) < params.min_images:
+        return calibration
+    refit, _ = _fit(kept, params)
+    refit.set_aside = sorted(doubted)
+    # The verdict stays the first fit's: judged again without the masks it doubted, the
+    # calibration would grade itself on the examples it finds easy.
+    refit.verdict = calibration.verdict
+    refit.verdict.n_set_aside = len(doubted)
+    return refit
+
+
+def _doubted(samples: list[Sample], held: list) -> set[str]:
+    """Calibration images whose untouched mask the held-out image model gives a probability of
+    holding an error above one half. The image model is fitted with both classes weighted
+    equally, so above one half the mask looks more like the planted errors than like the other
+    untouched masks: it is likely one of the project's real errors, and as an example of a
+    correct mask it would teach the calibration that such errors look right."""
+    return {
+        s.image
+        for s, h in zip(samples, held, strict=True)
+        if not s.planted and not s.trusted and h[2] > 0.5
+    }
+
+
+def _fit(samples: list[Sample], params: CalibrationParams) -> tuple[Calibration, list | None]:
+    """:func:`fit_calibration` without the screening; also returns the samples' held-out
+    outputs (None when uncalibrated)."""
     images = sorted({s.image for s in samples})
     if len(images) < params.min_images or not any(s.planted for s in samples):
         note = f"{len(images)} calibration images, {params.min_images} needed"
-        return Calibration.uncalibrated(note)
+        return Calibration.uncalibrated(note), None
     groups = sorted({s.group for s in samples})
     fold_of_group = {g: i % params.folds for i, g in enumerate(groups)}
     fold_of = {s.image: fold_of_group[s.group] for s in samples}
@@ -306,7 +346,7 @@ def fit_calibration(
     held = [folds[f].image(s.raw, s.X) for s, f in zip(samples, fold, strict=True)]
     final = _Stage(_Regions(samples, params), _Images(*arrays, params))
     pixel = _fit_pixels(samples, held)
-    return Calibration(final, folds, fold_of, pixel, _verdict(samples, held))
+    return Calibration(final, folds, fold_of, pixel, _verdict(samples, held)), held
 
 
 def _fit_regions(samples: list[Sample], fold: np.ndarray, params: CalibrationParams):

@@ -56,6 +56,8 @@ class Sample:
         (m,) whether each sampled pixel is wrong, and its sampling weight.
     cover : list of ndarray
         Per region, the indices of the sampled pixels it covers.
+    trusted : bool
+        Its image is in the clean subset (the calibration never sets its mask aside).
     """
 
     image: str
@@ -70,6 +72,7 @@ class Sample:
     pix_y: np.ndarray
     pix_w: np.ndarray
     cover: list
+    trusted: bool = False
 
 
 def image_samples(

@@ -250,6 +250,11 @@ class CalibrationParams:
     regularisation : tuple of float
         Inverse regularisation strengths the image model chooses from; the first one wins ties,
         as when the project is too small to cross-validate.
+    screen : bool
+        Judge the calibration's own untouched masks once fitted, set aside those it finds more
+        likely wrong than right, and fit again (:func:`~.calibration.fit_calibration`): the
+        calibration images are drawn from the least suspicious masks, but in a noisy project
+        some of them hold real errors, and they would teach it that such errors look right.
     max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization
         Capacity of the gradient-boosted trees (scikit-learn's ``HistGradientBoosting*``):
         small trees and strong leaves, since a project gives a few hundred to a few thousand
@@ -270,6 +275,7 @@ class CalibrationParams:
     pixel_candidate: float = 0.05
     folds: int = 2
     regularisation: tuple[float, ...] = (1.0, 0.01, 0.03, 0.1, 0.3, 3.0, 10.0)
+    screen: bool = True
     max_iter: int = 120
     learning_rate: float = 0.08
     max_leaf_nodes: int = 15

@@ -195,7 +195,7 @@ def calibration_samples(project, version: int, calibration, base: list[str], par
         probs, mask = project.load_probs(name, version), project.mask(name)
         ids = project.labels(name) if project.is_instance else None
         g = group[project.patient(name)] if group else i
-        samples += image_samples(
+        found = image_samples(
             name,
             g,
             probs,
@@ -207,6 +207,9 @@ def calibration_samples(project, version: int, calibration, base: list[str], par
             params.pixels_per_image,
             instances=ids,
         )
+        for sample in found:
+            sample.trusted = project.is_clean(name)
+        samples += found
         yield Progress("score: calibration", i + 1, len(base), name)
     return samples
 

@@ -43,6 +43,8 @@ class Verdict:
         Median Dice of the model's labels against the given masks of the calibration images.
     n_images, n_planted, n_regions : int
         Calibration images, copies with a planted error, regions labelled.
+    n_set_aside : int
+        Calibration images left out because the calibration judged their own mask wrong.
     note : str
         Why the project is uncalibrated, when it is.
     """
@@ -56,6 +58,7 @@ class Verdict:
     n_images: int = 0
     n_planted: int = 0
     n_regions: int = 0
+    n_set_aside: int = 0
     note: str = ""
     advice: list[str] = field(default_factory=list)
 
@@ -117,6 +120,11 @@ class Verdict:
             f"each mask's Dice follows the true one with r = {_fmt(self.dice_r)}; it agrees with "
             f"the labels at Dice {_fmt(self.model_dice)}."
         )
+        if self.n_set_aside:
+            body += (
+                f" {self.n_set_aside} masks drawn to be planted in looked wrong to it and were "
+                "left out of the calibration."
+            )
         if not self.advice or self.status == "weak":  # a weak verdict's warning gives the advice
             return body
         return body + " What would help: " + "; ".join(self.advice) + "."
