@@ -97,14 +97,14 @@ def styled_pairs(model: SinGANSeg, k: int, styles: list, style: str, seed: int, 
     return out
 
 
-def generate(project, per_image: int, style: str = "fda", seed: int = 0, names=None):
-    """Add ``per_image`` pairs from the newest generator of every trained image (or ``names``),
-    replacing the pairs those images had; yields Progress, returns the number added.
+def draw_pairs(project, per_image: int, style: str = "fda", seed: int = 0, names=None):
+    """Draw ``per_image`` pairs from the newest generator of every trained image (or ``names``)
+    without adding them; yields Progress, returns ``(entries, pairs)`` for :func:`add_pairs`.
 
     Each image is styled after a real image drawn from the trained ones (SinGAN-Seg's second
-    step), so the pairs look like the images they stand in for.
+    step), so the pairs look like the images they stand in for. The same arguments draw the same
+    pairs, so a preview (napari) is exactly what is added.
     """
-    project.check_writable("add synthetic pairs")
     if per_image < 1:
         raise NoisyFixError(f"--per-image {per_image}: must be at least 1")
     trained = [n for n in project.names if generator_versions(project, n)]
@@ -129,8 +129,24 @@ def generate(project, per_image: int, style: str = "fda", seed: int = 0, names=N
             entries.append(
                 {"name": syn, "source": name, "generator_version": version, "style": style}
             )
-    drop = project.synthetic_names(sources=names)
-    project.set_synthetic(entries, pairs, drop=drop)
-    yield Progress("generating pairs", len(names), len(names), "saved")
-    project.log.record("synth_generate", details={"pairs": len(entries), "style": style})
+    yield Progress("generating pairs", len(names), len(names), "drawn")
+    return entries, pairs
+
+
+def add_pairs(project, entries: list[dict], pairs: dict) -> int:
+    """Add pairs drawn by :func:`draw_pairs`, replacing those their source images had; returns
+    the number added."""
+    project.check_writable("add synthetic pairs")
+    sources = sorted({e["source"] for e in entries})
+    project.set_synthetic(entries, pairs, drop=project.synthetic_names(sources=sources))
+    styles = sorted({e["style"] for e in entries})
+    project.log.record("synth_generate", details={"pairs": len(entries), "style": ",".join(styles)})
     return len(entries)
+
+
+def generate(project, per_image: int, style: str = "fda", seed: int = 0, names=None):
+    """:func:`draw_pairs` then :func:`add_pairs` (``noisyfix synth generate``); yields
+    Progress, returns the number added."""
+    project.check_writable("add synthetic pairs")
+    entries, pairs = yield from draw_pairs(project, per_image, style, seed, names)
+    return add_pairs(project, entries, pairs)
