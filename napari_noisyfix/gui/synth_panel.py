@@ -8,6 +8,7 @@ turns what comes back into layers. The previewed pairs are the ones "Add to proj
 
 from __future__ import annotations
 
+import numpy as np
 from qtpy.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -23,13 +24,14 @@ from ..synth.store import add_pairs, check_source, check_two_class, draw_pairs, 
 from ..synth.style import STYLES
 from .controls import button, spin
 from .layers import label_colormap
+from .style import CONTOUR_WIDTH
 
 #: Small by default (shown, editable): 78 s for a 128 px sample image on one core of a busy
 #: 2-core CPU (64 px, 3 scales of 150 iterations, 16 channels).
 #: The learning rate is twice ``noisyfix synth train``'s (5e-4, for 300 iterations): in our short
 #: trials at 5e-4 the generator's samples held no object (an empty mask channel).
 DEFAULTS = {"size": 64, "scales": 3, "iters": 150, "width": 16, "lr": 1e-3, "pairs": 4}
-#: Gap (pixels) between the previewed pairs, laid out in a row right of the project's images.
+#: Gap (pixels) between the previewed pairs, laid out in a grid after the project's image.
 GAP = 8
 JOB = "synthetic pairs"
 
@@ -200,20 +202,21 @@ class SynthPanel(QWidget):
         )
 
     def show_pairs(self, source: str, pairs: list) -> None:
-        """Replace the previewed pairs' layers: an Image and a Labels layer per pair, in a row
-        to the right of the project's images."""
+        """Replace the previewed pairs' layers: an Image and a Labels layer per pair, in a grid
+        whose first cell is the project's image on screen."""
         self.clear()
-        viewer, canvas = self.controller.viewer, self.controller.layers.canvas_shape
-        x = canvas[1] + GAP
+        viewer = self.controller.viewer
+        cell = np.add(self.controller.layers.canvas_shape, GAP)
+        columns = max(2, round(np.sqrt(len(pairs) + 1)))
         for j, (image, mask) in enumerate(pairs, start=1):
             names = preview_names(j, source)
-            at = (0, x)
+            at = tuple(cell * divmod(j, columns))
             rgb = image.ndim == 3
             self.layers.append(viewer.add_image(image, name=names[0], rgb=rgb, translate=at))
-            labels = viewer.add_labels(mask, name=names[1], opacity=0.5, translate=at)
+            labels = viewer.add_labels(mask, name=names[1], opacity=0.9, translate=at)
+            labels.contour = CONTOUR_WIDTH  # outlines: the generated image stays visible
             labels.colormap = label_colormap(2)
             self.layers.append(labels)
-            x += mask.shape[1] + GAP
         viewer.reset_view()
         self.controller.layers.select_mask()
 
