@@ -77,6 +77,9 @@ def test_train_then_generate_adds_marked_training_pairs(capsys, tmp_path):
     proj = Project.open(root, mode="read")
     for name in proj.synthetic_names():
         assert proj.image(name).shape == (28, 28) and proj.mask(name).any()
+    capsys.readouterr()
+    err = _error(capsys, ["synth", "generate", str(root), "--style", "adain_encoder"])
+    assert "style adain_encoder needs a trained model; run noisyfix train first" in err
     # generating again replaces, never piles up
     assert main(["synth", "generate", str(root), "--per-image", "1", "--style", "none"]) == 0
     assert len(Project.open(root, mode="read").synthetic_names()) == 2
@@ -119,4 +122,10 @@ def test_synth_benchmark_tiny_writes_every_arm(capsys, tmp_path):
     assert (out / "pairs.png").stat().st_size > 1000
     assert "real_plus_synthetic_nostyle" in (out / "results.md").read_text()
     proj = Project.open(out / "project", mode="read")
-    assert len(proj.names) == 8 and len(proj.synthetic_names()) == 2 * 2 * 4
+    assert len(proj.names) == 8 and len(proj.synthetic_names()) == 2 * 3 * 4  # folds, kinds
+    encoded = [n for n in proj.synthetic_names() if proj.entry(n)["style"] == "adain_encoder"]
+    assert len(encoded) == 2 * 4
+    for name in encoded:  # the encoder arm restyles the unstyled pairs; their masks stay
+        raw = name.replace(".f0e", ".f0r").replace(".f1e", ".f1r")
+        np.testing.assert_array_equal(proj.mask(name), proj.mask(raw))
+        assert not np.array_equal(proj.image(name), proj.image(raw))

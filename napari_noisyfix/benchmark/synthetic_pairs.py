@@ -9,11 +9,16 @@ scored on the fold's held-out real images:
 
 ==============================  =========================================================
 ``real``                        the ``--real`` images only
-``real_plus_synthetic``         plus the styled synthetic pairs
+``real_plus_synthetic``         plus the styled synthetic pairs (``--style``)
 ``real_plus_synthetic_nostyle`` plus the same pairs without style transfer
+``real_plus_synthetic_encoder`` plus the same pairs styled by AdaIN statistics of the
+                                ``real`` arm's trained encoder (``adain_encoder``)
 ``synthetic``                   the styled synthetic pairs only
 ``real_all``                    every real image of the training part (the ceiling)
 ==============================  =========================================================
+
+The encoder arm uses the fold's own ``real`` model (trained on the fold's real images only), so
+no held-out image reaches its style transfer; it comes after ``real`` for that reason.
 
 Synthetic pairs come only from a fold's own training images, and are never scored.
 """
@@ -30,7 +35,14 @@ from ..errors import NoisyFixError
 from ..evaluate import METRICS, image_metrics, make_folds, summarize
 from ..progress import Progress, restage
 
-ARMS = ("real", "real_plus_synthetic", "real_plus_synthetic_nostyle", "synthetic", "real_all")
+ARMS = (
+    "real",
+    "real_plus_synthetic",
+    "real_plus_synthetic_nostyle",
+    "real_plus_synthetic_encoder",
+    "synthetic",
+    "real_all",
+)
 
 
 @dataclass(frozen=True)
@@ -162,11 +174,17 @@ def run_synth_benchmark(
             "synthetic": made["styled"],
             "real_all": pool,
         }
-        for arm, names in arms.items():
-            preds = yield from restage(
-                _train_predict(project, names, held, _train_config(plan, device, seed)),
+        real_model = None
+        for arm in ARMS:
+            if arm == "real_plus_synthetic_encoder":  # needs the real arm's model, trained above
+                yield Progress(f"{stage}: {arm}", 0, 1, "styling with the real arm's encoder")
+                arms[arm] = chosen + _encoder_pairs(project, made, chosen, real_model, seed + k)
+            preds, result = yield from restage(
+                _train_predict(project, arms[arm], held, _train_config(plan, device, seed)),
                 f"{stage}: {arm}",
             )
+            if arm == "real":
+                real_model = result
             fold_rows = [image_metrics(preds[n], project.truth(n), 2) for n in held]
             rows[arm].append({m: v["mean"] for m, v in summarize(fold_rows).items()})
     results = {
@@ -257,14 +275,38 @@ def _fold_pairs(project, candidates, real, synthetic, plan, style, device, seed)
     return {**names, "chosen": chosen, "skipped": skipped, "seconds": seconds}
 
 
+def _encoder_pairs(project, made, chosen, result, seed) -> list[str]:
+    """The fold's unstyled pairs styled by AdaIN statistics of ``result``'s trained encoder,
+    each after the same real image the ``--style`` arm drew for it; added, and named."""
+    from ..model.predictor import Predictor
+    from ..synth.store import style_pairs
+
+    encoder = Predictor.from_result(result).model.net.encoder
+    styles = [project.image(n) for n in chosen]
+    entries, pairs = [], {}
+    for i, source in enumerate(chosen):
+        raw = [n for n in made["raw"] if project.entry(n)["source"] == source]
+        made_raw = [(project.image(n), project.mask(n)) for n in raw]
+        styled = style_pairs(made_raw, styles, "adain_encoder", seed + i, encoder)
+        for j, pair in enumerate(styled):
+            syn = f"{source}.f{seed}e{j:03d}"
+            pairs[syn] = pair
+            entries.append(
+                {"name": syn, "source": source, "generator_version": 0, "style": "adain_encoder"}
+            )
+    project.set_synthetic(entries, pairs)
+    return [e["name"] for e in entries]
+
+
 def _train_predict(project, names, held, config):
-    """Train on exactly ``names`` (no validation split) and predict ``held``."""
+    """Train on exactly ``names`` (no validation split) and predict ``held``; returns the
+    predictions and the training result."""
     from ..model.predictor import Predictor
     from ..model.trainer import train
 
     result = yield from train(project, config, names=names, val_names=[])
     outputs = Predictor.from_result(result).predict_batch([project.image(n) for n in held])
-    return {n: np.argmax(p.probs, axis=0) for n, p in zip(held, outputs, strict=True)}
+    return {n: np.argmax(p.probs, axis=0) for n, p in zip(held, outputs, strict=True)}, result
 
 
 def results_markdown(results: dict) -> str:
@@ -276,7 +318,8 @@ def results_markdown(results: dict) -> str:
         (
             f"{results['folds']}-fold patient-level CV over {results['n_images']} images at "
             f"{results['size'][0]}x{results['size'][1]}; {results['real']} real images per fold, "
-            f"{results['synthetic']} synthetic pairs (style {results['style']}); budget "
+            f"{results['synthetic']} synthetic pairs (style {results['style']}; the encoder arm "
+            "styles the same pairs with the real arm's encoder); budget "
             f"{results['budget']}; device {results['device']}; commit {results['git_commit'][:10]}"
             f"{' (dirty)' if results['git_dirty'] else ''}."
         ),

@@ -1,4 +1,5 @@
-"""The NoisyFix dock widget: project, jobs, review queue, actions, refinement and progress."""
+"""The NoisyFix dock widget: project, jobs, review queue, actions, refinement, synthetic pairs and
+progress."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ from qtpy.QtWidgets import (
     QGroupBox,
     QInputDialog,
     QLabel,
-    QPushButton,
     QScrollArea,
     QSlider,
     QSpinBox,
@@ -28,23 +28,18 @@ from ..project import Project
 from . import settings
 from .bulk_panel import BulkPanel
 from .controller import ReviewController
+from .controls import button, spin
 from .from_layers import pick_layers, project_from_layers
 from .keys import ACTIONS, KeyBinder, key_text
 from .legend import Legend
 from .queue_panel import QueuePanel
 from .refine_panel import RefinePanel
+from .synth_panel import SynthPanel
 from .why_panel import VerdictBanner, WhyPanel
 
 SAMPLE_DIR = Path.home() / "noisyfix-sample"
 #: Narrowest the widget gets (pixels), so the queue's "what" column stays readable.
 MIN_WIDTH = 560
-
-
-def _button(text: str, slot, tip: str = "") -> QPushButton:
-    button = QPushButton(text)
-    button.setToolTip(tip)
-    button.clicked.connect(lambda *_: slot())
-    return button
 
 
 def _group(title: str, widget: QWidget) -> QGroupBox:
@@ -70,16 +65,6 @@ def _same_folder(a, b) -> bool:
         return False
 
 
-def _spin(cls, lo, hi, value, step=1, prefix="", suffix=""):
-    spin = cls()
-    spin.setRange(lo, hi)
-    spin.setSingleStep(step)
-    spin.setValue(value)
-    spin.setPrefix(prefix)
-    spin.setSuffix(suffix)
-    return spin
-
-
 class NoisyFixWidget(QWidget):
     """Review noisy segmentation labels: open a project, walk its queue, fix, retrain.
 
@@ -96,6 +81,7 @@ class NoisyFixWidget(QWidget):
         self.keys = KeyBinder(napari_viewer)
         self.queue_panel = QueuePanel()
         self.refine_panel = RefinePanel()
+        self.synth_panel = SynthPanel(self.controller)
         self.bulk_panel = BulkPanel(self.controller.accept_all)
         self.threshold, self.bulk = self.bulk_panel.threshold, self.bulk_panel.text
         self.banner, self.why, self.legend = VerdictBanner(), WhyPanel(), Legend()
@@ -138,6 +124,9 @@ class NoisyFixWidget(QWidget):
         self.tabs.addTab(self._legend_tab(), "Legend")
         self.tabs.addTab(self._project_tab(), "Project and model")
         self.tabs.addTab(self._refine_tab(), "Refine and bulk accept")
+        self.tabs.addTab(
+            _group("SinGAN-Seg on the image on screen", self.synth_panel), "Synthetic pairs"
+        )
         self.tabs.setCurrentIndex(1)  # the legend is shown once a project is open
         return self.tabs
 
@@ -158,10 +147,10 @@ class NoisyFixWidget(QWidget):
         tab = QWidget()
         grid = QGridLayout(tab)
         c = self.controller
-        grid.addWidget(_button("Open project…", self.choose_project), 0, 0, 1, 2)
+        grid.addWidget(button("Open project…", self.choose_project), 0, 0, 1, 2)
         sample_tip = f"The synthetic sample project ({SAMPLE_DIR}; asks before writing it)"
-        grid.addWidget(_button("Open sample", self.open_sample, sample_tip), 0, 2, 1, 2)
-        from_layers = _button(
+        grid.addWidget(button("Open sample", self.open_sample, sample_tip), 0, 2, 1, 2)
+        from_layers = button(
             "New project from layers…",
             self.new_project_from_layers,
             "A project from the selected (or only) Image and Labels layers in the viewer",
@@ -169,7 +158,7 @@ class NoisyFixWidget(QWidget):
         grid.addWidget(from_layers, 1, 0, 1, 4)
         jobs = (("Train", c.train), ("Score", c.score), ("Retrain", c.retrain))
         for i, (text, slot) in enumerate((*jobs, ("Cancel", c.runner.cancel))):
-            grid.addWidget(_button(text, slot), 2, i)
+            grid.addWidget(button(text, slot), 2, i)
         grid.addWidget(self._training_box(), 3, 0, 1, 4)
         return tab
 
@@ -186,10 +175,10 @@ class NoisyFixWidget(QWidget):
         self.budget_text.setWordWrap(True)
         self.budget.currentTextChanged.connect(self._budget_chosen)
         steps = settings.SETTINGS["retrain_steps"]
-        self.steps = _spin(
+        self.steps = spin(
             QSpinBox, steps.low, steps.high, c.retrain_steps, prefix="retrain ", suffix=" steps"
         )
-        self.auto = _spin(QSpinBox, 0, 1000, 0, prefix="auto after ", suffix=" fixes")
+        self.auto = spin(QSpinBox, 0, 1000, 0, prefix="auto after ", suffix=" fixes")
         self.auto.setSpecialValueText("auto retrain off")
         self.steps.valueChanged.connect(lambda v: setattr(c, "retrain_steps", v))
         self.auto.valueChanged.connect(lambda v: setattr(c, "auto_retrain", v))
@@ -228,7 +217,7 @@ class NoisyFixWidget(QWidget):
         for i, action in enumerate(ACTIONS):
             text = f"{action.label}  [{key_text(action.key)}]"
             slot = getattr(self.controller, action.method)
-            grid.addWidget(_button(text, slot, action.help), i // 4, i % 4)
+            grid.addWidget(button(text, slot, action.help), i // 4, i % 4)
         hint = QLabel("Paint: brush P · eraser E · fill F · Ctrl+Z undoes a stroke")
         hint.setWordWrap(True)
         grid.addWidget(hint, 2, 0, 1, 4)
@@ -238,7 +227,7 @@ class NoisyFixWidget(QWidget):
         tab = QWidget()
         box = QVBoxLayout(tab)
         box.addWidget(self.refine_panel)
-        box.addWidget(_button("Preview refinement", self.controller.preview_refinement))
+        box.addWidget(button("Preview refinement", self.controller.preview_refinement))
         box.addWidget(self.bulk_panel)
         box.addStretch(1)
         return tab

@@ -16,7 +16,7 @@ from ..errors import NoisyFixError
 from ..progress import Progress, restage
 from .singan_generate import SinGANSeg
 from .singan_train import SinGANConfig, train_singan
-from .style import STYLES, apply_style
+from .style import NEEDS_ENCODER, STYLES, apply_style
 
 GENERATORS = "generators"
 
@@ -84,27 +84,57 @@ def train_generators(project, names: list[str], config: SinGANConfig):
     return done
 
 
-def styled_pairs(model: SinGANSeg, k: int, styles: list, style: str, seed: int, shape, where: str):
-    """``k`` pairs of one generator, each image in the style of a real image drawn from
-    ``styles`` (seeded); the masks are the generator's, untouched."""
-    if style not in STYLES:
-        raise NoisyFixError(f"unknown style {style!r}; choose from {', '.join(STYLES)}")
+def style_pairs(pairs: list, styles: list, style: str, seed: int, encoder=None) -> list:
+    """Each (image, mask) of ``pairs`` with its image in the style of a real image drawn from
+    ``styles`` (seeded, so the same seed picks the same style images for any method); the masks
+    are untouched. ``encoder``: see :func:`~.style.apply_style`."""
     rng = np.random.default_rng(seed)
     out = []
-    for image, mask in model.sample(k, seed=seed, shape=shape, where=where):
+    for image, mask in pairs:
         ref = styles[int(rng.integers(len(styles)))]
-        out.append((apply_style(style, image, ref), mask))
+        out.append((apply_style(style, image, ref, encoder=encoder), mask))
     return out
 
 
-def generate(project, per_image: int, style: str = "fda", seed: int = 0, names=None):
-    """Add ``per_image`` pairs from the newest generator of every trained image (or ``names``),
-    replacing the pairs those images had; yields Progress, returns the number added.
+def styled_pairs(
+    model: SinGANSeg, k: int, styles: list, style: str, seed: int, shape, where: str, encoder=None
+):
+    """``k`` pairs of one generator, styled by :func:`style_pairs`."""
+    if style not in STYLES:
+        raise NoisyFixError(f"unknown style {style!r}; choose from {', '.join(STYLES)}")
+    pairs = model.sample(k, seed=seed, shape=shape, where=where)
+    return style_pairs(pairs, styles, style, seed, encoder)
+
+
+def style_encoder(project):
+    """The encoder of the project's newest model, for the styles in :data:`~.style.NEEDS_ENCODER`.
+
+    That model was trained on the project's real images; the benchmark, which must not see a
+    fold's held-out images, uses each fold's own model instead.
+    """
+    from ..model.checkpoints import load_checkpoint
+
+    version = project.latest_model_version()
+    if version is None:
+        raise NoisyFixError(
+            f"{project.root}: style adain_encoder needs a trained model; run noisyfix train first"
+        )
+    net = getattr(load_checkpoint(project.model_dir(version)).model, "net", None)
+    if getattr(net, "encoder", None) is None:
+        raise NoisyFixError(
+            f"{project.model_dir(version)}: style adain_encoder needs an encoder-decoder model"
+        )
+    return net.encoder
+
+
+def draw_pairs(project, per_image: int, style: str = "fda", seed: int = 0, names=None):
+    """Draw ``per_image`` pairs from the newest generator of every trained image (or ``names``)
+    without adding them; yields Progress, returns ``(entries, pairs)`` for :func:`add_pairs`.
 
     Each image is styled after a real image drawn from the trained ones (SinGAN-Seg's second
-    step), so the pairs look like the images they stand in for.
+    step), so the pairs look like the images they stand in for. The same arguments draw the same
+    pairs, so a preview (napari) is exactly what is added.
     """
-    project.check_writable("add synthetic pairs")
     if per_image < 1:
         raise NoisyFixError(f"--per-image {per_image}: must be at least 1")
     trained = [n for n in project.names if generator_versions(project, n)]
@@ -116,21 +146,38 @@ def generate(project, per_image: int, style: str = "fda", seed: int = 0, names=N
             "run noisyfix synth train first"
         )
     styles = [project.image(n) for n in trained]
+    encoder = style_encoder(project) if style in NEEDS_ENCODER else None
     entries, pairs = [], {}
     for i, name in enumerate(names):
         version = generator_versions(project, name)[-1]
         yield Progress("generating pairs", i, len(names), name)
         model = SinGANSeg.load(generator_path(project, name, version))
         shape = tuple(project.entry(name)["shape"])
-        made = styled_pairs(model, per_image, styles, style, seed + i, shape, name)
+        made = styled_pairs(model, per_image, styles, style, seed + i, shape, name, encoder)
         for j, pair in enumerate(made):
             syn = f"{name}.syn{j:03d}"
             pairs[syn] = pair
             entries.append(
                 {"name": syn, "source": name, "generator_version": version, "style": style}
             )
-    drop = project.synthetic_names(sources=names)
-    project.set_synthetic(entries, pairs, drop=drop)
-    yield Progress("generating pairs", len(names), len(names), "saved")
-    project.log.record("synth_generate", details={"pairs": len(entries), "style": style})
+    yield Progress("generating pairs", len(names), len(names), "drawn")
+    return entries, pairs
+
+
+def add_pairs(project, entries: list[dict], pairs: dict) -> int:
+    """Add pairs drawn by :func:`draw_pairs`, replacing those their source images had; returns
+    the number added."""
+    project.check_writable("add synthetic pairs")
+    sources = sorted({e["source"] for e in entries})
+    project.set_synthetic(entries, pairs, drop=project.synthetic_names(sources=sources))
+    styles = sorted({e["style"] for e in entries})
+    project.log.record("synth_generate", details={"pairs": len(entries), "style": ",".join(styles)})
     return len(entries)
+
+
+def generate(project, per_image: int, style: str = "fda", seed: int = 0, names=None):
+    """:func:`draw_pairs` then :func:`add_pairs` (``noisyfix synth generate``); yields
+    Progress, returns the number added."""
+    project.check_writable("add synthetic pairs")
+    entries, pairs = yield from draw_pairs(project, per_image, style, seed, names)
+    return add_pairs(project, entries, pairs)

@@ -1,6 +1,6 @@
 """Style transfer from a real image onto a generated one; the generated mask is never touched.
 
-Nothing here downloads weights (the usual VGG features would need them). Two methods, registered
+Nothing here downloads weights (the usual VGG features would need them). Three methods, registered
 in :data:`STYLES`:
 
 - ``fda``, Fourier domain adaptation (Yang & Soatto, CVPR 2020): the lowest spatial frequencies of
@@ -14,11 +14,19 @@ in :data:`STYLES`:
   features stay close to the AdaIN-renormalised features of the generated image. Random
   convolutional features capture texture statistics nearly as well as trained ones (He, Wang &
   Hopcroft, NeurIPS 2016; Ulyanov et al. 2017), so no trained encoder is needed.
+- ``adain_encoder``, the same optimisation on the features of the project's own trained encoder
+  (the segmentation network's first stages). Those are the features the segmentation model reads,
+  trained on this modality's images: matching their statistics moves the generated image towards
+  what the model sees in real images, where random or ImageNet features weigh textures the model
+  may ignore. It needs a trained model, which a project has after ``noisyfix train`` and which
+  downloads nothing.
 
-Both return an image of the generated image's shape and dtype; the mask is passed through as is.
+All return an image of the generated image's shape and dtype; the mask is passed through as is.
 """
 
 from __future__ import annotations
+
+from functools import partial
 
 import numpy as np
 from skimage.transform import resize
@@ -85,8 +93,9 @@ def adain(
     layers: int = 3,
     content_weight: float = 1.0,
     where: str = "style",
+    encoder=None,
 ) -> np.ndarray:
-    """Match AdaIN statistics of a random convolutional network's features to ``style``'s.
+    """Match AdaIN statistics of convolutional features to ``style``'s.
 
     Parameters
     ----------
@@ -97,9 +106,14 @@ def adain(
     steps : int
         Adam steps on the image's pixels.
     width, layers : int
-        Channels and number of the random network's 3x3 convolution + ReLU layers.
+        Channels and number of the random network's 3x3 convolution + ReLU layers; with
+        ``encoder``, ``layers`` is the number of its stages used.
     content_weight : float
         Weight of keeping the deepest features at their AdaIN target.
+    encoder : torch.nn.Module, optional
+        A trained smp encoder (``SegNet.net.encoder``) instead of the random network; it is fed
+        the pixels standardised by the pair's joint mean and deviation, as training standardised
+        each image (:func:`~napari_noisyfix.model.data.normalize_image`).
     """
     import torch
 
@@ -110,14 +124,17 @@ def adain(
     span = hi - lo if hi > lo else 1.0
     xt, st = _tensor(x, lo, span), _tensor(s, lo, span)
     seed_everything(seed)
-    net = _random_net(x.shape[2], width, layers)
+    if encoder is None:
+        features = partial(_features, _random_net(x.shape[2], width, layers))
+    else:
+        features = _encoder_features(encoder, torch.cat([xt, st]), layers, where)
     with torch.no_grad():
-        style_stats = [_stats(f) for f in _features(net, st)]
-        target = _adain_target(_features(net, xt)[-1], style_stats[-1])
+        style_stats = [_stats(f) for f in features(st)]
+        target = _adain_target(features(xt)[-1], style_stats[-1])
     out = xt.clone().requires_grad_(True)
     opt = torch.optim.Adam([out], lr=0.02)
     for _ in range(steps):
-        feats = _features(net, out)
+        feats = features(out)
         loss = sum(_stat_loss(_stats(f), st_) for f, st_ in zip(feats, style_stats, strict=True))
         loss = loss + content_weight * torch.mean((feats[-1] - target) ** 2)
         opt.zero_grad(set_to_none=True)
@@ -125,6 +142,38 @@ def adain(
         opt.step()
     arr = np.moveaxis(out.detach()[0].numpy().astype(np.float64), 0, -1) * span + lo
     return _like(arr, image)
+
+
+def adain_encoder(image: np.ndarray, style: np.ndarray, encoder=None, **kwargs) -> np.ndarray:
+    """:func:`adain` on a trained encoder's features (``encoder`` required)."""
+    if encoder is None:
+        raise NoisyFixError(
+            f"{kwargs.get('where', 'style')}: style adain_encoder needs a trained model; "
+            "run noisyfix train first"
+        )
+    return adain(image, style, encoder=encoder, **kwargs)
+
+
+def _encoder_features(encoder, both, layers: int, where: str):
+    """A function: pixels (about [0, 1]) -> the pixels and the first ``layers`` encoder stages,
+    on the encoder's device and in eval mode with gradients off its weights."""
+    import torch
+
+    conv = next(m for m in encoder.modules() if isinstance(m, torch.nn.Conv2d))
+    if conv.in_channels != both.shape[1]:
+        raise NoisyFixError(
+            f"{where}: the encoder reads {conv.in_channels} channel(s), the image has "
+            f"{both.shape[1]}"
+        )
+    encoder.eval().requires_grad_(False)
+    mean, std = both.mean(), both.std().clamp_min(1e-6)
+    device = conv.weight.device
+
+    def features(t):
+        stages = encoder(((t - mean) / std).to(device))[1 : 1 + layers]
+        return [t, *(f.cpu() for f in stages)]
+
+    return features
 
 
 def _tensor(arr: np.ndarray, lo: float, span: float):
@@ -174,13 +223,19 @@ def _adain_target(f, style_stats):
 
 
 #: Style transfer methods by name (``none`` leaves the image as generated).
-STYLES = {"fda": fda, "adain": adain, "none": None}
+STYLES = {"fda": fda, "adain": adain, "adain_encoder": adain_encoder, "none": None}
+#: The methods that need a trained encoder (``encoder`` of :func:`apply_style`).
+NEEDS_ENCODER = ("adain_encoder",)
 
 
 def apply_style(
-    name: str, image: np.ndarray, style: np.ndarray, where: str = "style"
+    name: str, image: np.ndarray, style: np.ndarray, where: str = "style", encoder=None
 ) -> np.ndarray:
-    """``image`` in the style of ``style`` by method ``name`` (see :data:`STYLES`)."""
+    """``image`` in the style of ``style`` by method ``name`` (see :data:`STYLES`);
+    ``encoder`` is the trained encoder of the methods in :data:`NEEDS_ENCODER`."""
     if name not in STYLES:
         raise NoisyFixError(f"unknown style {name!r}; choose from {', '.join(STYLES)}")
-    return np.asarray(image) if STYLES[name] is None else STYLES[name](image, style, where=where)
+    if STYLES[name] is None:
+        return np.asarray(image)
+    extra = {"encoder": encoder} if name in NEEDS_ENCODER else {}
+    return STYLES[name](image, style, where=where, **extra)
