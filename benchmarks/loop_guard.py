@@ -7,7 +7,7 @@ printed beside for reference, from masks reviewed under the run's own updates). 
 the test Dice before and after the update, the remaining-error AP, the update's time and what the
 guard kept, with each model's judgement.
 
-    python benchmarks/loop_guard.py RUN DATA --guard on --out /tmp/loop_guard [--freeze-norm on]
+    python benchmarks/loop_guard.py RUN DATA --guard on --out /tmp/loop_guard [--norm-stats project]
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from napari_noisyfix.benchmark.run import train_configs
 from napari_noisyfix.benchmark.testset import TestSet
 from napari_noisyfix.model import update
 from napari_noisyfix.model.checkpoints import load_checkpoint
+from napari_noisyfix.model.config import NORM_STATS
 from napari_noisyfix.model.update_guard import record_text
 from napari_noisyfix.progress import drive
 from napari_noisyfix.project import Project
@@ -47,14 +48,14 @@ def main() -> None:
     parser.add_argument("data", help="the data folder that run used")
     parser.add_argument("--guard", choices=("on", "off"), default="on")
     parser.add_argument(
-        "--freeze-norm",
-        choices=("on", "off"),
-        default="on" if update.FREEZE_NORM else "off",
-        help="on: updates keep the parent's batch-norm statistics (update.FREEZE_NORM sets the default)",
+        "--norm-stats",
+        choices=NORM_STATS,
+        default=update.NORM_STATS,
+        help="where the updates' batch-norm statistics come from (default: update.NORM_STATS)",
     )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    update.FREEZE_NORM = args.freeze_norm == "on"  # read by update_config at each update
+    update.NORM_STATS = args.norm_stats  # read by update_config at each update
     before = read_results(Path(args.run) / "results.json")
     seed, plan = int(before["noise.seed"]), get_budget(before.get("budget", "fast"))
     everything, kept, held_out = redraw(before, args.data)
@@ -64,7 +65,7 @@ def main() -> None:
     project = copy_project(Project.open(Path(args.run) / "project", "read"), out / "loop")
     job = run_loop(project, 1, data, test, config, plan.folds, out, False, args.guard == "on")
     results, _ = drive(job)
-    print(f"| loop (guard {args.guard}) | round 1 | round 2 |")
+    print(f"| loop (guard {args.guard}, norm stats {args.norm_stats}) | round 1 | round 2 |")
     print("|---|---|---|")
     for key in ROWS:
         cells = [f"{results.get(f'loop.round{k}.{key}', float('nan')):.3f}" for k in (1, 2)]

@@ -34,7 +34,7 @@ from ..errors import NoisyFixError
 from ..progress import Progress, restage
 from ..reservations import reserve
 from .checkpoints import load_checkpoint
-from .config import TrainConfig
+from .config import TrainConfig, check_norm_stats
 from .trainer import train
 from .versions import checkpoint_result, commit_version, predict_names
 
@@ -64,13 +64,14 @@ UPDATE_LR_SHARE = 0.3
 FOLD_LR_SHARE = 1.0
 
 
-#: Whether an update normalises with the parent's batch-norm statistics and keeps them. A few dozen
+#: Where an update's batch-norm statistics come from (:data:`.config.NORM_STATS`). A few dozen
 #: steps on batches drawn for the corrections replace most of the statistics the model learnt on
 #: the whole project: on the fluorescence loop the parent's weights with an update's statistics
-#: lose 0.040 of test Dice (``benchmarks/update_norm.py``), and freezing them turned round 1's
-#: -0.044 into +0.010, but round 2 then collapsed (0.871 -> 0.705; ``benchmarks/loop_guard.py
-#: --freeze-norm on``). Off until that collapse is understood.
-FREEZE_NORM = False
+#: lose 0.040 of test Dice (``benchmarks/update_norm.py``). Frozen ("frozen") they turned round
+#: 1's -0.044 into +0.010, but round 2 then collapsed (0.871 -> 0.705; ``benchmarks/loop_guard.py
+#: --norm-stats frozen``). "project" estimates them again on the project's images after the
+#: steps (:mod:`.norm_stats`).
+NORM_STATS = "batches"
 
 
 def schedule_steps(ckpt) -> int:
@@ -141,13 +142,15 @@ def update_config(
     steps: int,
     lr_share: float = UPDATE_LR_SHARE,
     base_lr: float | None = None,
+    norm_stats: str | None = None,
 ) -> TrainConfig:
     """Settings of an update: ``config`` (or the checkpoint's) with the checkpoint's network.
 
     One epoch of ``steps`` steps at ``lr_share`` of the rate (``config``'s when given, else
     ``base_lr``, the first training's, else the checkpoint's), warming up over
     :data:`WARMUP_SHARE` of them, strategies active from the start (the model is trained
-    already), no clean-subset phase and no curriculum.
+    already), no clean-subset phase and no curriculum; batch-norm statistics from
+    ``norm_stats`` (default :data:`NORM_STATS`).
     """
     if steps < 1:
         raise NoisyFixError(f"update needs at least 1 step, got {steps}")
@@ -159,7 +162,7 @@ def update_config(
         epochs=1,
         steps_per_epoch=int(steps),
         warmup_steps=int(WARMUP_SHARE * steps),
-        freeze_norm=FREEZE_NORM,
+        norm_stats=NORM_STATS if norm_stats is None else norm_stats,
         lr=(data["lr"] if config is not None or base_lr is None else base_lr) * lr_share,
         clean_pretrain_epochs=0,
         filter_warmup=0,
@@ -175,6 +178,7 @@ def update(
     lr_share: float = UPDATE_LR_SHARE,
     fold_lr_share: float = FOLD_LR_SHARE,
     guard: bool = True,
+    norm_stats: str | None = None,
 ):
     """Retrain the newest model with the corrections; yields Progress, returns the new version.
 
@@ -195,11 +199,16 @@ def update(
     guard : bool
         Hold back a share of the trusted pixels and keep a parent's weights where the update
         made that model worse on them (:mod:`.update_guard`).
+    norm_stats : str, optional
+        Where the updated models' batch-norm statistics come from (:data:`.config.NORM_STATS`;
+        default :data:`NORM_STATS`).
     """
     for what, share in (("learning-rate", lr_share), ("fold learning-rate", fold_lr_share)):
         if not 0 < share <= 1:
             raise NoisyFixError(f"{what} share {share} not in (0, 1]")
-    shares = (lr_share, fold_lr_share, bool(guard))
+    if norm_stats is not None:
+        check_norm_stats(norm_stats)
+    shares = (lr_share, fold_lr_share, bool(guard), norm_stats)
     parent = project.latest_model_version()
     if parent is None:
         raise NoisyFixError(f"{project.root}: no model yet; train one before updating")
@@ -273,9 +282,9 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
         )
     schedule = schedule_steps(ckpt)
     steps = default_steps(schedule) if steps is None else steps
-    lr_share, fold_lr_share, guard = shares
+    lr_share, fold_lr_share, guard, norm_stats = shares
     base_lr = schedule_lr(ckpt)
-    cfg = update_config(ckpt.config, config, steps, lr_share, base_lr)
+    cfg = update_config(ckpt.config, config, steps, lr_share, base_lr, norm_stats)
     weights, trusted = update_maps(project, names)
     reviewed = {u["image"] for u in used}
     sampling = {n: REVIEWED_OVERSAMPLING if n in reviewed else 1.0 for n in names}
@@ -350,7 +359,7 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
     else:
         write_fold_record(project, reservation.version, summaries, fold_models)
     record = {"parent_version": parent, "steps": steps, "corrections": used}
-    record.update(lr_share=lr_share, fold_lr_share=fold_lr_share)
+    record.update(lr_share=lr_share, fold_lr_share=fold_lr_share, norm_stats=cfg.norm_stats)
     record["out_of_fold"] = bool(folds)
     record["guard"] = guard_record(guard, seed, held, judgements)
     if guard:
