@@ -14,7 +14,8 @@ version trained before fold models were kept has none: its update scores every i
 final model (in-sample) and says so in its record.
 
 Before the version is committed, the update guard (:mod:`.update_guard`) judges every updated
-model against its parent on trusted pixels of held-back patients that neither learnt, and keeps
+model against its parent on held-back patients' whole trusted images (clean-subset images,
+images reviewed in full) where there are enough, else on their trusted pixels, and keeps
 the parent's weights for a model the update made worse by more than the difference's standard
 error; the version records which, with both scores (``meta["guard"]``). ``guard=False`` trains
 on every correction and judges nothing.
@@ -248,19 +249,23 @@ def held_back_view(weights: dict, trusted: dict, sampling: dict, held: list[str]
     return weights, trusted, sampling
 
 
-def _guarded(project, model: str, parent, updated, judged: list[str], trusted, seed: int):
-    """Judge ``updated`` against ``parent`` on ``judged``; yields Progress, returns the
-    TrainResult to commit and the Judgement.
+def _guarded(project, model: str, parent, updated, sample: tuple, trusted, seed: int):
+    """Judge ``updated`` against ``parent``; yields Progress, returns the TrainResult to commit
+    and the Judgement.
 
-    When the parent is kept, the result is the update's with the parent's weights: its settings
-    and history stay the update's (the next update starts from them as it would have), and the
-    version's guard record says whose weights it holds.
+    ``sample`` is (held-back images, those whose trusted pixels judge it without enough whole
+    images): :func:`.update_guard.judge_sample` picks the judge. When the parent is kept, the
+    result is the update's with the parent's weights: its settings and history stay the
+    update's (the next update starts from them as it would have), and the version's guard
+    record says whose weights it holds.
     """
-    from .update_guard import judge
+    from .update_guard import judge, judge_sample
 
-    yield Progress(model, 0, 0, f"judging against the parent on {len(judged)} held-back images")
+    kind, judged = judge_sample(*sample, trusted)
+    text = f"judging against the parent on {len(judged)} held-back images ({kind})"
+    yield Progress(model, 0, 0, text)
     both = [predict_names(project, r, judged) for r in (parent, updated)]
-    judgement = judge(model, project, judged, trusted, *both, seed)
+    judgement = judge(model, project, judged, trusted, *both, seed, kind)
     if judgement.kept == "parent":
         return dataclasses.replace(updated, state=parent.state), judgement
     return updated, judgement
@@ -322,7 +327,7 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
         if guard:
             prior = checkpoint_result(f.checkpoint)
             result, judgement = yield from _guarded(
-                project, stage, prior, result, judged, trusted, seed
+                project, stage, prior, result, (judged, judged), trusted, seed
             )
             judgements.append(judgement)
         yield Progress(stage, 0, 0, f"predicting {len(f.held_out)} held-out images")
@@ -348,9 +353,10 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
         ),
         "final model",
     )
-    if guard:
+    if guard:  # whole images: the held-back clean ones too, which both models learnt
+        prior, sample = checkpoint_result(ckpt), (held, final_held)
         final, judgement = yield from _guarded(
-            project, "final model", checkpoint_result(ckpt), final, final_held, trusted, seed
+            project, "final model", prior, final, sample, trusted, seed
         )
         judgements.append(judgement)
     if not folds:
