@@ -65,13 +65,13 @@ UPDATE_LR_SHARE = 0.3
 FOLD_LR_SHARE = 1.0
 
 
-#: Where an update's batch-norm statistics come from (:data:`.config.NORM_STATS`). A few dozen
-#: steps on batches drawn for the corrections replace most of the statistics the model learnt on
-#: the whole project: on the fluorescence loop the parent's weights with an update's statistics
-#: lose 0.040 of test Dice (``benchmarks/update_norm.py``). Frozen ("frozen") they turned round
-#: 1's -0.044 into +0.010, but round 2 then collapsed (0.871 -> 0.705; ``benchmarks/loop_guard.py
-#: --norm-stats frozen``). "project" estimates them again on the project's images after the
-#: steps (:mod:`.norm_stats`).
+#: Where an update's batch-norm statistics come from (:data:`.config.NORM_STATS`). The parent's
+#: weights with an update's statistics lose 0.040 of fluorescence test Dice
+#: (``benchmarks/update_norm.py``), but the update's own weights do not gain from statistics
+#: estimated again on the project ("project": round 1 0.817 either way, histology 0.774 against
+#: 0.781; ``benchmarks/loop_guard.py --norm-stats``, BENCHMARKS.md): the loss is in the weights.
+#: Frozen ("frozen") won fluorescence round 1 (0.871) and collapsed in round 2 (0.705). So the
+#: running average of the update's batches stays.
 NORM_STATS = "batches"
 
 
