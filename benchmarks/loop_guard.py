@@ -7,7 +7,11 @@ printed beside for reference, from masks reviewed under the run's own updates). 
 the test Dice before and after the update, the remaining-error AP, the update's time and what the
 guard kept, with each model's judgement.
 
-    python benchmarks/loop_guard.py RUN DATA --guard on --out /tmp/loop_guard [--freeze-norm on]
+    python benchmarks/loop_guard.py RUN DATA --guard on --out /tmp/loop_guard [--norm-stats project]
+
+``--reviewed-in-full N`` gives the copy, before round 1, N seeded images reviewed in full (their
+true masks, every pixel reviewed), so that the guard has whole trusted images to judge on;
+``--judge regions`` makes it judge on the reviewed regions all the same (for comparison).
 """
 
 from __future__ import annotations
@@ -15,14 +19,17 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import numpy as np
+
 from napari_noisyfix.benchmark.budget import get_budget
 from napari_noisyfix.benchmark.dataset import redraw
 from napari_noisyfix.benchmark.loop import copy_project, run_loop
 from napari_noisyfix.benchmark.results import read_results
 from napari_noisyfix.benchmark.run import train_configs
 from napari_noisyfix.benchmark.testset import TestSet
-from napari_noisyfix.model import update
+from napari_noisyfix.model import update, update_guard
 from napari_noisyfix.model.checkpoints import load_checkpoint
+from napari_noisyfix.model.config import NORM_STATS
 from napari_noisyfix.model.update_guard import record_text
 from napari_noisyfix.progress import drive
 from napari_noisyfix.project import Project
@@ -38,7 +45,18 @@ ROWS = (
     "guard_kept",
     "guard_kept_folds",
     "guard_judged",
+    "guard_whole",
 )
+
+
+def review_in_full(project, truth: dict, n: int, seed: int) -> list[str]:
+    """Give ``n`` seeded images of ``project`` their true masks, every pixel reviewed."""
+    rng = np.random.default_rng(seed)
+    chosen = sorted(rng.choice(project.names, size=n, replace=False).tolist())
+    for name in chosen:
+        project.save_mask(name, truth[name])
+        project.set_reviewed(name, np.ones(truth[name].shape, bool))
+    return chosen
 
 
 def main() -> None:
@@ -47,14 +65,25 @@ def main() -> None:
     parser.add_argument("data", help="the data folder that run used")
     parser.add_argument("--guard", choices=("on", "off"), default="on")
     parser.add_argument(
-        "--freeze-norm",
-        choices=("on", "off"),
-        default="on" if update.FREEZE_NORM else "off",
-        help="on: updates keep the parent's batch-norm statistics (update.FREEZE_NORM sets the default)",
+        "--norm-stats",
+        choices=NORM_STATS,
+        default=update.NORM_STATS,
+        help="where the updates' batch-norm statistics come from (default: update.NORM_STATS)",
+    )
+    parser.add_argument(
+        "--reviewed-in-full", type=int, default=0, metavar="N", help="images reviewed in full first"
+    )
+    parser.add_argument(
+        "--judge",
+        choices=("auto", "regions"),
+        default="auto",
+        help="auto: the guard's own choice; regions: judge on the reviewed regions only",
     )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
-    update.FREEZE_NORM = args.freeze_norm == "on"  # read by update_config at each update
+    update.NORM_STATS = args.norm_stats  # read by update_config at each update
+    if args.judge == "regions":  # never enough whole images: the region judge
+        update_guard.MIN_WHOLE_IMAGES = 10**9
     before = read_results(Path(args.run) / "results.json")
     seed, plan = int(before["noise.seed"]), get_budget(before.get("budget", "fast"))
     everything, kept, held_out = redraw(before, args.data)
@@ -62,9 +91,13 @@ def main() -> None:
     config = train_configs(plan, "cpu", seed)["robust"]
     out = Path(args.out)
     project = copy_project(Project.open(Path(args.run) / "project", "read"), out / "loop")
+    if args.reviewed_in_full:
+        full = review_in_full(project, data.stored_truth, args.reviewed_in_full, seed)
+        print(f"reviewed in full before round 1: {len(full)} images")
     job = run_loop(project, 1, data, test, config, plan.folds, out, False, args.guard == "on")
     results, _ = drive(job)
-    print(f"| loop (guard {args.guard}) | round 1 | round 2 |")
+    what = f"guard {args.guard}, judge {args.judge}, norm stats {args.norm_stats}"
+    print(f"| loop ({what}) | round 1 | round 2 |")
     print("|---|---|---|")
     for key in ROWS:
         cells = [f"{results.get(f'loop.round{k}.{key}', float('nan')):.3f}" for k in (1, 2)]

@@ -21,7 +21,7 @@ UPDATE_SETS = (
     "epochs",
     "steps_per_epoch",
     "warmup_steps",
-    "freeze_norm",
+    "norm_stats",
     "clean_pretrain_epochs",
     "filter_warmup",
     "curriculum",
@@ -192,7 +192,9 @@ def _cmd_update(args) -> int:
     with open_project(args.project, "write") as proj:
         # options not given keep the model's own settings, as the GUI's Retrain does
         config = given_settings(proj, given_fields(args))
-        job = retrain_job(proj, args.steps, config=config, guard=args.guard == "on")
+        job = retrain_job(
+            proj, args.steps, config=config, guard=args.guard == "on", norm_stats=args.norm_stats
+        )
         version = drive(job)
     print(f"model version {version} saved in {proj.model_dir(version)}")
     print("\n".join(record_text(load_checkpoint(proj.model_dir(version)).meta["guard"])))
@@ -466,8 +468,18 @@ def build_parser() -> argparse.ArgumentParser:
         "update made it worse by more than the standard error (default); off: train on every "
         "correction, judge nothing",
     )
+    from .model.config import NORM_STATS
+    from .model.update import NORM_STATS as UPDATE_NORM_STATS
     from .model.update import UPDATE_LR_SHARE
 
+    p.add_argument(
+        "--norm-stats",
+        choices=NORM_STATS,
+        default=None,
+        help="where the updated models' batch-norm statistics come from: batches (the update's "
+        "own batches), frozen (the parent's, kept), project (estimated again on a sample of the "
+        f"project's images after the steps) (default: {UPDATE_NORM_STATS})",
+    )
     own = f"the model's own; a rate given is used x {UPDATE_LR_SHARE:g}"
     _add_train_options(p, skip=UPDATE_SETS, own=own)
     p.set_defaults(func=_cmd_update)

@@ -230,6 +230,8 @@ def test_the_loop_reviews_retrains_and_rescores_in_two_rounds(run):
         guard = load_checkpoint(project.model_dir(r["loop.final_version"])).meta["guard"]
         assert r["loop.round2.guard_kept"] == float("final model" in guard["kept_parent"])
         assert r["loop.round2.guard_judged"] == sum(m["judged"] for m in guard["models"])
+        whole = sum(m["judged"] and m["judge"] == "whole images" for m in guard["models"])
+        assert r["loop.round2.guard_whole"] == whole
     for k in (1, 2):
         assert r[f"loop.round{k}.guard_kept"] in (0.0, 1.0)
     assert (out / "plots" / "loop.png").stat().st_size > 1000

@@ -7,7 +7,7 @@ import pytest
 
 from napari_noisyfix.cli import UPDATE_SETS, build_parser, main
 from napari_noisyfix.model.config import TrainConfig, default_text
-from napari_noisyfix.model.update import UPDATE_LR_SHARE, update_config
+from napari_noisyfix.model.update import NORM_STATS, UPDATE_LR_SHARE, update_config
 
 
 def _help(capsys, *argv) -> str:
@@ -71,10 +71,22 @@ def test_update_offers_only_the_options_it_uses(capsys):
     text = _help(capsys, "update", "P")
     assert "optimiser steps per model (default: a fifth of the first training's" in text
     assert build_parser().parse_args(["update", "P"]).steps is None
-    for name in UPDATE_SETS:
+    for name in set(UPDATE_SETS) - {"norm_stats"}:  # an option of update's own, below
         assert "--" + name.replace("_", "-") + " " not in text
     with pytest.raises(SystemExit):
         build_parser().parse_args(["update", "P", "--epochs", "3"])
+
+
+def test_update_takes_where_its_batch_norm_statistics_come_from(capsys):
+    text = " ".join(_help(capsys, "update", "P").split())
+    assert f"(default: {NORM_STATS})" in text and "--norm-stats {batches,frozen,project}" in text
+    assert build_parser().parse_args(["update", "P"]).norm_stats is None  # the update's default
+    assert build_parser().parse_args(["update", "P", "--norm-stats", "project"]).norm_stats == (
+        "project"
+    )
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["update", "P", "--norm-stats", "precise"])
+    capsys.readouterr()
 
 
 def test_options_update_offers_reach_the_update_config():

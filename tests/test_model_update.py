@@ -9,8 +9,8 @@ from napari_noisyfix.model.checkpoints import load_checkpoint, save_checkpoint
 from napari_noisyfix.model.config import TrainConfig
 from napari_noisyfix.model.networks import build_model
 from napari_noisyfix.model.update import (
-    FREEZE_NORM,
     NOISY_WEIGHT,
+    NORM_STATS,
     TRUSTED_WEIGHT,
     UPDATE_LR_SHARE,
     corrections_used,
@@ -85,7 +85,8 @@ def test_update_writes_a_new_recorded_version(project):
     assert ckpt.meta["parent_version"] == 1 and ckpt.meta["corrections"] == used
     assert ckpt.meta["schedule_lr"] == pytest.approx(CONFIG.lr)  # the next update's base rate
     parent = load_checkpoint(project.model_dir(1))
-    assert ckpt.config.freeze_norm == FREEZE_NORM  # the update's choice, recorded
+    assert ckpt.config.norm_stats == NORM_STATS  # the update's choice, recorded
+    assert ckpt.meta["norm_stats"] == NORM_STATS
     assert any(not np.array_equal(parent.state[k], ckpt.state[k]) for k in parent.state)
     for name in project.names:
         assert project.load_probs(name, 2).shape == (2, 64, 64)
@@ -99,10 +100,7 @@ def test_update_needs_a_model(tmp_path):
         drive(update(proj, steps=1), quiet=True)
 
 
-def test_an_update_with_frozen_norm_keeps_the_parents_statistics(tmp_path, monkeypatch):
-    from napari_noisyfix.model import update as update_module
-
-    monkeypatch.setattr(update_module, "FREEZE_NORM", True)
+def test_an_update_with_frozen_norm_keeps_the_parents_statistics(tmp_path):
     proj = make_sample_project(tmp_path / "frozen", n=4, size=64, seed=5)
     parent = build_model(CONFIG, 1, 2)
     with torch.no_grad():  # statistics an update would visibly move
@@ -112,9 +110,39 @@ def test_an_update_with_frozen_norm_keeps_the_parents_statistics(tmp_path, monke
     save_checkpoint(proj.model_dir(1), parent.state_dict(), CONFIG, 1, 2, [], {"kind": "train"})
     name = proj.names[0]
     proj.mark_reviewed(name, np.ones((64, 64), bool))
-    version = drive(update(proj, steps=2, guard=False), quiet=True)
+    version = drive(update(proj, steps=2, guard=False, norm_stats="frozen"), quiet=True)
     ckpt, before = load_checkpoint(proj.model_dir(version)), load_checkpoint(proj.model_dir(1))
-    assert ckpt.config.freeze_norm
+    assert ckpt.config.norm_stats == "frozen"
     stats = [k for k in before.state if "running_" in k]
     assert stats and all(np.array_equal(before.state[k], ckpt.state[k]) for k in stats)
     assert any(not np.array_equal(before.state[k], ckpt.state[k]) for k in before.state)
+
+
+def test_an_update_estimates_its_statistics_again_on_the_project(tmp_path):
+    from napari_noisyfix.model.data import normalize_image
+    from napari_noisyfix.model.norm_stats import norm_layers
+
+    proj = make_sample_project(tmp_path / "project", n=4, size=64, seed=5)
+    save_checkpoint(proj.model_dir(1), build_model(CONFIG, 1, 2).state_dict(), CONFIG, 1, 2, [], {})
+    proj.mark_reviewed(proj.names[0], np.ones((64, 64), bool))
+    config = TrainConfig.from_dict({**CONFIG.to_dict(), "batch_size": 4})  # one batch of all
+    job = update(proj, steps=2, config=config, guard=False, norm_stats="project")
+    ckpt = load_checkpoint(proj.model_dir(drive(job, quiet=True)))
+    assert ckpt.config.norm_stats == "project" and ckpt.meta["norm_stats"] == "project"
+    model = build_model(CONFIG, 1, 2)
+    model.load_state_dict({k: v.float() for k, v in ckpt.state.items()})
+    first, seen = norm_layers(model)[0], []
+    first.register_forward_pre_hook(lambda m, args: seen.append(args[0]))
+    images = [torch.from_numpy(normalize_image(proj.image(n))) for n in proj.names]
+    with torch.no_grad():  # 64 px crops of 64 px images: the pass saw exactly these
+        model.eval()(torch.stack(images))
+    flat = seen[0].transpose(0, 1).reshape(seen[0].shape[1], -1)
+    assert torch.allclose(first.running_mean, flat.mean(1), atol=1e-4)
+    assert torch.allclose(first.running_var, flat.var(1), rtol=1e-3, atol=1e-5)
+
+
+def test_an_update_refuses_unknown_statistics(project):
+    versions = project.model_versions()
+    with pytest.raises(NoisyFixError, match="batch-norm statistics 'bogus'"):
+        drive(update(project, steps=1, norm_stats="bogus"), quiet=True)
+    assert project.model_versions() == versions

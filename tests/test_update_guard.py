@@ -10,11 +10,21 @@ import torch
 
 from napari_noisyfix.benchmark.loop import copy_project
 from napari_noisyfix.cli import main
+from napari_noisyfix.model import update_guard
 from napari_noisyfix.model.checkpoints import load_checkpoint, save_checkpoint
 from napari_noisyfix.model.config import TrainConfig
 from napari_noisyfix.model.trainer import train
 from napari_noisyfix.model.update import held_back_view, update, update_maps
-from napari_noisyfix.model.update_guard import GUARD_SHARE, MIN_UNITS, held_back, judge
+from napari_noisyfix.model.update_guard import (
+    GUARD_SHARE,
+    MIN_UNITS,
+    MIN_WHOLE_IMAGES,
+    REGIONS,
+    WHOLE,
+    held_back,
+    judge,
+    judge_sample,
+)
 from napari_noisyfix.progress import drive
 from napari_noisyfix.project import Project
 
@@ -77,6 +87,8 @@ def test_a_harmful_update_keeps_the_parent_weights_and_records_why(base, tmp_pat
     assert final["dice"]["parent"] > 0.8  # a trained parent
     assert final["log_loss"]["diff"] > final["log_loss"]["se"]
     assert final["images"] == guard["held_back"] and "worse by more than" in final["reason"]
+    assert final["judge"] == REGIONS and final["reason"].startswith("reviewed regions judge")
+    assert "whole images" not in guard["summary"]  # no image is trusted in full
     row = project.log.rows("update")[-1]
     assert row["model_version"] == version and row["details"]["guard"] == guard
     # the corrections are recorded all the same: the next update needs new ones
@@ -95,6 +107,52 @@ def test_a_sound_update_is_judged_and_accepted(base, tmp_path):
     assert final["dice"]["diff"] >= -final["dice"]["se"]
     assert final["log_loss"]["diff"] <= final["log_loss"]["se"]
     assert "no model got worse; 1 updated after judging" in guard["summary"]
+
+
+def test_whole_trusted_images_judge_the_update_and_say_so(base, tmp_path, monkeypatch):
+    monkeypatch.setattr(update_guard, "GUARD_SHARE", 0.5)  # several patients held back
+    project = copy_project(Project.open(base, "read"), tmp_path / "p")
+    for name in project.names:  # reviewed in full: whole images whose masks are trusted
+        project.mark_reviewed(name, np.ones((SIZE, SIZE), bool))
+    version = drive(update(project, steps=3, config=ABSURD, lr_share=1.0), quiet=True)
+    guard = load_checkpoint(project.model_dir(version)).meta["guard"]
+    (final,) = guard["models"]
+    assert len(guard["held_back"]) >= MIN_WHOLE_IMAGES and final["images"] == guard["held_back"]
+    assert final["judge"] == WHOLE and final["units"] == len(final["images"])  # one per image
+    assert final["pixels"] == len(final["images"]) * SIZE * SIZE
+    assert final["kept"] == "parent" and _same_weights(project, 1, version)
+    assert final["reason"].startswith("whole images judge")
+    assert guard["summary"].endswith("judged on whole images: final model")
+
+
+def _box() -> np.ndarray:
+    where = np.zeros((16, 16), bool)
+    where[4:12, 4:12] = True
+    return where
+
+
+def test_the_whole_image_judge_sees_a_loss_the_reviewed_regions_hide():
+    # the parent is wrong inside the reviewed boxes (where the errors were) and right elsewhere;
+    # the update fixed the boxes and broke everything else
+    rng = np.random.default_rng(3)
+    names = ["c0", "c1", "c2", "r0", "r1", "r2"]
+    masks = {n: (rng.random((16, 16)) > 0.5).astype(np.uint8) for n in names}
+    trusted = {n: np.ones((16, 16), bool) if n[0] == "c" else _box() for n in names}
+    box = _box()
+    parent = {n: _probs(np.where(box, 1 - m, m)) for n, m in masks.items()}
+    updated = {n: _probs(np.where(box, m, 1 - m)) for n, m in masks.items()}
+    regions = ["r0", "r1", "r2"]
+    kind, judged = judge_sample(names, regions, trusted)
+    assert (kind, judged) == (WHOLE, ["c0", "c1", "c2"])
+    whole = judge("fold 1/2", _Masks(masks), judged, trusted, parent, updated, 0, kind)
+    assert whole.judge == WHOLE and whole.kept == "parent" and whole.units == 3
+    # on the reviewed regions alone the same update looks better, and is kept
+    kind, judged = judge_sample(regions, regions, trusted)
+    assert (kind, judged) == (REGIONS, regions)
+    boxes = judge("fold 1/2", _Masks(masks), judged, trusted, parent, updated, 0, kind)
+    assert boxes.judge == REGIONS and boxes.kept == "update" and boxes.dice["diff"] > 0
+    # fewer whole images than the judge needs: the region judge, on every held-back image
+    assert judge_sample(["c0", "r0", "r1"], ["c0", "r0", "r1"], trusted)[0] == REGIONS
 
 
 def test_guard_off_lets_the_harmful_update_through(base, tmp_path):

@@ -18,7 +18,7 @@ Keys per round: ``loop.round<k>.reviewed_share``, ``.label_dice``, ``.test_dice.
 after_update,full_retrain}``, ``.remaining.{pixel_ap,image_auroc}.{before,after_update}`` and
 their ``.cleanlab`` twins, ``.update_s``, ``.full_retrain_s``, ``.update_to_full``, and what the
 update guard (:mod:`~napari_noisyfix.model.update_guard`) did: ``.guard_kept`` (the final model
-kept its parent's weights), ``.guard_kept_folds``, ``.guard_judged``.
+kept its parent's weights), ``.guard_kept_folds``, ``.guard_judged``, ``.guard_whole``.
 """
 
 from __future__ import annotations
@@ -173,8 +173,11 @@ def run_loop(
 def guard_keys(project, before: int, after: int, key: str) -> dict[str, float]:
     """What the update guard did in a round: ``.guard_kept`` (1 when the final model kept its
     parent's weights), ``.guard_kept_folds`` (fold models that did), ``.guard_judged`` (models
-    judged at all); all 0 when the round made no update."""
+    judged at all), ``.guard_whole`` (models judged on whole trusted images rather than on
+    reviewed regions, :func:`~napari_noisyfix.model.update_guard.judge_sample`); all 0 when
+    the round made no update."""
     from ..model.checkpoints import load_checkpoint
+    from ..model.update_guard import WHOLE
 
     guard = {}
     if after != before:
@@ -184,6 +187,9 @@ def guard_keys(project, before: int, after: int, key: str) -> dict[str, float]:
         f"{key}.guard_kept": float("final model" in kept),
         f"{key}.guard_kept_folds": float(sum(m != "final model" for m in kept)),
         f"{key}.guard_judged": float(sum(m["judged"] for m in guard.get("models", []))),
+        f"{key}.guard_whole": float(
+            sum(m["judged"] and m.get("judge") == WHOLE for m in guard.get("models", []))
+        ),
     }
 
 

@@ -65,6 +65,7 @@ LOOP_ROUND_KEYS = (
     "guard_kept",
     "guard_kept_folds",
     "guard_judged",
+    "guard_whole",
 )
 LOOP_KEYS = tuple(f"loop.round{k}.{key}" for k in (1, 2) for key in LOOP_ROUND_KEYS)
 REQUIRED = REQUIRED + SPEED_KEYS + LOOP_KEYS

@@ -63,6 +63,16 @@ MIXMATCH = dict(ROBUST)
 RECIPES = {"robust": ROBUST, "adaptive": ADAPTIVE, "plain": PLAIN, "mixmatch": MIXMATCH}
 #: What training does with the project's synthetic pairs.
 SYNTHETIC: tuple[str, ...] = ("off", "add")
+#: Where the batch-norm statistics come from (:mod:`.norm_stats`).
+NORM_STATS: tuple[str, ...] = ("batches", "frozen", "project")
+
+
+def check_norm_stats(value: str) -> None:
+    """Raise :class:`NoisyFixError` unless ``value`` is one of :data:`NORM_STATS`."""
+    if value not in NORM_STATS:
+        raise NoisyFixError(f"batch-norm statistics {value!r}: choose from {', '.join(NORM_STATS)}")
+
+
 #: Registered architectures and encoders (the factory in :mod:`.networks` builds exactly these);
 #: kept here, free of torch, so that option parsing stays light.
 ARCH_NAMES: tuple[str, ...] = ("unet", "unetplusplus", "maskrcnn")
@@ -92,8 +102,10 @@ class TrainConfig:
     ``tloss_nu`` (the T-Loss's starting degree of freedom, learned during training).
     Schedule: ``epochs`` x ``steps_per_epoch`` steps of ``batch_size`` crops of ``image_size``
     pixels (None: whole images), Adam(W) with ``lr`` (linear warm-up over ``warmup_steps``, then
-    cosine decay) and ``weight_decay``; ``freeze_norm`` keeps the starting weights' batch-norm
-    statistics (an update sets it, :mod:`.update`); early stopping after
+    cosine decay) and ``weight_decay``; ``norm_stats``, where the batch-norm statistics come from
+    (:data:`NORM_STATS`, :mod:`.norm_stats`: "batches", the training batches' running average;
+    "frozen", the starting weights'; "project", estimated again on the run's images after the
+    last step; an update sets it, :mod:`.update`); early stopping after
     ``patience`` epochs without a better validation Dice on a patient-level split of
     ``val_fraction``.
     Device: ``device`` ("auto", "cpu", "cuda", "cuda:1"), ``amp`` (mixed precision on CUDA), ``seed``.
@@ -129,7 +141,7 @@ class TrainConfig:
     image_size: int | None = 128
     lr: float = 1e-3
     warmup_steps: int = 0
-    freeze_norm: bool = False
+    norm_stats: str = "batches"
     weight_decay: float = 1e-4
     device: str = "auto"
     amp: bool = True
@@ -180,6 +192,7 @@ class TrainConfig:
             raise NoisyFixError(f"warm-up steps must be 0 or more, got {self.warmup_steps}")
         if self.filter_mode not in ("downweight", "ignore"):
             raise NoisyFixError(f"filter mode {self.filter_mode!r} is not 'downweight' or 'ignore'")
+        check_norm_stats(self.norm_stats)
         if self.synthetic not in SYNTHETIC:
             raise NoisyFixError(f"synthetic {self.synthetic!r} is not 'off' or 'add'")
         if not 0 <= self.val_fraction < 1:
@@ -210,7 +223,11 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
-        """Inverse of :meth:`to_dict`; unknown keys raise :class:`NoisyFixError`."""
+        """Inverse of :meth:`to_dict`; unknown keys raise :class:`NoisyFixError`. The settings of
+        versions made before ``norm_stats`` say ``freeze_norm`` (on: "frozen"; off: "batches")."""
+        data = dict(data)
+        if "freeze_norm" in data:
+            data.setdefault("norm_stats", "frozen" if data.pop("freeze_norm") else "batches")
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
@@ -243,8 +260,9 @@ _HELP = {
     "image_size": "training crop side in pixels (multiple of 32); 0 = whole images",
     "lr": "learning rate (AdamW, cosine decay)",
     "warmup_steps": "steps of linear learning-rate warm-up before the cosine decay",
-    "freeze_norm": "keep the starting weights' batch-norm statistics (normalise with them while "
-    "training; an update does)",
+    "norm_stats": "where the batch-norm statistics come from: batches (the running average of the "
+    "training batches), frozen (the starting weights', kept while training), project (estimated "
+    "again after the last step on a sample of the run's images)",
     "weight_decay": "AdamW weight decay",
     "device": "auto, cpu, cuda or cuda:N",
     "amp": "mixed precision on CUDA",
@@ -336,6 +354,7 @@ def add_train_arguments(
         "strategy": list(RECIPES),
         "filter_mode": ["downweight", "ignore"],
         "synthetic": list(SYNTHETIC),
+        "norm_stats": list(NORM_STATS),
     }
     group = parser.add_argument_group("training")
     types = {f.name: f.type for f in fields(TrainConfig)}

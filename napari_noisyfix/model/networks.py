@@ -106,23 +106,6 @@ def _maskrcnn(config, in_channels: int, n_classes: int):
     return MaskRCNNNet(config.encoder, in_channels, config.dropout)
 
 
-def freeze_norm_statistics(model: torch.nn.Module) -> int:
-    """Make every batch-norm layer of ``model`` normalise with its stored statistics and keep
-    them, also in training mode (its scale and shift still learn); returns the layers frozen.
-
-    A forward pre-hook sets the layer to eval mode before each call, so ``model.train()``
-    elsewhere cannot undo it; the hooks live on this model object only, not in its state.
-    """
-    layers = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    for layer in layers:
-        layer.register_forward_pre_hook(_eval_mode)
-    return len(layers)
-
-
-def _eval_mode(module: torch.nn.Module, _inputs) -> None:
-    module.training = False
-
-
 def load_network_state(model: SegNet, state: dict) -> dict:
     """Load a saved state into ``model`` (strict); returns the loss parameters it also carried
     (keys under :data:`~.losses.LOSS_STATE_PREFIX`, such as the T-Loss's learned ``log_nu``).

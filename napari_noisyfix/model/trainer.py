@@ -22,8 +22,9 @@ from .device import seed_everything
 from .distributed import current_ranks
 from .losses import loss_state
 from .mixmatch import mixmatch_step
-from .networks import build_model, freeze_norm_statistics, load_network_state
+from .networks import build_model, load_network_state
 from .noise_level import apply_estimate, contradiction_maps, estimate_noise, warmup_config
+from .norm_stats import estimate_statistics, freeze_norm_statistics, statistics_batches
 from .scoring import score_samples
 from .steps import StepContext, train_step
 from .strategies import curriculum_fraction, curriculum_pool
@@ -138,8 +139,14 @@ def train(
     probs = _sampling_probs(samples, sampling)
     loop = _EpochLoop(config, samples, val_samples, ctx, rng, size, probs)
     yield from loop.run()
+    state = loop.best_state()
+    if config.norm_stats == "project":
+        batches = statistics_batches(rng, samples + val_samples, size, config.batch_size)
+        text = f"estimating the batch-norm statistics on {sum(map(len, batches))} images"
+        yield Progress("train", loop.step, loop.total, text)
+        state = project_statistics(ctx, state, batches)
     return TrainResult(
-        state=loop.best_state(),
+        state=state,
         history=loop.history,
         best_epoch=loop.best_epoch,
         config=config,
@@ -164,9 +171,20 @@ def _make_model(project, config, init_state, device):
             raise NoisyFixError(
                 f"the starting weights do not fit a {config.arch}/{config.encoder} network"
             ) from exc
-    if config.freeze_norm:
+    if config.norm_stats == "frozen":
         freeze_norm_statistics(model)
     return model.to(device).train(), saved_loss
+
+
+def project_statistics(ctx: StepContext, state: dict, batches) -> dict:
+    """``state`` with its batch-norm statistics estimated again for its weights on ``batches``
+    (:func:`.norm_stats.estimate_statistics`; every process draws the same batches, so all
+    get the same statistics)."""
+    model = ctx.model
+    load_network_state(model, state)
+    estimate_statistics(model, batches, ctx.device, ctx.amp)
+    buffers = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+    return {**state, **buffers}
 
 
 def _sampling_probs(samples: list[Sample], sampling: dict | None) -> np.ndarray:

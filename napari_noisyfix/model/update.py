@@ -14,7 +14,8 @@ version trained before fold models were kept has none: its update scores every i
 final model (in-sample) and says so in its record.
 
 Before the version is committed, the update guard (:mod:`.update_guard`) judges every updated
-model against its parent on trusted pixels of held-back patients that neither learnt, and keeps
+model against its parent on held-back patients' whole trusted images (clean-subset images,
+images reviewed in full) where there are enough, else on their trusted pixels, and keeps
 the parent's weights for a model the update made worse by more than the difference's standard
 error; the version records which, with both scores (``meta["guard"]``). ``guard=False`` trains
 on every correction and judges nothing.
@@ -34,7 +35,7 @@ from ..errors import NoisyFixError
 from ..progress import Progress, restage
 from ..reservations import reserve
 from .checkpoints import load_checkpoint
-from .config import TrainConfig
+from .config import TrainConfig, check_norm_stats
 from .trainer import train
 from .versions import checkpoint_result, commit_version, predict_names
 
@@ -64,13 +65,14 @@ UPDATE_LR_SHARE = 0.3
 FOLD_LR_SHARE = 1.0
 
 
-#: Whether an update normalises with the parent's batch-norm statistics and keeps them. A few dozen
-#: steps on batches drawn for the corrections replace most of the statistics the model learnt on
-#: the whole project: on the fluorescence loop the parent's weights with an update's statistics
-#: lose 0.040 of test Dice (``benchmarks/update_norm.py``), and freezing them turned round 1's
-#: -0.044 into +0.010, but round 2 then collapsed (0.871 -> 0.705; ``benchmarks/loop_guard.py
-#: --freeze-norm on``). Off until that collapse is understood.
-FREEZE_NORM = False
+#: Where an update's batch-norm statistics come from (:data:`.config.NORM_STATS`). The parent's
+#: weights with an update's statistics lose 0.040 of fluorescence test Dice
+#: (``benchmarks/update_norm.py``), but the update's own weights do not gain from statistics
+#: estimated again on the project ("project": round 1 0.817 either way, histology 0.774 against
+#: 0.781; ``benchmarks/loop_guard.py --norm-stats``, BENCHMARKS.md): the loss is in the weights.
+#: Frozen ("frozen") won fluorescence round 1 (0.871) and collapsed in round 2 (0.705). So the
+#: running average of the update's batches stays.
+NORM_STATS = "batches"
 
 
 def schedule_steps(ckpt) -> int:
@@ -141,13 +143,15 @@ def update_config(
     steps: int,
     lr_share: float = UPDATE_LR_SHARE,
     base_lr: float | None = None,
+    norm_stats: str | None = None,
 ) -> TrainConfig:
     """Settings of an update: ``config`` (or the checkpoint's) with the checkpoint's network.
 
     One epoch of ``steps`` steps at ``lr_share`` of the rate (``config``'s when given, else
     ``base_lr``, the first training's, else the checkpoint's), warming up over
     :data:`WARMUP_SHARE` of them, strategies active from the start (the model is trained
-    already), no clean-subset phase and no curriculum.
+    already), no clean-subset phase and no curriculum; batch-norm statistics from
+    ``norm_stats`` (default :data:`NORM_STATS`).
     """
     if steps < 1:
         raise NoisyFixError(f"update needs at least 1 step, got {steps}")
@@ -159,7 +163,7 @@ def update_config(
         epochs=1,
         steps_per_epoch=int(steps),
         warmup_steps=int(WARMUP_SHARE * steps),
-        freeze_norm=FREEZE_NORM,
+        norm_stats=NORM_STATS if norm_stats is None else norm_stats,
         lr=(data["lr"] if config is not None or base_lr is None else base_lr) * lr_share,
         clean_pretrain_epochs=0,
         filter_warmup=0,
@@ -175,6 +179,7 @@ def update(
     lr_share: float = UPDATE_LR_SHARE,
     fold_lr_share: float = FOLD_LR_SHARE,
     guard: bool = True,
+    norm_stats: str | None = None,
 ):
     """Retrain the newest model with the corrections; yields Progress, returns the new version.
 
@@ -195,11 +200,16 @@ def update(
     guard : bool
         Hold back a share of the trusted pixels and keep a parent's weights where the update
         made that model worse on them (:mod:`.update_guard`).
+    norm_stats : str, optional
+        Where the updated models' batch-norm statistics come from (:data:`.config.NORM_STATS`;
+        default :data:`NORM_STATS`).
     """
     for what, share in (("learning-rate", lr_share), ("fold learning-rate", fold_lr_share)):
         if not 0 < share <= 1:
             raise NoisyFixError(f"{what} share {share} not in (0, 1]")
-    shares = (lr_share, fold_lr_share, bool(guard))
+    if norm_stats is not None:
+        check_norm_stats(norm_stats)
+    shares = (lr_share, fold_lr_share, bool(guard), norm_stats)
     parent = project.latest_model_version()
     if parent is None:
         raise NoisyFixError(f"{project.root}: no model yet; train one before updating")
@@ -239,19 +249,23 @@ def held_back_view(weights: dict, trusted: dict, sampling: dict, held: list[str]
     return weights, trusted, sampling
 
 
-def _guarded(project, model: str, parent, updated, judged: list[str], trusted, seed: int):
-    """Judge ``updated`` against ``parent`` on ``judged``; yields Progress, returns the
-    TrainResult to commit and the Judgement.
+def _guarded(project, model: str, parent, updated, sample: tuple, trusted, seed: int):
+    """Judge ``updated`` against ``parent``; yields Progress, returns the TrainResult to commit
+    and the Judgement.
 
-    When the parent is kept, the result is the update's with the parent's weights: its settings
-    and history stay the update's (the next update starts from them as it would have), and the
-    version's guard record says whose weights it holds.
+    ``sample`` is (held-back images, those whose trusted pixels judge it without enough whole
+    images): :func:`.update_guard.judge_sample` picks the judge. When the parent is kept, the
+    result is the update's with the parent's weights: its settings and history stay the
+    update's (the next update starts from them as it would have), and the version's guard
+    record says whose weights it holds.
     """
-    from .update_guard import judge
+    from .update_guard import judge, judge_sample
 
-    yield Progress(model, 0, 0, f"judging against the parent on {len(judged)} held-back images")
+    kind, judged = judge_sample(*sample, trusted)
+    text = f"judging against the parent on {len(judged)} held-back images ({kind})"
+    yield Progress(model, 0, 0, text)
     both = [predict_names(project, r, judged) for r in (parent, updated)]
-    judgement = judge(model, project, judged, trusted, *both, seed)
+    judgement = judge(model, project, judged, trusted, *both, seed, kind)
     if judgement.kept == "parent":
         return dataclasses.replace(updated, state=parent.state), judgement
     return updated, judgement
@@ -273,9 +287,9 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
         )
     schedule = schedule_steps(ckpt)
     steps = default_steps(schedule) if steps is None else steps
-    lr_share, fold_lr_share, guard = shares
+    lr_share, fold_lr_share, guard, norm_stats = shares
     base_lr = schedule_lr(ckpt)
-    cfg = update_config(ckpt.config, config, steps, lr_share, base_lr)
+    cfg = update_config(ckpt.config, config, steps, lr_share, base_lr, norm_stats)
     weights, trusted = update_maps(project, names)
     reviewed = {u["image"] for u in used}
     sampling = {n: REVIEWED_OVERSAMPLING if n in reviewed else 1.0 for n in names}
@@ -313,7 +327,7 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
         if guard:
             prior = checkpoint_result(f.checkpoint)
             result, judgement = yield from _guarded(
-                project, stage, prior, result, judged, trusted, seed
+                project, stage, prior, result, (judged, judged), trusted, seed
             )
             judgements.append(judgement)
         yield Progress(stage, 0, 0, f"predicting {len(f.held_out)} held-out images")
@@ -339,9 +353,10 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
         ),
         "final model",
     )
-    if guard:
+    if guard:  # whole images: the held-back clean ones too, which both models learnt
+        prior, sample = checkpoint_result(ckpt), (held, final_held)
         final, judgement = yield from _guarded(
-            project, "final model", checkpoint_result(ckpt), final, final_held, trusted, seed
+            project, "final model", prior, final, sample, trusted, seed
         )
         judgements.append(judgement)
     if not folds:
@@ -350,7 +365,7 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
     else:
         write_fold_record(project, reservation.version, summaries, fold_models)
     record = {"parent_version": parent, "steps": steps, "corrections": used}
-    record.update(lr_share=lr_share, fold_lr_share=fold_lr_share)
+    record.update(lr_share=lr_share, fold_lr_share=fold_lr_share, norm_stats=cfg.norm_stats)
     record["out_of_fold"] = bool(folds)
     record["guard"] = guard_record(guard, seed, held, judgements)
     if guard:

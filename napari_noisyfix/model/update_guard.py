@@ -19,6 +19,17 @@ fold model) is judged against its parent on trusted pixels that *neither* learnt
   and judge it, clean-subset images included: neither the parent fold model nor the updated one
   ever trained on any pixel of them.
 
+What judges a model (:func:`judge_sample`) is, where there are at least
+:data:`MIN_WHOLE_IMAGES` of them, only its held-back images whose *every* pixel is trusted
+(clean-subset images, images reviewed in full): the **whole-image judge**. Reviewed regions are
+where the errors were, not a sample of the image: a model that loses test Dice on the pixels
+nobody reviewed can still gain on them (``BENCHMARKS.md``, the fluorescence loop with frozen
+batch-norm statistics). The final model's whole images include the held-back clean-subset
+images, which it keeps training on and its parent learnt: on them both models are judged on
+labels they learnt, which is where a collapse shows. Without enough whole images the judge is
+the held-back images' trusted pixels (the **region judge**, as above). Each judgement says
+which (``Judgement.judge``).
+
 The judgement (:func:`judge`) compares the foreground Dice of the two models' argmax on the
 held-back trusted pixels, pooled, and their pixel log-loss. Its unit is a connected run of
 trusted pixels (a reviewed region, a clean image): the tolerance of each score is the standard
@@ -52,6 +63,10 @@ GUARD_Z = 1.0
 MIN_UNITS = 2
 #: Bootstrap resamples of the held-back units.
 BOOTSTRAP = 1000
+#: The judges (:func:`judge_sample`): held-back images trusted in full, or trusted pixels.
+WHOLE, REGIONS = "whole images", "reviewed regions"
+#: The fewest held-back images trusted in full that the whole-image judge takes.
+MIN_WHOLE_IMAGES = MIN_UNITS
 
 
 def _draw(seed: int, patient: str) -> float:
@@ -94,6 +109,16 @@ def held_back(
     return sorted(n for n in names if trusted[n].any() and project.patient(n) in chosen)
 
 
+def judge_sample(images: list[str], regions: list[str], trusted: dict) -> tuple[str, list[str]]:
+    """The judge of a model and the images it judges on: those of ``images`` trusted in full,
+    when there are at least :data:`MIN_WHOLE_IMAGES` (:data:`WHOLE`); else ``regions``, the
+    held-back images whose trusted pixels judge it (:data:`REGIONS`)."""
+    whole = [n for n in images if trusted[n].all()]
+    if len(whole) >= MIN_WHOLE_IMAGES:
+        return WHOLE, whole
+    return REGIONS, list(regions)
+
+
 @dataclass
 class Judgement:
     """Parent against updated model on held-back trusted pixels, and what was kept."""
@@ -107,19 +132,20 @@ class Judgement:
     pixels: int = 0
     dice: dict = field(default_factory=dict)  # parent, update, diff, se
     log_loss: dict = field(default_factory=dict)  # parent, update, diff, se
+    judge: str = REGIONS  # WHOLE or REGIONS: what it was judged on
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
-def not_judged(model: str, images: list[str], units: list) -> Judgement:
+def not_judged(model: str, images: list[str], units: list, kind: str = REGIONS) -> Judgement:
     """The update is kept because too few trusted pixels were held back to judge it."""
     reason = (
         f"not judged: {len(units)} held-back trusted region(s) in {len(images)} image(s), "
         f"{MIN_UNITS} needed"
     )
     pixels = int(sum(where.sum() for _, where in units))
-    return Judgement(model, False, "update", reason, list(images), len(units), pixels)
+    return Judgement(model, False, "update", reason, list(images), len(units), pixels, judge=kind)
 
 
 def _units(trusted: dict, names: list[str]) -> list[tuple[str, np.ndarray]]:
@@ -149,7 +175,9 @@ def _scores(terms: np.ndarray) -> tuple[float, float]:
     return dice, terms[..., 3] / terms[..., 4]
 
 
-def judge(model, project, images, trusted, parent_probs, updated_probs, seed) -> Judgement:
+def judge(
+    model, project, images, trusted, parent_probs, updated_probs, seed, kind=REGIONS
+) -> Judgement:
     """Judge the updated model against its parent on the trusted pixels of ``images``.
 
     Parameters
@@ -166,10 +194,12 @@ def judge(model, project, images, trusted, parent_probs, updated_probs, seed) ->
         Each model's probabilities (C, H, W) of ``images``.
     seed : int
         Seeds the bootstrap.
+    kind : str
+        The judge ``images`` were chosen for (:func:`judge_sample`), recorded.
     """
     units = _units(trusted, images)
     if len(units) < MIN_UNITS:
-        return not_judged(model, images, units)
+        return not_judged(model, images, units, kind)
     masks = {n: project.mask(n) for n in images}
     terms = np.stack(
         [
@@ -190,7 +220,7 @@ def judge(model, project, images, trusted, parent_probs, updated_probs, seed) ->
         if sign * score["diff"] > GUARD_Z * score["se"]
     ]
     reason = (
-        f"on {len(units)} held-back trusted region(s) of {len(images)} image(s): "
+        f"{kind} judge, on {len(units)} held-back trusted region(s) of {len(images)} image(s): "
         f"Dice update {dice['update']:.3f}, parent {dice['parent']:.3f} "
         f"({dice['diff']:+.3f} +- {dice['se']:.3f}); log-loss update {loss['update']:.3f}, "
         f"parent {loss['parent']:.3f} ({loss['diff']:+.3f} +- {loss['se']:.3f}); "
@@ -202,7 +232,7 @@ def judge(model, project, images, trusted, parent_probs, updated_probs, seed) ->
     )
     kept = "parent" if worse else "update"
     pixels = int(terms[0, :, 4].sum())
-    return Judgement(model, True, kept, reason, list(images), len(units), pixels, dice, loss)
+    return Judgement(model, True, kept, reason, list(images), len(units), pixels, dice, loss, kind)
 
 
 def _compare(parent: float, updated: float, boot: np.ndarray) -> dict:
@@ -223,6 +253,8 @@ def summary(judgements: list[Judgement]) -> str:
     text += f"; {len(judgements) - len(kept) - len(unjudged)} updated after judging"
     if unjudged:
         text += f", {len(unjudged)} not judged (too few held-back trusted pixels)"
+    whole = [j.model for j in judgements if j.judged and j.judge == WHOLE]
+    text += f"; judged on whole images: {', '.join(whole)}" if whole else ""
     return text
 
 

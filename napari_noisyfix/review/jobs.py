@@ -69,11 +69,17 @@ def train_job(project, folds: int | None = None, config=None, budget: str = "aut
         return (yield from _score(project, version))
 
 
-def retrain_job(project, steps: int | None = None, config=None, guard: bool = True) -> Job:
+def retrain_job(
+    project, steps: int | None = None, config=None, guard: bool = True, norm_stats=None
+) -> Job:
     """Incremental update from the corrections so far (``guard``: judged against its parent,
-    :mod:`~napari_noisyfix.model.update_guard`), then rescoring; returns the new version."""
+    :mod:`~napari_noisyfix.model.update_guard`; ``norm_stats``: where its batch-norm statistics
+    come from, :func:`~napari_noisyfix.model.update.update`), then rescoring; returns the new
+    version."""
     from ..model.update import update
 
     with exclusive(project, "retrain"):
-        version = yield from update(project, steps, config=config, guard=guard)
+        version = yield from update(
+            project, steps, config=config, guard=guard, norm_stats=norm_stats
+        )
         return (yield from _score(project, version))
