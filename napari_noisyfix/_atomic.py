@@ -133,6 +133,17 @@ def save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
+def file_stamp(path: str | os.PathLike) -> tuple[int, int] | None:
+    """``(mtime_ns, size)`` of a file, or None when it is absent: an atomic write (a new file
+    moved into place) always changes it, so what was computed from a file is valid while its
+    stamp is the same."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
 def load_npy(path: str | os.PathLike) -> np.ndarray:
     """Load an ``.npy`` array without unpickling; a corrupt file raises :class:`NoisyFixError`."""
     path = Path(path)

@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import load_npy, read_json, save_npy, umask, write_json
+from ._atomic import file_stamp, load_npy, read_json, save_npy, umask, write_json
 from ._folders import Staging, check_replaceable
 from .auditlog import AuditLog
 from .errors import NoisyFixError
@@ -499,6 +499,12 @@ class Project:
         if path.exists():
             return load_npy(path).astype(bool)
         return np.zeros(tuple(self.entry(name)["shape"]), dtype=bool)
+
+    def working_stamps(self, name: str) -> tuple:
+        """Stamps (:func:`~napari_noisyfix._atomic.file_stamp`) of the working-mask and
+        reviewed-pixel files of ``name``: what was computed from them holds while they match."""
+        base = self.entry(name)["name"]
+        return tuple(file_stamp(self.root / d / f"{base}.npy") for d in ("corrections", "reviewed"))
 
     def mark_reviewed(self, name: str, region: np.ndarray) -> None:
         """Add ``region`` (bool, image-shaped) to the reviewed pixels of ``name``."""
