@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import file_stamp, load_npy, read_json, save_npy, umask, write_json
+from ._atomic import file_stamp, load_npy, npy_dtype, read_json, save_npy, umask, write_json
 from ._folders import Staging, check_replaceable
 from .auditlog import AuditLog
 from .errors import NoisyFixError
@@ -438,6 +438,10 @@ class Project:
     def image(self, name: str) -> np.ndarray:
         """The image array."""
         return load_npy(self._array_path("images", name))
+
+    def image_dtype(self, name: str) -> np.dtype:
+        """The image's dtype, from its file's header (the pixels are not read)."""
+        return npy_dtype(self._array_path("images", name))
 
     def original_labels(self, name: str) -> np.ndarray:
         """The mask as imported and stored (never modified): class ids, or object ids."""

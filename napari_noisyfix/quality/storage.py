@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_write_bytes, file_stamp
+from .._atomic import atomic_write_bytes, file_stamp, npy_header
 from ..errors import NoisyFixError
 from .region import KINDS, SCOPES, Region
 
@@ -251,13 +251,7 @@ def _table_arrays(path: Path, prefix: str) -> dict[str, np.ndarray]:
 
 def _stored_size(data, key: str) -> int:
     """Elements of the array ``key`` of an open ``.npz``, from its header alone."""
-    readers = {
-        (1, 0): np.lib.format.read_array_header_1_0,
-        (2, 0): np.lib.format.read_array_header_2_0,
-    }
     with data.zip.open(f"{key}.npy") as fh:
-        version = np.lib.format.read_magic(fh)
-        if version not in readers:
-            return int(data[key].size)
-        shape = readers[version](fh)[0]
+        header = npy_header(fh)
+    shape = header[0] if header is not None else data[key].shape
     return int(np.prod(shape, dtype=np.int64))
