@@ -144,6 +144,21 @@ def file_stamp(path: str | os.PathLike) -> tuple[int, int] | None:
     return st.st_mtime_ns, st.st_size
 
 
+def folder_stamps(folder: str | os.PathLike, suffix: str) -> dict[str, tuple[int, int]]:
+    """:func:`file_stamp` of every ``*suffix`` file in ``folder`` by its name less the suffix,
+    from one listing (empty when the folder is absent)."""
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return {}
+    out = {}
+    for entry in entries:
+        if entry.name.endswith(suffix) and entry.is_file():
+            st = entry.stat()
+            out[entry.name[: -len(suffix)]] = (st.st_mtime_ns, st.st_size)
+    return out
+
+
 def npy_header(fh) -> tuple[tuple[int, ...], np.dtype] | None:
     """Shape and dtype of the ``.npy`` array whose file ``fh`` is open at its start, from its
     header alone (None for a header version numpy reads only with the data)."""

@@ -145,11 +145,11 @@ def _tuple(stamp):
     return None if stamp is None else tuple(int(v) for v in stamp)
 
 
-def indexed_regions(sdir: Path, name: str, index: ReviewIndex) -> list | None:
+def indexed_regions(sdir: Path, name: str, index: ReviewIndex, now: tuple | None) -> list | None:
     """The stored regions of ``name`` from ``index``, or None when the index does not hold its
-    archive as it is now (the caller reads the archive)."""
-    path = Path(sdir) / "regions" / f"{name}.npz"
+    archive as it is ``now`` (its stamp; the caller then reads the archive)."""
     stamp = index.archives.get(name)
-    if stamp is None or file_stamp(path) != stamp:
+    if stamp is None or now != stamp:
         return None
+    path = Path(sdir) / "regions" / f"{name}.npz"
     return rows_as_stored(path, index.rows[name], index.features[name], stamp)

@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_write_text, read_json, write_json
+from .._atomic import atomic_write_text, folder_stamps, read_json, write_json
 from ..errors import NoisyFixError
 from ..progress import Progress
 from .analysis import analyse
@@ -487,12 +487,13 @@ def load_regions(
     each image's archive."""
     sdir = project.scores_dir(scored_version(project, version))
     index = read_index(sdir) if index is None else index
-    maps = {p.stem for p in (sdir / "maps").glob("*.npz")}
+    maps = folder_stamps(sdir / "maps", ".npz")
+    archives = folder_stamps(sdir / "regions", ".npz")
     regions = []
     for name in project.names:
         if name not in maps:
             continue
-        found = indexed_regions(sdir, name, index)
+        found = indexed_regions(sdir, name, index, archives.get(name))
         if found is None and _cached(sdir, name):
             found = _image_regions(sdir, name)
         regions += found or []

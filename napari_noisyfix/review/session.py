@@ -78,6 +78,9 @@ class ReviewSession:
         self.reviewer = str(reviewer).strip()
         self.version = version if version is not None else latest_scored_version(project)
         self._index = self._stored_index()
+        # the working files' stamps as the session opens (one listing); an image's is dropped
+        # once the session writes it or is told it changed
+        self._stamps = project.all_working_stamps() if self._index.summaries else {}
         if regions is None:
             regions = self._stored_regions()
         self.regions = order_regions(regions)
@@ -113,7 +116,8 @@ class ReviewSession:
 
     def _summary(self, name: str):
         """The index's summary of ``name`` while its working files are as it was made from."""
-        return self._index.summary(name, self.project.working_stamps(name))
+        stamps = self._stamps.get(name)
+        return self._index.summary(name, stamps or self.project.working_stamps(name))
 
     def _initial_status(self) -> dict[str, str]:
         status = {r.id: "pending" for r in self.regions}
@@ -190,6 +194,7 @@ class ReviewSession:
         """Re-read the reviewed pixels of ``names`` (changed elsewhere) and redo their regions' status."""
         names = set(names)
         for name in names:
+            self._stamps.pop(name, None)
             self._reviewed.pop(name, None)
             self._any_reviewed.pop(name, None)
             self._terms.pop(name, None)
@@ -412,6 +417,7 @@ class ReviewSession:
         return row
 
     def _set_state(self, name: str, state: ImageState) -> None:
+        self._stamps.pop(name, None)
         self._remember(name, state.reviewed.copy())
         self._any_reviewed.pop(name, None)
         self._terms.pop(name, None)
