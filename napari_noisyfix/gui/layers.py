@@ -77,6 +77,7 @@ class ProjectLayers:
     def __init__(self, viewer):
         self.viewer = viewer
         self.names: list[str] = []
+        self._slices: dict[str, int] = {}
         self.shapes: dict[str, tuple[int, int]] = {}
         self.n_classes = 2
         self.instance = False
@@ -105,7 +106,12 @@ class ProjectLayers:
 
     def index(self, name: str) -> int:
         """Slice index of an image."""
-        return self.names.index(name)
+        if len(self._slices) != len(self.names):  # (a dict: thousands of boxes ask per draw)
+            self._slices = {n: i for i, n in enumerate(self.names)}
+        try:
+            return self._slices[name]
+        except KeyError:
+            raise ValueError(f"{name!r} is not an image of the project shown") from None
 
     def current_name(self) -> str | None:
         """The image on the current slice."""
@@ -121,7 +127,7 @@ class ProjectLayers:
         for name in NAMES.values():
             if name in self.viewer.layers:
                 self.viewer.layers.remove(name)
-        self.names, self.shapes, self._preview_on = [], {}, False
+        self.names, self.shapes, self._preview_on, self._slices = [], {}, False, {}
 
     def load_project(self, project) -> None:
         """Show the images and working masks of ``project``; the layers of a project shown
