@@ -12,6 +12,10 @@ figure is that of the work measured and of nothing before it. ``OUT/scale.json``
     n<N>.queue_s             seconds to read every region and build the ReviewQueue
     n<N>.open_session_s      seconds to open a ReviewSession (its first region and progress)
     n<N>.disk_mb_per_image   the project folder's size on disk / N
+    n<N>.open_gui_s          seconds to open the scored project in the NoisyFix widget of a new
+                             napari viewer, first frame drawn (a third child process, under
+                             ``xvfb-run`` when there is no display; ``--no-gui`` skips it), and
+                             that process's peak RSS as ``n<N>.gui_peak_rss_mb``
 
 Example (the issue's run; a quick one is ``--n 200 1000 --size 64``)::
 
@@ -24,6 +28,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,7 +46,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--train-steps", type=int, default=2, help="steps of each model trained")
     p.add_argument("--out", required=True, help="folder for scale.json")
     p.add_argument("--workdir", help="folder for the projects (default: a temporary one)")
-    p.add_argument("--stage", choices=("build", "measure"), help=argparse.SUPPRESS)
+    p.add_argument("--no-gui", action="store_true", help="do not time opening it in napari")
+    p.add_argument("--stage", choices=("build", "measure", "gui"), help=argparse.SUPPRESS)
     p.add_argument("--project", help=argparse.SUPPRESS)
     p.add_argument("--result", help=argparse.SUPPRESS)
     p.add_argument("--count", type=int, help=argparse.SUPPRESS)
@@ -105,6 +111,28 @@ def measure(root: Path) -> dict:
     }
 
 
+def open_gui(root: Path) -> dict:
+    """Seconds to open the project at ``root`` in the NoisyFix widget of a new viewer, up to
+    its first frame, and this process's peak RSS."""
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    from napari_noisyfix.gui.widget import NoisyFixWidget
+
+    viewer = napari.Viewer(show=True)
+    widget = NoisyFixWidget(viewer)
+    viewer.window.add_dock_widget(widget, name="NoisyFix review")
+    QApplication.processEvents()
+    start = time.perf_counter()
+    if not widget.open_project(root, reviewer="scale benchmark"):
+        raise SystemExit(f"{root}: the widget did not open the project")
+    QApplication.processEvents()
+    figures = {"open_gui_s": time.perf_counter() - start, "gui_peak_rss_mb": peak_rss_mb()}
+    widget.teardown()
+    viewer.close()
+    return figures
+
+
 def peak_rss_mb() -> float:
     """Peak resident memory of this process in MiB (``ru_maxrss`` is KiB on Linux)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -116,8 +144,11 @@ def folder_bytes(root: Path) -> int:
 
 
 def _child(stage: str, root: Path, result: Path, args) -> dict:
-    """Run one stage in a fresh interpreter (its memory is its own) and read its figures."""
-    cmd = [sys.executable, __file__, "--stage", stage, "--project", str(root)]
+    """Run one stage in a fresh interpreter (its memory is its own) and read its figures; the
+    GUI stage runs under ``xvfb-run`` when there is no display."""
+    direct = stage != "gui" or os.environ.get("DISPLAY") or not shutil.which("xvfb-run")
+    cmd = [] if direct else ["xvfb-run", "-a"]
+    cmd += [sys.executable, __file__, "--stage", stage, "--project", str(root)]
     cmd += ["--result", str(result), "--out", str(result.parent)]
     cmd += ["--count", str(args.count), "--size", str(args.size)]
     cmd += ["--train-steps", str(args.train_steps)]
@@ -131,6 +162,8 @@ def run_stage(args) -> None:
     if args.stage == "build":
         build(root, args.count, args.size, args.train_steps)
         figures = {"build_peak_rss_mb": peak_rss_mb()}
+    elif args.stage == "gui":
+        figures = open_gui(root)
     else:
         figures = measure(root)
     Path(args.result).write_text(json.dumps(figures))
@@ -155,6 +188,8 @@ def main(argv=None) -> dict:
             args.count, root = n, Path(tmp) / f"n{n}"
             built = _child("build", root, Path(tmp) / f"build{n}.json", args)
             per_n[n] = {**_child("measure", root, Path(tmp) / f"measure{n}.json", args), **built}
+            if not args.no_gui:
+                per_n[n].update(_child("gui", root, Path(tmp) / f"gui{n}.json", args))
             print(json.dumps({n: per_n[n]}), flush=True)
     table = {
         **flatten(per_n),

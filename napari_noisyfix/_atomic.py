@@ -133,6 +133,59 @@ def save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
     return atomic_write_bytes(path, buf.getvalue())
 
 
+def file_stamp(path: str | os.PathLike) -> tuple[int, int] | None:
+    """``(mtime_ns, size)`` of a file, or None when it is absent: an atomic write (a new file
+    moved into place) always changes it, so what was computed from a file is valid while its
+    stamp is the same."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_mtime_ns, st.st_size
+
+
+def folder_stamps(folder: str | os.PathLike, suffix: str) -> dict[str, tuple[int, int]]:
+    """:func:`file_stamp` of every ``*suffix`` file in ``folder`` by its name less the suffix,
+    from one listing (empty when the folder is absent)."""
+    try:
+        entries = list(os.scandir(folder))
+    except FileNotFoundError:
+        return {}
+    out = {}
+    for entry in entries:
+        if entry.name.endswith(suffix) and entry.is_file():
+            st = entry.stat()
+            out[entry.name[: -len(suffix)]] = (st.st_mtime_ns, st.st_size)
+    return out
+
+
+def npy_header(fh) -> tuple[tuple[int, ...], np.dtype] | None:
+    """Shape and dtype of the ``.npy`` array whose file ``fh`` is open at its start, from its
+    header alone (None for a header version numpy reads only with the data)."""
+    readers = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
+    reader = readers.get(np.lib.format.read_magic(fh))
+    if reader is None:
+        return None
+    shape, _, dtype = reader(fh)
+    return tuple(shape), np.dtype(dtype)
+
+
+def npy_dtype(path: str | os.PathLike) -> np.dtype:
+    """The dtype of an ``.npy`` file, read from its header (its data only for an unusual one)."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            header = npy_header(fh)
+        return header[1] if header is not None else load_npy(path).dtype
+    except FileNotFoundError as exc:
+        raise NoisyFixError(f"{path}: file not found") from exc
+    except (ValueError, OSError, EOFError) as exc:
+        raise NoisyFixError(f"{path}: unreadable array file ({exc})") from exc
+
+
 def load_npy(path: str | os.PathLike) -> np.ndarray:
     """Load an ``.npy`` array without unpickling; a corrupt file raises :class:`NoisyFixError`."""
     path = Path(path)

@@ -69,19 +69,17 @@ def read_project(path) -> list[tuple]:
 
     The project is opened read-only: viewing takes no lock and writes nothing.
     """
-    from .gui.layers import stack
+    from .gui.layers import canvas_of, project_stacks
     from .project import Project
 
     project = Project.open(path[0] if isinstance(path, (list, tuple)) else path, mode="read")
-    shapes = [tuple(project.entry(n)["shape"]) for n in project.names]
-    hw = (max(s[0] for s in shapes), max(s[1] for s in shapes))
-    images = [project.image(n) for n in project.names]
-    masks = [project.labels(n) for n in project.names]  # an instance project's object ids
+    canvas = canvas_of(tuple(project.entry(n)["shape"]) for n in project.names)
+    images, masks = project_stacks(project, canvas)  # read as shown; masks: an instance's ids
     meta = {"project": str(project.root), "names": project.names}
-    rgb = images[0].ndim == 3
+    rgb = images.ndim == 4
     return [
-        (stack(images, hw), {"name": "image", "rgb": rgb, "metadata": meta}, "image"),
-        (stack(masks, hw, masks[0].dtype), {"name": "working mask", "metadata": meta}, "labels"),
+        (images, {"name": "image", "rgb": rgb, "metadata": meta}, "image"),
+        (masks, {"name": "working mask", "metadata": meta}, "labels"),
     ]
 
 

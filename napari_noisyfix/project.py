@@ -44,7 +44,16 @@ from pathlib import Path
 
 import numpy as np
 
-from ._atomic import load_npy, read_json, save_npy, umask, write_json
+from ._atomic import (
+    file_stamp,
+    folder_stamps,
+    load_npy,
+    npy_dtype,
+    read_json,
+    save_npy,
+    umask,
+    write_json,
+)
 from ._folders import Staging, check_replaceable
 from .auditlog import AuditLog
 from .errors import NoisyFixError
@@ -439,6 +448,12 @@ class Project:
         """The image array."""
         return load_npy(self._array_path("images", name))
 
+    def image_dtype(self, name: str) -> np.dtype:
+        """The image's dtype, as recorded at import (else from its file's header; the pixels are
+        not read)."""
+        recorded = self.entry(name).get("dtype")
+        return np.dtype(recorded) if recorded else npy_dtype(self._array_path("images", name))
+
     def original_labels(self, name: str) -> np.ndarray:
         """The mask as imported and stored (never modified): class ids, or object ids."""
         return load_npy(self._array_path("labels_original", name))
@@ -499,6 +514,23 @@ class Project:
         if path.exists():
             return load_npy(path).astype(bool)
         return np.zeros(tuple(self.entry(name)["shape"]), dtype=bool)
+
+    def working_stamps(self, name: str) -> tuple:
+        """Stamps (:func:`~napari_noisyfix._atomic.file_stamp`) of the working-mask and
+        reviewed-pixel files of ``name``: what was computed from them holds while they match."""
+        base = self.entry(name)["name"]
+        return tuple(file_stamp(self.root / d / f"{base}.npy") for d in ("corrections", "reviewed"))
+
+    def all_working_stamps(self) -> dict[str, tuple]:
+        """:meth:`working_stamps` of every image, from one listing of each folder (an image
+        without a correction or a reviewed pixel costs nothing)."""
+        found = {}
+        for folder in ("corrections", "reviewed"):
+            found[folder] = folder_stamps(self.root / folder, ".npy")
+        return {
+            n: tuple(found[d].get(self.entry(n)["name"]) for d in ("corrections", "reviewed"))
+            for n in self.names
+        }
 
     def mark_reviewed(self, name: str, region: np.ndarray) -> None:
         """Add ``region`` (bool, image-shaped) to the reviewed pixels of ``name``."""
@@ -697,6 +729,7 @@ def _build_entries(images, masks, n_classes, patients, clean, sources, instance)
                 "patient": str((patients or {}).get(name, name)),
                 "clean": name in (clean or ()),
                 "shape": list(hw),
+                "dtype": np.asarray(images[name]).dtype.str,
                 "source": src.get("source"),
                 "source_format": src.get("source_format", "npy"),
                 "slice": src.get("slice"),

@@ -40,7 +40,7 @@ def test_auto_retrain_refreshes_overlays_and_keeps_edits(
     widget.steps.setValue(2)
     widget.auto.setValue(1)
     assert "model v1" in widget.state.text()
-    heat_before = viewer.layers[NAMES["uncertainty"]].data.copy()
+    heat_before = np.array(viewer.layers[NAMES["uncertainty"]].data)
     refreshed = c.refreshed_at
 
     c.accept()  # one correction -> automatic retrain in the background

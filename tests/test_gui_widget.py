@@ -10,11 +10,12 @@ from napari.utils.key_bindings import coerce_keybinding
 from qtpy.QtCore import Qt
 from scipy import ndimage
 
+from napari_noisyfix.gui import scores
 from napari_noisyfix.gui.layers import NAMES
 from napari_noisyfix.gui.widget import NoisyFixWidget
 from napari_noisyfix.progress import drive
 from napari_noisyfix.project import Project
-from napari_noisyfix.quality.score import score_project
+from napari_noisyfix.quality.score import load_maps, score_project
 from napari_noisyfix.synth.sample import make_sample_project
 
 
@@ -218,3 +219,39 @@ def test_review_actions_then_close(widget):
     check_accept_reject_edit_undo(widget)
     check_accept_all_preview_then_apply(widget)
     check_close_unbinds_keys(widget)
+
+
+def test_layers_read_the_slice_on_screen_and_keep_unsaved_strokes(widget, monkeypatch):
+    c, viewer = widget.controller, widget.viewer
+    project, names = c.project, c.layers.names
+    read = []
+
+    def counted(project, name, shape, version, real=scores.image_overlays):
+        read.append(name)
+        return real(project, name, shape, version)
+
+    monkeypatch.setattr(scores, "image_overlays", counted)
+    shown = c.layers.current_name()
+    c.load_scores(None)  # new overlays: only the image on screen is read (and the first,
+    # whose dtype napari's label controls take from slice 0)
+    assert read and set(read) <= {shown, c.layers.current_name(), names[0]}
+    errors, mask = viewer.layers[NAMES["errors"]], viewer.layers[NAMES["mask"]]
+    for index, name in enumerate(names):  # the slider shows each image's own map
+        viewer.dims.set_current_step(0, index)
+        heat = load_maps(project, name)["error_score"]
+        r, col = np.unravel_index(np.argmax(heat), heat.shape)
+        assert errors.get_value((index, r, col)) == pytest.approx(heat[r, col])
+    assert len(set(read)) == len(names)
+
+    viewer.dims.set_current_step(0, 1)
+    name, before = names[1], project.mask(names[1])
+    r, col = (int(v[0]) for v in np.nonzero(before == 0))
+    mask.brush_size, mask.selected_label = 1, 1
+    mask.paint((1, r, col), 1)  # napari's brush, not yet committed
+    viewer.dims.set_current_step(0, 2)
+    viewer.dims.set_current_step(0, 1)
+    assert mask.get_value((1, r, col)) == 1 and project.mask(name)[r, col] == 0
+    c.commit_edit()  # (the view then moves to the region under review)
+    viewer.dims.set_current_step(0, 1)
+    assert project.mask(name)[r, col] == 1 and mask.get_value((1, r, col)) == 1
+    assert mask.data.edits == {}  # saved: the stack holds no image of its own any more

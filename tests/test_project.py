@@ -173,3 +173,18 @@ def test_set_reviewed_replaces_the_map_exactly(tmp_path):
     assert proj.reviewed("img0").sum() == 1
     with pytest.raises(NoisyFixError, match="reviewed region shape"):
         proj.set_reviewed("img0", np.zeros((2, 2), bool))
+
+
+def test_dtypes_and_working_stamps_are_read_without_the_pixels(tmp_path):
+    images, masks = _arrays()
+    images["img1"] = images["img1"].astype(np.float32)
+    proj = Project.create(tmp_path / "p", images, masks)
+    assert [proj.image_dtype(n) for n in proj.names] == [np.uint8, np.float32, np.uint8]
+    del proj.entry("img1")["dtype"]  # a project made before the dtype was recorded
+    assert proj.image_dtype("img1") == np.float32  # from the file's header
+    assert proj.all_working_stamps() == dict.fromkeys(proj.names, (None, None))
+    proj.save_mask("img2", masks["img2"])
+    proj.mark_reviewed("img2", masks["img2"] > 0)
+    stamps = proj.all_working_stamps()
+    assert stamps == {n: proj.working_stamps(n) for n in proj.names}
+    assert stamps["img2"][0] and stamps["img2"][1] and stamps["img0"] == (None, None)

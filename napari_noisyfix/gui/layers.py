@@ -1,7 +1,9 @@
 """The project's napari layers: named, created once and then updated in place.
 
 2D images are shown as one stack (padded to the largest image) so napari's dims slider browses
-them; slice ``i`` is image ``names[i]``.
+them; slice ``i`` is image ``names[i]``. Every stack is a :class:`~.lazy_stack.LazyStack`: an
+image, mask or overlay is read when its slice is shown, so a project of 10,000 images opens
+without reading them.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .flag_layer import FlagLayer
+from .lazy_stack import LazyStack
 from .style import (
     CLASS_COLORS,
     CONTOUR_WIDTH,
@@ -25,15 +28,36 @@ HEAT_OPACITY = 0.5
 ERROR_LIMITS = (0.5, 1.0)
 FOCUS_CONTEXT = 4.0
 MAX_FOCUS_ZOOM = 6.0
+#: Images read to choose the palette, spread over the project (its dominant hue, not every pixel).
+PALETTE_SAMPLE = 16
 
 
-def stack(arrays: list[np.ndarray], shape: tuple[int, int], dtype=None) -> np.ndarray:
-    """Stack 2D (or 2D + channels) arrays into one array padded with zeros to ``shape``."""
-    first = np.asarray(arrays[0])
-    out = np.zeros((len(arrays), *shape, *first.shape[2:]), dtype=dtype or first.dtype)
-    for i, a in enumerate(arrays):
-        out[i, : a.shape[0], : a.shape[1]] = a
-    return out
+def canvas_of(shapes) -> tuple[int, int]:
+    """The shape every image is padded to: the largest height and width."""
+    shapes = list(shapes)
+    return tuple(int(max(s[i] for s in shapes)) for i in (0, 1))
+
+
+def project_stacks(project, canvas: tuple[int, int]) -> tuple[LazyStack, LazyStack]:
+    """The images and the working masks (an instance project's object ids) of ``project`` as
+    stacks padded to ``canvas``; the masks can be painted. The image stack keeps the images'
+    dtype when they share one (read from the files' headers), else float32."""
+    names = project.names
+    first = project.image(names[0])
+    same = all(project.image_dtype(n) == first.dtype for n in names)
+    dtype = first.dtype if same else np.float32
+    images = LazyStack(names, canvas, project.image, dtype, first.shape[2:])
+    masks = LazyStack(
+        names, canvas, project.labels, np.uint16 if project.is_instance else np.uint8, editable=True
+    )
+    return images, masks
+
+
+def spread(names: list[str], k: int) -> list[str]:
+    """Up to ``k`` of ``names``, evenly spread (all of them when there are no more)."""
+    if len(names) <= k:
+        return list(names)
+    return [names[i] for i in np.linspace(0, len(names) - 1, k).round().astype(int)]
 
 
 def label_colormap(n_classes: int, color: str | None = None, instance: bool = False):
@@ -53,6 +77,7 @@ class ProjectLayers:
     def __init__(self, viewer):
         self.viewer = viewer
         self.names: list[str] = []
+        self._slices: dict[str, int] = {}
         self.shapes: dict[str, tuple[int, int]] = {}
         self.n_classes = 2
         self.instance = False
@@ -77,11 +102,16 @@ class ProjectLayers:
     @property
     def canvas_shape(self) -> tuple[int, int]:
         """Shape every image is padded to."""
-        return tuple(int(max(s[i] for s in self.shapes.values())) for i in (0, 1))
+        return canvas_of(self.shapes.values())
 
     def index(self, name: str) -> int:
         """Slice index of an image."""
-        return self.names.index(name)
+        if len(self._slices) != len(self.names):  # (a dict: thousands of boxes ask per draw)
+            self._slices = {n: i for i, n in enumerate(self.names)}
+        try:
+            return self._slices[name]
+        except KeyError:
+            raise ValueError(f"{name!r} is not an image of the project shown") from None
 
     def current_name(self) -> str | None:
         """The image on the current slice."""
@@ -97,7 +127,7 @@ class ProjectLayers:
         for name in NAMES.values():
             if name in self.viewer.layers:
                 self.viewer.layers.remove(name)
-        self.names, self.shapes, self._preview_on = [], {}, False
+        self.names, self.shapes, self._preview_on, self._slices = [], {}, False, {}
 
     def load_project(self, project) -> None:
         """Show the images and working masks of ``project``; the layers of a project shown
@@ -105,14 +135,10 @@ class ProjectLayers:
         self.clear()
         self.names = list(project.names)
         self.shapes = {n: tuple(project.entry(n)["shape"]) for n in self.names}
-        images = [project.image(n) for n in self.names]
-        self.palette = palette_for(images)
-        dtype = images[0].dtype if len({a.dtype for a in images}) == 1 else np.float32
-        rgb = images[0].ndim == 3
-        self.viewer.add_image(stack(images, self.canvas_shape, dtype), name=NAMES["image"], rgb=rgb)
+        images, masks = project_stacks(project, self.canvas_shape)
+        self.palette = palette_for([project.image(n) for n in spread(self.names, PALETTE_SAMPLE)])
+        self.viewer.add_image(images, name=NAMES["image"], rgb=images.ndim == 4)
         self.instance = project.is_instance
-        dtype = np.uint16 if self.instance else np.uint8
-        masks = stack([project.labels(n) for n in self.names], self.canvas_shape, dtype)
         self.n_classes = project.n_classes
         self.viewer.add_labels(masks, name=NAMES["mask"], opacity=0.4)
         if not self.instance:  # an instance project keeps napari's one colour per object
@@ -209,7 +235,8 @@ class ProjectLayers:
         """Write a saved mask into the layer as one undo step; returns pixels changed.
 
         With ``only`` (bool, image-shaped) just those pixels are written, so brush strokes not yet
-        committed elsewhere on the image stay in the layer.
+        committed elsewhere on the image stay in the layer. Once the layer's image shows just
+        the saved mask, the stack lets it go back to disk (:meth:`LazyStack.settle`).
         """
         layer = self.layer("mask")
         differs = self.mask_of(name) != mask
@@ -218,6 +245,7 @@ class ProjectLayers:
             index = (np.full(rows.size, self.index(name)), rows, cols)
             with layer.block_history():
                 layer.data_setitem(index, mask[rows, cols])
+        layer.data.settle(self.index(name), mask)
         return int(rows.size)
 
     def show_preview(self, name: str | None, mask: np.ndarray | None) -> None:
@@ -226,10 +254,11 @@ class ProjectLayers:
             return
         self._preview_on = name is not None
         dtype = np.uint16 if self.instance else np.uint8
-        data = np.zeros((len(self.names), *self.canvas_shape), dtype)
-        if name is not None and mask is not None:
-            h, w = self.shapes[name]
-            data[self.index(name), :h, :w] = mask
+
+        def shown(n: str) -> np.ndarray:
+            return mask if n == name and mask is not None else np.zeros(self.shapes[n], dtype)
+
+        data = LazyStack(self.names, self.canvas_shape, shown, dtype)
         self._put("preview", data, self.viewer.add_labels, opacity=1.0)
         self._style_contours("preview", PREVIEW_COLOR, CONTOUR_WIDTH)
         self.select_mask()

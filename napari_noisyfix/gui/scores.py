@@ -1,12 +1,14 @@
 """Everything a refresh after scoring needs, prepared off the UI thread (no Qt here).
 
 A retrain or scoring worker ends by building the new review session and the overlay stacks, so
-the UI thread only swaps layer data in: the refresh does not stall the interface.
+the UI thread only swaps layer data in: the refresh does not stall the interface. The overlays
+are :class:`~.lazy_stack.LazyStack` s: an image's are read when its slice is shown.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -14,7 +16,7 @@ from ..errors import NoisyFixError
 from ..quality.score import load_image_scores, load_verdict
 from ..quality.verdict import Verdict
 from ..review import ReviewSession
-from .layers import stack
+from .lazy_stack import LazyStack
 
 
 @dataclass
@@ -33,9 +35,9 @@ class ScoreView:
     """
 
     session: ReviewSession
-    proposal: np.ndarray
-    uncertainty: np.ndarray
-    errors: np.ndarray
+    proposal: LazyStack
+    uncertainty: LazyStack
+    errors: LazyStack
     verdict: Verdict | None = None
     est_dice: dict[str, float] = field(default_factory=dict)
     image_error: dict[str, float] = field(default_factory=dict)
@@ -57,13 +59,21 @@ def prepare_scores(project, reviewer: str, names, shapes: dict, canvas, version=
     """Build the session of ``version`` (newest scored by default) and its overlay stacks."""
     session = ReviewSession(project, reviewer, version)
     session.progress()  # warms the label-quality cache
-    parts = [image_overlays(project, n, shapes[n], session.version) for n in names]
-    proposal, uncertainty, errors = (stack(list(p), canvas) for p in zip(*parts, strict=True))
-    view = ScoreView(session, proposal, uncertainty, errors)
+    view = ScoreView(session, *overlay_stacks(project, names, shapes, canvas, session.version))
     if session.version is not None:
         view.verdict = load_verdict(project, session.version)
         view.est_dice, view.image_error = image_estimates(project, session.version)
     return view
+
+
+def overlay_stacks(project, names, shapes: dict, canvas, version) -> tuple[LazyStack, ...]:
+    """Model labels, uncertainty and label-error stacks of ``names`` (see :func:`image_overlays`);
+    the three layers of the image on screen share one read of its files."""
+    read = lru_cache(maxsize=4)(lambda name: image_overlays(project, name, shapes[name], version))
+    dtypes = (np.uint8, np.float32, np.float32)
+    return tuple(
+        LazyStack(names, canvas, lambda n, k=k: read(n)[k], dtype) for k, dtype in enumerate(dtypes)
+    )
 
 
 def image_estimates(project, version: int) -> tuple[dict[str, float], dict[str, float]]:

@@ -8,6 +8,8 @@ Files under ``scores/vNNNN/``::
     outliers.npz           clustering outliers of all images
     regions.csv            one row per region of every image
     image_scores.csv       one row per image
+    review_index.npz       every image's region rows and evidence and a summary of its working
+                           labels, read in one go when a review opens (:mod:`.index`)
     calibration.json       the calibration's verdict (can the model judge these masks?)
     quality_manifest.json  per image a hash of probabilities + mask and its raw and calibrated
                            rows; the thresholds, the foreground shift and the calibration key
@@ -33,12 +35,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_write_text, read_json, write_json
+from .._atomic import atomic_write_text, folder_stamps, read_json, write_json
 from ..errors import NoisyFixError
 from ..progress import Progress
 from .analysis import analyse
 from .calibration import Calibration, evidence, fit_calibration
 from .calibration_data import image_samples
+from .estimate import dice_terms
+from .index import ReviewIndex, indexed_regions, read_index, summarise, write_index
 from .outliers import ObjectTable, describe_objects, find_outliers, object_labels
 from .params import PARAMS
 from .prior_shift import foreground_shift, logodds_histogram
@@ -105,7 +109,7 @@ def score_project(
     version = _model_version(project, version)
     sdir = project.scores_dir(version)
     predictor = _LazyPredictor(project, version)
-    hashes, sums, logodds = yield from _collect(project, version, tta, predictor)
+    hashes, sums, logodds, summaries = yield from _collect(project, version, tta, predictor)
     thr = apply_override(thresholds_from_sums(*sums), thresholds)
     manifest = {} if force else _read_manifest(sdir)
     thr, stale = _settle(thr, manifest.get("thresholds"), PARAMS.scoring.threshold_drift)
@@ -141,6 +145,14 @@ def score_project(
     outliers = _finish_outliers(outliers, kept, rows)
     write_npz(sdir / "outliers.npz", regions_arrays(outliers))
     _write_tables(project, sdir, rows, kept, outliers)
+    names = project.names
+    write_index(
+        sdir,
+        names,
+        {n: kept[n].rows for n in names},
+        {n: kept[n].features for n in names},
+        summaries,
+    )
     write_json(sdir / VERDICT_FILE, verdict.to_dict())
     manifest = _manifest(hashes, raw, rows, [float(t) for t in thr], shift, features)
     write_json(sdir / MANIFEST, {**manifest, "calibration_key": key})
@@ -231,6 +243,7 @@ def _apply_calibration(project, sdir: Path, calibration: Calibration, raw: dict,
         write_maps(sdir / "maps" / f"{name}.npz", maps)
         rows[name] = _image_row(name, raw[name], image, maps, len(regions))
         kept[name].rows = [r.to_row() for r in regions]
+        kept[name].features = archive["features"]
         yield Progress("score: calibrated", i + 1, len(project.names), name)
     return rows
 
@@ -282,9 +295,9 @@ def _model_version(project, version):
 
 
 def _collect(project, version, tta, predictor):
-    """Probabilities of every image (predicting missing ones): hashes, class sums and foreground
-    log-odds histograms."""
-    hashes, sums, counts, histograms, fg_counts = {}, 0.0, 0.0, [], []
+    """Probabilities of every image (predicting missing ones): hashes, class sums, foreground
+    log-odds histograms and the summaries of the working labels (:mod:`.index`)."""
+    hashes, sums, counts, histograms, fg_counts, summaries = {}, 0.0, 0.0, [], [], {}
     names = project.names
     for i, name in enumerate(names):
         probs = project.load_probs(name, version)
@@ -292,6 +305,7 @@ def _collect(project, version, tta, predictor):
             pred = predictor.get().predict(project.image(name), tta=tta)
             project.save_probs(version, name, pred.probs)
             probs = project.load_probs(name, version)
+        stamps = project.working_stamps(name)  # before reading: a later save is seen as one
         mask = project.mask(name)
         check_probs(probs, mask, f"{project.root}: {name}")
         s, c = class_sums(probs, mask)
@@ -300,9 +314,11 @@ def _collect(project, version, tta, predictor):
         histograms.append(histogram)
         fg_counts.append(fg)
         hashes[name] = _digest(probs, mask)
+        reviewed = project.reviewed(name)
+        summaries[name] = summarise(stamps, reviewed, dice_terms(probs, mask, reviewed))
         yield Progress("score: probabilities", i + 1, len(names), name)
     logodds = (np.array(histograms), np.array(fg_counts))
-    return hashes, (np.asarray(sums), np.asarray(counts)), logodds
+    return hashes, (np.asarray(sums), np.asarray(counts)), logodds, summaries
 
 
 class _LazyPredictor:
@@ -378,13 +394,16 @@ class _Kept:
     evidence: np.ndarray
     table: ObjectTable
     rows: list[dict]
+    features: np.ndarray
 
 
 def _keep(project, sdir: Path, name: str, archive: dict) -> _Kept:
     """The small summary of one image's region archive."""
     regions = regions_from_arrays(archive, str(sdir / "regions" / f"{name}.npz"))
     table = _object_table(project, sdir, name, archive)
-    return _Kept(evidence(regions), table, [r.to_row() for r in regions])
+    rows = [r.to_row() for r in regions]
+    features = archive.get("features", np.zeros((len(rows), 0), np.float32))
+    return _Kept(evidence(regions), table, rows, features)
 
 
 def _object_table(project, sdir: Path, name: str, archive: dict) -> ObjectTable:
@@ -462,11 +481,25 @@ def scored_version(project, version: int | None = None) -> int:
     return found[-1]
 
 
-def load_regions(project, version: int | None = None) -> list[Region]:
+def load_regions(
+    project, version: int | None = None, index: ReviewIndex | None = None
+) -> list[Region]:
     """Every region (errors of each image, then clustering outliers) of a scored version; their
-    pixels are read back from the archives when used (:class:`~.storage.StoredRegion`)."""
+    pixels are read back from the archives when used (:class:`~.storage.StoredRegion`). They
+    come from the review index (``index``, read here when not given) where it holds, else from
+    each image's archive."""
     sdir = project.scores_dir(scored_version(project, version))
-    regions = [r for n in project.names if _cached(sdir, n) for r in _image_regions(sdir, n)]
+    index = read_index(sdir) if index is None else index
+    maps = folder_stamps(sdir / "maps", ".npz")
+    archives = folder_stamps(sdir / "regions", ".npz")
+    regions = []
+    for name in project.names:
+        if name not in maps:
+            continue
+        found = indexed_regions(sdir, name, index, archives.get(name))
+        if found is None and _cached(sdir, name):
+            found = _image_regions(sdir, name)
+        regions += found or []
     return regions + stored_regions(sdir / "outliers.npz")
 
 

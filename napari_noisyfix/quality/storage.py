@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_write_bytes
+from .._atomic import atomic_write_bytes, file_stamp, npy_header
 from ..errors import NoisyFixError
-from .region import Region
+from .region import KINDS, SCOPES, Region
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
@@ -73,9 +72,9 @@ def _flat(arrays: list[np.ndarray], dtype) -> np.ndarray:
 
 
 def regions_from_arrays(
-    arrays: dict[str, np.ndarray], where: str, prefix: str = "", kind: type[Region] = Region
+    arrays: dict[str, np.ndarray], where: str, prefix: str = ""
 ) -> list[Region]:
-    """Inverse of :func:`regions_arrays` (regions of class ``kind``)."""
+    """Inverse of :func:`regions_arrays`."""
     try:
         rows = json.loads(str(arrays[f"{prefix}meta"]))
         flat_regions, flat_proposals = arrays[f"{prefix}regions"], arrays[f"{prefix}proposals"]
@@ -90,31 +89,36 @@ def regions_from_arrays(
         for i, (row, a, b) in enumerate(zip(rows, starts[:-1], starts[1:], strict=True)):
             shape = (row["r1"] - row["r0"], row["c1"] - row["c0"])
             region = flat_regions[a:b].reshape(shape)
-            out.append(_row_region(row, region, flat_proposals[a:b].reshape(shape), kind))
+            out.append(_row_region(row, region, flat_proposals[a:b].reshape(shape)))
             out[-1].features = features[i] if features.shape[1] else None
         return out
     except (KeyError, json.JSONDecodeError, TypeError, ValueError, NoisyFixError) as exc:
         raise NoisyFixError(f"{where}: damaged region archive ({exc})") from exc
 
 
-def _row_region(row: dict, region: np.ndarray, proposal: np.ndarray, kind=Region) -> Region:
-    return kind(
-        id=row["id"],
-        image=row["image"],
-        kind=row["kind"],
-        cls=int(row["cls"]),
-        score=float(row["score"]),
-        prob_correct=float(row["prob_correct"]),
-        gain=float(row["gain"]),
-        area=int(row["area"]),
-        bbox=(row["r0"], row["c0"], row["r1"], row["c1"]),
-        region=region.astype(bool),
-        proposal=proposal.astype(np.uint8),
-        reason=row.get("reason", ""),
-        scope=row.get("scope", "object"),
-        dice_gain=float(row.get("dice_gain", 0.0)),
-        detail=row.get("detail", ""),
+def _row_region(row: dict, region: np.ndarray, proposal: np.ndarray) -> Region:
+    return Region(
+        **_row_fields(row), region=region.astype(bool), proposal=proposal.astype(np.uint8)
     )
+
+
+def _row_fields(row: dict) -> dict:
+    """A region's fields (all but its pixels and evidence) from its table row."""
+    return {
+        "id": row["id"],
+        "image": row["image"],
+        "kind": row["kind"],
+        "cls": int(row["cls"]),
+        "score": float(row["score"]),
+        "prob_correct": float(row["prob_correct"]),
+        "gain": float(row["gain"]),
+        "area": int(row["area"]),
+        "bbox": (int(row["r0"]), int(row["c0"]), int(row["r1"]), int(row["c1"])),
+        "reason": row.get("reason", ""),
+        "scope": row.get("scope", "object"),
+        "dice_gain": float(row.get("dice_gain", 0.0)),
+        "detail": row.get("detail", ""),
+    }
 
 
 # ---------------------------------------------------------------------- lazy pixels
@@ -134,16 +138,27 @@ class StoredRegion(Region):
             raise AttributeError(name)
         return source.pixels(name)
 
+    @classmethod
+    def from_row(cls, row: dict, features, source: _Source) -> StoredRegion:
+        """The region of a table row whose pixels lie at ``source``. Its fields are checked by
+        :func:`rows_as_stored` for a whole table at once (a project holds tens of thousands)."""
+        reg = object.__new__(cls)
+        reg.__dict__.update(_row_fields(row), features=features, _source=source)
+        return reg
+
 
 class _Source:
-    """Where a stored region's pixels lie: the archive (as it was when read) and the span."""
+    """Where a stored region's pixels lie: the archive (as it was when read: ``stamp``) and
+    the span."""
 
-    def __init__(self, path: Path, prefix: str, start: int, stop: int, shape: tuple[int, int]):
+    __slots__ = ("path", "prefix", "start", "stop", "shape", "stamp")
+
+    def __init__(self, path: Path, prefix: str, start: int, stop: int, shape, stamp):
         self.path, self.prefix, self.start, self.stop, self.shape = path, prefix, start, stop, shape
-        self.stamp = _stamp(path)
+        self.stamp = stamp
 
     def pixels(self, name: str) -> np.ndarray:
-        if _stamp(self.path) != self.stamp:
+        if file_stamp(self.path) != self.stamp:
             raise NoisyFixError(
                 f"{self.path}: rescored since its regions were read; open the review again"
             )
@@ -153,8 +168,10 @@ class _Source:
 
 
 def _stamp(path: Path) -> tuple[int, int]:
-    st = os.stat(path)
-    return st.st_mtime_ns, st.st_size
+    stamp = file_stamp(path)
+    if stamp is None:
+        raise NoisyFixError(f"{path}: file not found")
+    return stamp
 
 
 @lru_cache(maxsize=PIXEL_CACHE)
@@ -168,15 +185,52 @@ def stored_regions(path: Path, prefix: str = "") -> list[Region]:
     back only when used: only the region table, the evidence and the pixel arrays' sizes are
     read here (checked against the boxes as :func:`regions_from_arrays` does)."""
     path = Path(path)
-    regions = regions_from_arrays(_table_arrays(path, prefix), str(path), prefix, StoredRegion)
-    start = 0
-    for reg in regions:
-        shape = reg.region.shape
-        stop = start + shape[0] * shape[1]
-        reg._source = _Source(path, prefix, start, stop, shape)
-        del reg.region, reg.proposal
-        start = stop
-    return regions
+    stamp = _stamp(path)
+    arrays = _table_arrays(path, prefix)
+    try:
+        rows = json.loads(str(arrays[f"{prefix}meta"]))
+    except (KeyError, json.JSONDecodeError) as exc:
+        raise NoisyFixError(f"{path}: damaged region archive ({exc})") from exc
+    sizes = (arrays[f"{prefix}regions"].size, arrays[f"{prefix}proposals"].size)
+    features = arrays.get(f"{prefix}features", np.zeros((len(rows), 0), np.float32))
+    return rows_as_stored(path, rows, features, stamp, prefix, sizes)
+
+
+def rows_as_stored(
+    path: Path, rows: list[dict], features: np.ndarray, stamp, prefix: str = "", sizes=None
+) -> list[Region]:
+    """:class:`StoredRegion` of the table ``rows`` of the archive at ``path`` (as it was at
+    ``stamp``), with their evidence rows ``features`` ((n, 0): none); ``sizes`` (of its region
+    and proposal pixel arrays), when given, are checked against the boxes."""
+    try:
+        shapes = [(int(row["r1"] - row["r0"]), int(row["c1"] - row["c0"])) for row in rows]
+        _check_table(rows, shapes)
+        total = sum(h * w for h, w in shapes)
+        if sizes is not None and not total == sizes[0] == sizes[1]:
+            raise ValueError("pixel arrays do not match the bounding boxes")
+        if len(features) != len(rows):
+            raise ValueError("feature rows do not match the regions")
+        out, start = [], 0
+        for i, (row, shape) in enumerate(zip(rows, shapes, strict=True)):
+            stop = start + shape[0] * shape[1]
+            source = _Source(path, prefix, start, stop, shape, stamp)
+            out.append(
+                StoredRegion.from_row(row, features[i] if features.shape[1] else None, source)
+            )
+            start = stop
+        return out
+    except (KeyError, TypeError, ValueError, NoisyFixError) as exc:
+        raise NoisyFixError(f"{path}: damaged region archive ({exc})") from exc
+
+
+def _check_table(rows: list[dict], shapes: list[tuple[int, int]]) -> None:
+    """What :class:`Region` checks of each region, for a whole table: kinds, scopes, boxes."""
+    kinds = {row["kind"] for row in rows} - set(KINDS)
+    scopes = {row.get("scope", "object") for row in rows} - set(SCOPES)
+    if kinds or scopes:
+        raise ValueError(f"unknown region kinds or scopes {sorted(kinds | scopes)}")
+    if any(h < 0 or w < 0 for h, w in shapes):
+        raise ValueError("a region's box has a negative size")
 
 
 def _table_arrays(path: Path, prefix: str) -> dict[str, np.ndarray]:
@@ -197,13 +251,7 @@ def _table_arrays(path: Path, prefix: str) -> dict[str, np.ndarray]:
 
 def _stored_size(data, key: str) -> int:
     """Elements of the array ``key`` of an open ``.npz``, from its header alone."""
-    readers = {
-        (1, 0): np.lib.format.read_array_header_1_0,
-        (2, 0): np.lib.format.read_array_header_2_0,
-    }
     with data.zip.open(f"{key}.npy") as fh:
-        version = np.lib.format.read_magic(fh)
-        if version not in readers:
-            return int(data[key].size)
-        shape = readers[version](fh)[0]
+        header = npy_header(fh)
+    shape = header[0] if header is not None else data[key].shape
     return int(np.prod(shape, dtype=np.int64))

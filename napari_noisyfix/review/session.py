@@ -18,8 +18,9 @@ from scipy import ndimage
 
 from ..errors import NoisyFixError
 from ..instance_labels import apply_region, reconcile, semantic
+from ..quality.estimate import dice_terms, expected_dice
+from ..quality.index import ReviewIndex, read_index
 from ..quality.queue import ReviewQueue
-from .estimate import dice_terms, expected_dice
 from .history import Action, ImageState
 from .journal import read_state, rebuild_history, same_state
 from .progress import ReviewProgress
@@ -76,6 +77,10 @@ class ReviewSession:
         self.instance = bool(getattr(project, "is_instance", False))
         self.reviewer = str(reviewer).strip()
         self.version = version if version is not None else latest_scored_version(project)
+        self._index = self._stored_index()
+        # the working files' stamps as the session opens (one listing); an image's is dropped
+        # once the session writes it or is told it changed
+        self._stamps = project.all_working_stamps() if self._index.summaries else {}
         if regions is None:
             regions = self._stored_regions()
         self.regions = order_regions(regions)
@@ -96,12 +101,23 @@ class ReviewSession:
         self.next()
 
     # ------------------------------------------------------------------ loading
+    def _stored_index(self) -> ReviewIndex:
+        """The scored version's review index: its regions and each image's summary, read once."""
+        if self.version is None:
+            return ReviewIndex()
+        return read_index(self.project.scores_dir(self.version))
+
     def _stored_regions(self) -> list:
         if self.version is None:
             return []
         from ..quality.score import load_regions
 
-        return load_regions(self.project, self.version)
+        return load_regions(self.project, self.version, self._index)
+
+    def _summary(self, name: str):
+        """The index's summary of ``name`` while its working files are as it was made from."""
+        stamps = self._stamps.get(name)
+        return self._index.summary(name, stamps or self.project.working_stamps(name))
 
     def _initial_status(self) -> dict[str, str]:
         status = {r.id: "pending" for r in self.regions}
@@ -137,7 +153,10 @@ class ReviewSession:
     def _has_reviewed(self, name: str) -> bool:
         """Whether any pixel of ``name`` was confirmed (cached per image)."""
         if name not in self._any_reviewed:
-            self._any_reviewed[name] = bool(self.reviewed_map(name).any())
+            summary = self._summary(name)
+            self._any_reviewed[name] = (
+                summary.any_reviewed if summary else bool(self.reviewed_map(name).any())
+            )
         return self._any_reviewed[name]
 
     def region(self, region_id: str | None = None):
@@ -166,13 +185,16 @@ class ReviewSession:
         """Whether the region is still to review (cached per image until its pixels change)."""
         if region.image not in self._open:
             regions = self._by_image.get(region.image, [])
-            self._open[region.image] = {r.id: not self.is_done(r) for r in regions}
+            # an image without a reviewed pixel has every region open (its map is not read)
+            reviewed = self._has_reviewed(region.image)
+            self._open[region.image] = {r.id: not (reviewed and self.is_done(r)) for r in regions}
         return self._open[region.image][region.id]
 
     def forget(self, names) -> None:
         """Re-read the reviewed pixels of ``names`` (changed elsewhere) and redo their regions' status."""
         names = set(names)
         for name in names:
+            self._stamps.pop(name, None)
             self._reviewed.pop(name, None)
             self._any_reviewed.pop(name, None)
             self._terms.pop(name, None)
@@ -395,6 +417,7 @@ class ReviewSession:
         return row
 
     def _set_state(self, name: str, state: ImageState) -> None:
+        self._stamps.pop(name, None)
         self._remember(name, state.reviewed.copy())
         self._any_reviewed.pop(name, None)
         self._terms.pop(name, None)
@@ -481,6 +504,10 @@ class ReviewSession:
         return expected_dice(terms)
 
     def _image_terms(self, name: str) -> np.ndarray | None:
+        if name not in self._terms and self.version:
+            summary = self._summary(name)
+            if summary is not None:
+                self._terms[name] = summary.terms
         if name not in self._terms:
             probs = self.project.load_probs(name, self.version) if self.version else None
             self._terms[name] = (

@@ -1,0 +1,82 @@
+"""The review index: a queue and a session opened from it match those read image by image."""
+
+import os
+
+import numpy as np
+import pytest
+from test_quality_score import project as unscored  # noqa: F401 (the fixture)
+
+from napari_noisyfix.progress import drive
+from napari_noisyfix.quality import index as review_index
+from napari_noisyfix.quality.queue import ReviewQueue
+from napari_noisyfix.quality.score import load_regions, score_project
+from napari_noisyfix.review.session import ReviewSession
+
+
+@pytest.fixture
+def project(unscored):  # noqa: F811 (the fixture of test_quality_score, scored here)
+    drive(score_project(unscored), quiet=True)
+    return unscored
+
+
+def _without_index(project):
+    """Hide the index (the way every image is read from its own files)."""
+    path = project.scores_dir(1) / review_index.INDEX
+    hidden = path.with_suffix(".hidden")
+    os.replace(path, hidden)
+    return lambda: os.replace(hidden, path)
+
+
+def _same_regions(a, b):
+    assert [r.to_row() for r in a] == [r.to_row() for r in b]
+    for x, y in zip(a, b, strict=True):
+        assert np.array_equal(x.region, y.region) and np.array_equal(x.proposal, y.proposal)
+        assert (x.features is None) == (y.features is None)
+        assert x.features is None or np.array_equal(x.features, y.features)
+
+
+def test_queue_from_the_index_is_the_queue_read_image_by_image(project, monkeypatch):
+    read = []
+    monkeypatch.setattr(
+        "napari_noisyfix.quality.score._image_regions", lambda sdir, n: read.append(n)
+    )
+    indexed = load_regions(project)
+    assert read == []  # no archive opened: every image came from the index
+    monkeypatch.undo()
+    restore = _without_index(project)
+    archived = load_regions(project)
+    restore()
+    assert len({r.image for r in indexed}) >= 2 and any(r.kind == "outlier" for r in indexed)
+    _same_regions(indexed, archived)
+    _same_regions(list(ReviewQueue(indexed)), list(ReviewQueue(archived)))
+
+
+def test_an_image_rescored_after_the_index_is_read_from_its_archive(project):
+    path = project.scores_dir(1) / "regions" / "im1.npz"
+    os.utime(path, ns=(1, 1))  # a copy without its times, or a write the index missed
+    regions = load_regions(project)
+    restore = _without_index(project)
+    _same_regions(regions, load_regions(project))
+    restore()
+    read = [r for r in regions if r._source.path == path]
+    assert read and all(r._source.stamp == (1, os.stat(path).st_size) for r in read)
+
+
+def test_a_session_opens_from_the_index_without_reading_probabilities(project, monkeypatch):
+    restore = _without_index(project)
+    plain = ReviewSession(project, "dr-a")
+    expected, order = plain.progress(), [r.id for r in plain.regions]
+    restore()
+    calls = []
+    monkeypatch.setattr(project, "load_probs", lambda *a, **k: calls.append(a))
+    session = ReviewSession(project, "dr-a")
+    assert session.progress() == expected and [r.id for r in session.regions] == order
+    assert calls == []
+    monkeypatch.undo()
+    session.reject()  # the working files change: that image's summary no longer holds
+    again = ReviewSession(project, "dr-a")
+    restore = _without_index(project)
+    fresh = ReviewSession(project, "dr-a")
+    restore()
+    assert again.progress() == fresh.progress() != expected
+    assert again.progress().images_reviewed == 1
