@@ -73,16 +73,11 @@ def weights_of(kind: str, Ximg, planted_kind, w0, rows, p0) -> np.ndarray:
     return w0 * np.clip(odds / odds.mean(), 0.1, 10.0)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("project", help="a scored benchmark project (with truth)")
-    parser.add_argument("--pools", default="shipped,no_real_errors,all_views")
-    parser.add_argument("--weights", default="none,kinds,domain")
-    parser.add_argument(
-        "--max-images", type=int, help="calibration images (default: the shipped parameter)"
-    )
-    args = parser.parse_args()
-    project = Project.open(args.project, mode="read")
+def load_scored(path: str):
+    """A scored benchmark project's version, raw image features, class thresholds and shift,
+    and per image ``(name, evidence rows, raw features, given mask, truth)``, with whether each
+    mask is wrong and its true Dice."""
+    project = Project.open(path, mode="read")
     version = project.latest_model_version()
     sdir = project.scores_dir(version)
     manifest = json.loads((sdir / "quality_manifest.json").read_text())
@@ -96,6 +91,19 @@ def main() -> None:
         real.append((n, X.reshape(-1, len(REGION_FEATURES)), raw[n], project.mask(n), truth))
     wrong = np.array([not np.array_equal(m, t) for *_, m, t in real])
     true_dice = np.array([dice(m > 0, t > 0, cls=True) for *_, m, t in real])
+    return project, version, raw, (thr, shift), real, wrong, true_dice
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("project", help="a scored benchmark project (with truth)")
+    parser.add_argument("--pools", default="shipped,no_real_errors,all_views")
+    parser.add_argument("--weights", default="none,kinds,domain")
+    parser.add_argument(
+        "--max-images", type=int, help="calibration images (default: the shipped parameter)"
+    )
+    args = parser.parse_args()
+    project, version, raw, (thr, shift), real, wrong, true_dice = load_scored(args.project)
     params = PARAMS.calibration
     if args.max_images:
         params = dataclasses.replace(params, max_images=args.max_images)

@@ -295,24 +295,50 @@ def fit_calibration(
 
     With ``params.screen``, the calibration then judges its own untouched masks: a calibration
     image whose mask the held-out image model finds more likely wrong than right is set aside
-    (its samples dropped, :attr:`Calibration.set_aside`) and the stages are fitted again,
-    unless that leaves fewer than ``params.min_images``. Masks of the clean subset are never
-    set aside. The verdict is the first fit's.
+    (:attr:`Calibration.set_aside`, judged by the final models like any other image) and the
+    image models are fitted again without its samples, unless that leaves fewer than
+    ``params.min_images``. Masks of the clean subset are never set aside. The region and pixel
+    models and the verdict are the first fit's.
     """
-    calibration, held = _fit(samples, params)
-    if held is None or not params.screen:
-        return calibration
-    doubted = _doubted(samples, held)
-    kept = [s for s in samples if s.image not in doubted]
-    if not doubted or len({s.image for s in kept}) < params.min_images:
-        return calibration
-    refit, _ = _fit(kept, params)
-    refit.set_aside = sorted(doubted)
-    # The verdict stays the first fit's: judged again without the masks it doubted, the
-    # calibration would grade itself on the examples it finds easy.
-    refit.verdict = calibration.verdict
-    refit.verdict.n_set_aside = len(doubted)
-    return refit
+    images = sorted({s.image for s in samples})
+    if len(images) < params.min_images or not any(s.planted for s in samples):
+        note = f"{len(images)} calibration images, {params.min_images} needed"
+        return Calibration.uncalibrated(note)
+    groups = sorted({s.group for s in samples})
+    fold_of_group = {g: i % params.folds for i, g in enumerate(groups)}
+    fold_of = {s.image: fold_of_group[s.group] for s in samples}
+    fold = np.array([fold_of[s.image] for s in samples])
+    region_folds, region_probs = _fit_regions(samples, fold, params)
+    final_regions = _Regions(samples, params)
+    image_folds, final_images = _fit_images(samples, region_probs, fold, params)
+    folds = [_Stage(region_folds[k], image_folds[k]) for k in range(params.folds)]
+    held = [folds[f].image(s.raw, s.X) for s, f in zip(samples, fold, strict=True)]
+    pixel = _fit_pixels(samples, held)
+    verdict = _verdict(samples, held)
+    doubted = _doubted(samples, held) if params.screen else set()
+    keep = np.array([s.image not in doubted for s in samples])
+    if doubted and len(images) - len(doubted) >= params.min_images:
+        # The verdict stays the first fit's: judged again without the masks it doubted, the
+        # calibration would grade itself on the examples it finds easy.
+        kept = [s for s, k in zip(samples, keep, strict=True) if k]
+        probs = [p for p, k in zip(region_probs, keep, strict=True) if k]
+        image_folds, final_images = _fit_images(kept, probs, fold[keep], params)
+        folds = [_Stage(region_folds[k], image_folds[k]) for k in range(params.folds)]
+        fold_of = {n: f for n, f in fold_of.items() if n not in doubted}
+        verdict.n_set_aside = len(doubted)
+    else:
+        doubted = set()
+    calibration = Calibration(_Stage(final_regions, final_images), folds, fold_of, pixel, verdict)
+    calibration.set_aside = sorted(doubted)
+    return calibration
+
+
+def _fit_images(samples: list[Sample], region_probs: list, fold: np.ndarray, params):
+    """The image models of each fold (fitted on the other folds' rows) and the final one, on
+    image rows built from held-out region probabilities."""
+    arrays = _image_arrays(samples, region_probs)
+    folds = [_Images(*(a[fold != k] for a in arrays), params) for k in range(params.folds)]
+    return folds, _Images(*arrays, params)
 
 
 def _doubted(samples: list[Sample], held: list) -> set[str]:
@@ -326,27 +352,6 @@ def _doubted(samples: list[Sample], held: list) -> set[str]:
         for s, h in zip(samples, held, strict=True)
         if not s.planted and not s.trusted and h[2] > 0.5
     }
-
-
-def _fit(samples: list[Sample], params: CalibrationParams) -> tuple[Calibration, list | None]:
-    """:func:`fit_calibration` without the screening; also returns the samples' held-out
-    outputs (None when uncalibrated)."""
-    images = sorted({s.image for s in samples})
-    if len(images) < params.min_images or not any(s.planted for s in samples):
-        note = f"{len(images)} calibration images, {params.min_images} needed"
-        return Calibration.uncalibrated(note), None
-    groups = sorted({s.group for s in samples})
-    fold_of_group = {g: i % params.folds for i, g in enumerate(groups)}
-    fold_of = {s.image: fold_of_group[s.group] for s in samples}
-    fold = np.array([fold_of[s.image] for s in samples])
-    region_folds, region_probs = _fit_regions(samples, fold, params)
-    arrays = _image_arrays(samples, region_probs)
-    images_ = [_Images(*(a[fold != k] for a in arrays), params) for k in range(params.folds)]
-    folds = [_Stage(region_folds[k], images_[k]) for k in range(params.folds)]
-    held = [folds[f].image(s.raw, s.X) for s, f in zip(samples, fold, strict=True)]
-    final = _Stage(_Regions(samples, params), _Images(*arrays, params))
-    pixel = _fit_pixels(samples, held)
-    return Calibration(final, folds, fold_of, pixel, _verdict(samples, held)), held
 
 
 def _fit_regions(samples: list[Sample], fold: np.ndarray, params: CalibrationParams):
