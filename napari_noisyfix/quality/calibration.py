@@ -192,11 +192,13 @@ class Calibration:
     calibrate (uncalibrated evidence passes through).
     """
 
-    def __init__(self, final=None, folds=None, fold_of=None, pixel=None, verdict=None):
+    def __init__(
+        self, final=None, folds=None, fold_of=None, pixel=None, verdict=None, set_aside=None
+    ):
         self.final, self.folds, self.fold_of = final, folds or [], fold_of or {}
         self.pixel, self.verdict = pixel, verdict or Verdict.uncalibrated("not fitted")
         #: Calibration images whose given mask the calibration judged wrong and left out.
-        self.set_aside: list[str] = []
+        self.set_aside: list[str] = list(set_aside or [])
 
     @classmethod
     def uncalibrated(cls, note: str) -> Calibration:
@@ -316,21 +318,20 @@ def fit_calibration(
     pixel = _fit_pixels(samples, held)
     verdict = _verdict(samples, held)
     doubted = _doubted(samples, held) if params.screen else set()
-    keep = np.array([s.image not in doubted for s in samples])
-    if doubted and len(images) - len(doubted) >= params.min_images:
+    if len(images) - len(doubted) < params.min_images:
+        doubted = set()
+    if doubted:
         # The verdict stays the first fit's: judged again without the masks it doubted, the
         # calibration would grade itself on the examples it finds easy.
+        keep = np.array([s.image not in doubted for s in samples])
         kept = [s for s, k in zip(samples, keep, strict=True) if k]
         probs = [p for p, k in zip(region_probs, keep, strict=True) if k]
         image_folds, final_images = _fit_images(kept, probs, fold[keep], params)
         folds = [_Stage(region_folds[k], image_folds[k]) for k in range(params.folds)]
         fold_of = {n: f for n, f in fold_of.items() if n not in doubted}
         verdict.n_set_aside = len(doubted)
-    else:
-        doubted = set()
-    calibration = Calibration(_Stage(final_regions, final_images), folds, fold_of, pixel, verdict)
-    calibration.set_aside = sorted(doubted)
-    return calibration
+    final = _Stage(final_regions, final_images)
+    return Calibration(final, folds, fold_of, pixel, verdict, sorted(doubted))
 
 
 def _fit_images(samples: list[Sample], region_probs: list, fold: np.ndarray, params):

@@ -252,9 +252,10 @@ class CalibrationParams:
         as when the project is too small to cross-validate.
     screen : bool
         Judge the calibration's own untouched masks once fitted, set aside those it finds more
-        likely wrong than right, and fit again (:func:`~.calibration.fit_calibration`): the
-        calibration images are drawn from the least suspicious masks, but in a noisy project
-        some of them hold real errors, and they would teach it that such errors look right.
+        likely wrong than right, and fit the image models again
+        (:func:`~.calibration.fit_calibration`): the calibration images are drawn from the
+        least suspicious masks, but in a noisy project some of them hold real errors, and they
+        would teach it that such errors look right.
     max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization
         Capacity of the gradient-boosted trees (scikit-learn's ``HistGradientBoosting*``):
         small trees and strong leaves, since a project gives a few hundred to a few thousand

@@ -219,8 +219,9 @@ def calibration_samples(project, version: int, calibration, base: list[str], par
             params.pixels_per_image,
             instances=ids,
         )
+        trusted = project.is_clean(name)
         for sample in found:
-            sample.trusted = project.is_clean(name)
+            sample.trusted = trusted
         samples += found
         yield Progress("score: calibration", i + 1, len(base), name)
     return samples
