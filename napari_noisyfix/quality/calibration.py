@@ -25,7 +25,6 @@ import numpy as np
 from scipy import stats as sstats
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -76,23 +75,39 @@ def _linear(X, y, w, groups, params: CalibrationParams):
     if len(y) == 0 or y.all() or not y.any():
         return _Constant(float(y.mean()) if len(y) else 0.0)
 
-    def model(c):
-        return make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000))
-
     n_folds = min(params.folds + 1, len(set(groups)))
-    splits = list(GroupKFold(n_folds).split(X, y, groups)) if n_folds >= 2 else []
-    splits = [(a, b) for a, b in splits if 0 < y[a].sum() < len(a) and 0 < y[b].sum() < len(b)]
-    best = max(params.regularisation, key=lambda c: _cv_auroc(model(c), X, y, w, splits))
-    return model(best).fit(X, y, logisticregression__sample_weight=w)
+    folds = list(GroupKFold(n_folds).split(X, y, groups)) if n_folds >= 2 else []
+    splits = []  # standardised once per split, shared by every strength tried
+    for a, b in folds:
+        if 0 < y[a].sum() < len(a) and 0 < y[b].sum() < len(b):
+            scaler = StandardScaler().fit(X[a])
+            splits.append(((scaler.transform(X[a]), y[a], w[a]), (scaler.transform(X[b]), y[b])))
+    best = max(
+        params.regularisation,
+        key=lambda c: _cv_auroc(LogisticRegression(C=c, max_iter=1000), splits),
+    )
+    model = make_pipeline(StandardScaler(), LogisticRegression(C=best, max_iter=1000))
+    return model.fit(X, y, logisticregression__sample_weight=w)
 
 
-def _cv_auroc(model, X, y, w, splits) -> float:
-    """Mean held-out AUROC of ``model`` over ``splits`` (0 without any)."""
+def _cv_auroc(model, splits) -> float:
+    """Mean held-out AUROC of ``model`` over ``splits`` (0 without any); ``splits`` are
+    (train, test) pairs of rows already standardised on their train rows."""
     scores = []
-    for train, test in splits:
-        model.fit(X[train], y[train], logisticregression__sample_weight=w[train])
-        scores.append(roc_auc_score(y[test], model.decision_function(X[test])))
+    for (train_X, train_y, train_w), (test_X, test_y) in splits:
+        model.fit(train_X, train_y, sample_weight=train_w)
+        scores.append(_rank_auroc(test_y, model.decision_function(test_X)))
     return float(np.mean(scores)) if scores else 0.0
+
+
+def _rank_auroc(y: np.ndarray, score: np.ndarray) -> float:
+    """AUROC of ``score`` for the binary ``y`` (both classes present) from its ranks (the
+    Mann-Whitney statistic, ties counted half): scikit-learn's value without its checks, which
+    cost more than the fits tried in the search for a strength."""
+    y = np.asarray(y, bool)
+    n_pos = int(y.sum())
+    ranks = sstats.rankdata(score)
+    return float((ranks[y].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * (len(y) - n_pos)))
 
 
 def _boosting(params: CalibrationParams) -> dict:
@@ -142,20 +157,35 @@ class _Stage:
     def __init__(self, regions: _Regions, images: _Images):
         self.regions, self.images = regions, images
 
-    def image(self, raw: dict, X) -> tuple[np.ndarray, np.ndarray, float, float]:
-        """Region probabilities, image probability and estimated Dice of one image."""
-        return self.images_of([raw], [X])[0]
-
     def images_of(self, raws: list[dict], Xs: list[np.ndarray]) -> list[tuple]:
-        """:meth:`image` of many images, with one prediction per model."""
+        """Region probabilities, image probability and estimated Dice of each image, with one
+        prediction per model."""
         if not Xs:
             return []
-        bounds = np.cumsum([0, *(len(X) for X in Xs)])
-        p_err, p_help = self.regions(np.concatenate(Xs))
-        parts = [(p_err[a:b], p_help[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        parts = _per_image(self.regions, Xs)
         rows = np.array([_image_row(r, X, *pp) for r, X, pp in zip(raws, Xs, parts, strict=True)])
         p_img, dice = self.images(rows)
         return [(*pp, float(pi), float(d)) for pp, pi, d in zip(parts, p_img, dice, strict=True)]
+
+
+def _per_image(regions: _Regions, Xs: list[np.ndarray]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``regions`` applied to the region rows of many images in one prediction, split back
+    into each image's ``(p_error, p_helps)``."""
+    bounds = np.cumsum([0, *(len(X) for X in Xs)])
+    p_err, p_help = regions(np.concatenate(Xs)) if Xs else (np.zeros(0), np.zeros(0))
+    return [(p_err[a:b], p_help[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+
+def _held_out(models: list, samples: list[Sample], fold: np.ndarray, predict) -> list:
+    """``predict(models[k], samples of fold k)`` for every fold, in the samples' order: each
+    sample judged by the model that did not see it, with one prediction per model."""
+    out: list = [None] * len(samples)
+    for k, model in enumerate(models):
+        idx = np.flatnonzero(fold == k)
+        if len(idx):
+            for i, found in zip(idx, predict(model, [samples[i] for i in idx]), strict=True):
+                out[i] = found
+    return out
 
 
 def _region_arrays(samples: list[Sample]):
@@ -314,7 +344,7 @@ def fit_calibration(
     final_regions = _Regions(samples, params)
     image_folds, final_images = _fit_images(samples, region_probs, fold, params)
     folds = [_Stage(region_folds[k], image_folds[k]) for k in range(params.folds)]
-    held = [folds[f].image(s.raw, s.X) for s, f in zip(samples, fold, strict=True)]
+    held = _held_out(folds, samples, fold, _stage_images)
     pixel = _fit_pixels(samples, held)
     verdict = _verdict(samples, held)
     doubted = _doubted(samples, held) if params.screen else set()
@@ -361,7 +391,11 @@ def _fit_regions(samples: list[Sample], fold: np.ndarray, params: CalibrationPar
     models = []
     for k in range(params.folds):
         models.append(_Regions([s for s, f in zip(samples, fold, strict=True) if f != k], params))
-    return models, [models[f](s.X) for s, f in zip(samples, fold, strict=True)]
+    return models, _held_out(models, samples, fold, lambda m, ss: _per_image(m, [s.X for s in ss]))
+
+
+def _stage_images(stage: _Stage, samples: list[Sample]) -> list[tuple]:
+    return stage.images_of([s.raw for s in samples], [s.X for s in samples])
 
 
 def _fit_pixels(samples: list[Sample], held: list):
@@ -405,7 +439,7 @@ def _verdict(samples: list[Sample], held: list) -> Verdict:
 
 def _auroc(y, score) -> float:
     y = np.asarray(y, bool)
-    return float(roc_auc_score(y, score)) if 0 < y.sum() < len(y) else math.nan
+    return _rank_auroc(y, score) if 0 < y.sum() < len(y) else math.nan
 
 
 def _pearson(a, b) -> float:
