@@ -33,6 +33,21 @@ def test_every_region_carries_one_row_of_evidence():
     assert missing.features[FEATURE_INDEX["colour_to_own"]] < 1.0
     assert missing.features[FEATURE_INDEX["colour_to_background"]] > 3.0
     assert missing.features[FEATURE_INDEX["enclosed"]] == 0.0
+    # every pixel it adds looks like the labelled objects: the image votes for the fix
+    assert missing.features[FEATURE_INDEX["colour_vote"]] == 1.0
+
+
+def test_the_image_votes_against_a_fix_that_adds_background_looking_pixels():
+    truth = disk_mask((48, 48), GRID, [6, 6, 6, 6])
+    # the model sees every object two pixels wider than drawn; the mask is right
+    wide = disk_mask((48, 48), GRID, [8, 8, 8, 8])
+    regions = find_regions("a", probs_from_mask(wide), truth, image=truth * 200.0)
+    grow = [r for r in regions if r.kind == "too_narrow"]
+    assert grow
+    assert all(r.features[FEATURE_INDEX["colour_vote"]] == 0.0 for r in grow)
+    # without an image there is no vote
+    plain = find_regions("a", probs_from_mask(wide), truth)
+    assert all(r.features[FEATURE_INDEX["colour_vote"]] == 0.5 for r in plain)
 
 
 def test_dice_change_of_a_missing_object_is_exact():

@@ -39,6 +39,7 @@ REGION_FEATURES = (
     "enclosed",  # share of the pixels around the region that are labelled (1 for a hole)
     "colour_to_own",  # colour distance (sd units) of the region to the pixels labelled its class
     "colour_to_background",  # the same to the pixels labelled background
+    "colour_vote",  # share of the changed pixels whose colour fits the proposed class better
     "image_evidence",  # the image's coherent disagreement with the model (0..1)
     "model_dice",  # Dice of the model's labels against the given mask of the image
     "log_n_regions",
@@ -123,6 +124,41 @@ class ImageStats:
         mean = self.image[region.slices][region.region].mean(0)
         return float(np.sqrt(np.mean(((mean - ref[0]) / ref[1]) ** 2)))
 
+    def colour_vote(self, region: Region, proposed: np.ndarray) -> float:
+        """Share of the pixels the region's proposal changes whose colour is more likely under
+        the proposed class than under the given one (0.5 without an image or a colour model).
+
+        Each class's colour is a per-channel Gaussian over the pixels labelled with it. This is
+        the image's own vote on a fix, independent of the model: widening a correct outline adds
+        pixels that look like the background, while a correct fix of a mask drawn too narrow
+        adds pixels that look like its objects. It counts for whole-mask fits too, whose
+        changed pixels are spread over every object.
+        """
+        if self.image is None:
+            return 0.5
+        given = self.given[region.slices][region.region]
+        changed = proposed != given
+        if not changed.any():
+            return 0.5
+        pixels = self.image[region.slices][region.region][changed]
+        old, new = given[changed], proposed[changed]
+        votes = np.full(len(pixels), 0.5)
+        for cls_old in np.unique(old):
+            for cls_new in np.unique(new[old == cls_old]):
+                a, b = self.colour(int(cls_old)), self.colour(int(cls_new))
+                if a is None or b is None:
+                    continue
+                sel = (old == cls_old) & (new == cls_new)
+                votes[sel] = _log_likelihood(pixels[sel], b) > _log_likelihood(pixels[sel], a)
+        return float(votes.mean())
+
+
+def _log_likelihood(x: np.ndarray, ref: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+    """Per-pixel log-likelihood (up to a constant) of colours ``x`` (n, channels) under a
+    per-channel Gaussian ``(mean, sd)``."""
+    mean, sd = ref
+    return -0.5 * (((x - mean) / sd) ** 2).sum(1) - np.log(sd).sum()
+
 
 def region_features(regions: list[Region], stats: ImageStats, probs, image_evidence: float):
     """One row of :data:`REGION_FEATURES` per region (float32, n x F); stored on each region as
@@ -165,6 +201,7 @@ def _row(reg: Region, stats: ImageStats, probs, image_evidence: float, n_regions
         _enclosed(reg, stats.fg),
         stats.colour_distance(reg, reg.cls) if not whole else 0.0,
         stats.colour_distance(reg, 0) if not whole else 0.0,
+        stats.colour_vote(reg, pred),
         image_evidence,
         stats.model_dice,
         n_regions,

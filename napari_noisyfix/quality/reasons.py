@@ -55,6 +55,9 @@ def region_reason(region) -> str:
                 f"intensity matches {closer} ({bg:.1f} sd from background, "
                 f"{own:.1f} sd from labelled objects)"
             )
+    vote = f[col["colour_vote"]]
+    if vote != 0.5:
+        parts.append(f"the colours of {vote:.0%} of the pixels it changes fit the proposal better")
     parts.append(
         f"error probability {region.score:.0%}, the proposal helps with probability "
         f"{region.prob_correct:.0%}, expected gain {region.gain:.0f} px "
