@@ -7,20 +7,12 @@ import numpy as np
 import pytest
 from gui_settings import private_settings  # noqa: F401 (autouse: no user settings touched)
 
-from napari_noisyfix.gui.launch import preload_model_stack
 from napari_noisyfix.gui.synth_panel import preview_names
 from napari_noisyfix.gui.widget import NoisyFixWidget
 from napari_noisyfix.project import Project
 from napari_noisyfix.synth.store import generator_versions
 
 WAIT = 120_000
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _model_stack_before_gl():
-    """What ``noisyfix review`` does before its window: without it, the first optimizer built
-    after the viewer's OpenGL context (Mesa's LLVM) loads triton's LLVM and segfaults."""
-    preload_model_stack()
 
 
 def _project(root):

@@ -22,10 +22,8 @@ def preload_model_stack() -> None:
     Importing torch initialises C extensions that hold the GIL for seconds; done first inside a
     retrain worker, that would freeze the interface while the expert works.
 
-    torch._dynamo too, which the first optimizer imports and which loads triton's LLVM: loaded
-    after the OpenGL context has brought in Mesa's libLLVM (llvmpipe under Xvfb, Mesa drivers),
-    triton's LLVM initialisers bind to Mesa's copy and the process segfaults; loaded first, both
-    work.
+    torch._dynamo too, which the first optimizer imports (seconds more). The triton it loads is
+    loaded already, by this package (:mod:`~napari_noisyfix.model.triton_load` says why).
     """
     import torch._dynamo  # noqa: F401
 
