@@ -215,3 +215,26 @@ def test_the_calibration_sets_aside_masks_it_judges_wrong(scored):
     assert screened.verdict.image_auroc == first.verdict.image_auroc
     trusted = [dataclasses.replace(s, trusted=True) for s in wrong]
     assert not names & set(fit_calibration(samples + trusted).set_aside)
+
+
+def test_a_pool_of_workers_plants_and_finds_the_same_samples(scored, monkeypatch):
+    from napari_noisyfix.quality import pool
+
+    project, _, _ = scored
+    monkeypatch.setenv(pool.ENV, "1")
+    here = _samples(project)
+    monkeypatch.setenv(pool.ENV, "2")
+    monkeypatch.setattr(
+        pool,
+        "PARAMS",
+        dataclasses.replace(
+            PARAMS, scoring=dataclasses.replace(PARAMS.scoring, pool_min_analyses=1)
+        ),
+    )
+    assert pool.worker_count(12, 4) == 2
+    pooled = _samples(project)
+    assert [(s.image, s.planted) for s in pooled] == [(s.image, s.planted) for s in here]
+    for a, b in zip(pooled, here, strict=True):
+        np.testing.assert_array_equal(a.X, b.X)
+        np.testing.assert_array_equal(a.pix_X, b.pix_X)
+        assert (a.true_dice, a.trusted, a.raw) == (b.true_dice, b.trusted, b.raw)

@@ -179,6 +179,12 @@ class ScoringParams:
     max_fg_shift : float
         Largest foreground shift either way (log-odds): a model that far off the labels is not
         corrected further.
+    pool_min_analyses : int
+        Fewest image analyses each worker process must get before the per-image analysis runs
+        in a pool (:mod:`~napari_noisyfix.quality.pool`): a worker's start (a Python process
+        importing numpy and scipy, 1-3 s) costs about as much as 20-60 analyses of a 128-256
+        px image; below this the work runs in the calling process. A property of the software,
+        not of any dataset.
     """
 
     default_threshold: float = 0.5
@@ -187,6 +193,7 @@ class ScoringParams:
     shift_drift: float = 0.1
     logodds_edges: tuple[float, float, int] = (-12.0, 12.0, 480)
     max_fg_shift: float = 3.0
+    pool_min_analyses: int = 60
 
 
 @dataclass(frozen=True)

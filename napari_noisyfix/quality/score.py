@@ -45,6 +45,7 @@ from .estimate import dice_terms
 from .index import ReviewIndex, indexed_regions, read_index, summarise, write_index
 from .outliers import ObjectTable, describe_objects, find_outliers, object_labels
 from .params import PARAMS
+from .pool import opened, run_tasks, worker_count
 from .prior_shift import foreground_shift, logodds_histogram
 from .region import ROW_FIELDS, Region
 from .storage import (
@@ -122,17 +123,18 @@ def score_project(
     stale = stale or manifest.get("format") != CACHE_FORMAT
     extra = (predictor, tta) if features else None
     done = manifest.get("images", {})
-    raw, kept, redone = {}, {}, 0
-    for i, name in enumerate(project.names):
+    raw, kept, todo = {}, {}, []
+    for name in project.names:
         fresh = not stale and done.get(name, {}).get("hash") == hashes[name]
         archive = _read_archive(sdir, name) if fresh and "raw" in done[name] else None
         if archive is None:
-            raw[name], archive = _score_image(project, version, name, (thr, shift), extra)
-            redone += 1
-        else:
-            raw[name] = done[name]["raw"]
+            todo.append(name)
+            continue
+        raw[name] = done[name]["raw"]
         kept[name] = _keep(project, sdir, name, archive)
-        yield Progress("score: regions", i + 1, len(project.names), name)
+        yield Progress("score: regions", len(kept), len(project.names), name)
+    yield from _analyse_images(project, version, todo, (thr, shift), extra, raw, kept)
+    redone = len(todo)
     key = _calibration_key(hashes, features)
     if redone or manifest.get("calibration_key") != key:
         calibration = yield from _calibrate(project, version, (thr, shift), raw)
@@ -197,34 +199,50 @@ def _calibrate(project, version: int, calibration, raw: dict, params=PARAMS.cali
 
 def calibration_samples(project, version: int, calibration, base: list[str], params):
     """The calibration examples of the images ``base``: each mask as it is and copies with planted
-    errors (:func:`~.calibration_data.image_samples`), grouped by patient (a generator)."""
+    errors (:func:`~.calibration_data.image_samples`), grouped by patient (a generator). The
+    images are analysed in a pool of processes when the work pays for one (:mod:`.pool`); the
+    samples come back in the order of ``base`` either way."""
     patients = sorted({project.patient(n) for n in base})
     group = {p: i for i, p in enumerate(patients)} if len(patients) > 1 else None
     plants = max(params.plants_per_image, -(-params.min_planted // max(len(base), 1)))
-    samples = []
-    for i, name in enumerate(base):
-        rng = np.random.default_rng([params.seed, i])
-        probs, mask = project.load_probs(name, version), project.mask(name)
-        ids = project.labels(name) if project.is_instance else None
-        g = group[project.patient(name)] if group else i
-        found = image_samples(
-            name,
-            g,
-            probs,
-            mask,
-            calibration,
-            rng,
-            plants,
-            project.image(name),
-            params.pixels_per_image,
-            instances=ids,
-        )
-        trusted = project.is_clean(name)
-        for sample in found:
-            sample.trusted = trusted
-        samples += found
-        yield Progress("score: calibration", i + 1, len(base), name)
-    return samples
+    workers = worker_count(len(base), plants + 1)
+    source = project if workers < 2 else project.root
+    tasks = [
+        (source, version, name, i, group[project.patient(name)] if group else i)
+        for i, name in enumerate(base)
+    ]
+    tasks = [(*t, calibration, plants, params) for t in tasks]
+    found: list = [None] * len(base)
+    for done, (i, samples) in enumerate(run_tasks(calibration_image, tasks, workers), 1):
+        found[i] = samples
+        yield Progress("score: calibration", done, len(base), base[i])
+    return [sample for samples in found for sample in samples]
+
+
+def calibration_image(
+    source, version: int, name: str, index: int, group: int, calibration, plants, params
+):
+    """The calibration samples of one image of the project ``source`` (a project, or its
+    folder for a worker process): its untouched mask and ``plants`` copies with a planted
+    error each, seeded by ``params.seed`` and ``index`` (a task of :func:`~.pool.run_tasks`)."""
+    project = opened(source)
+    rng = np.random.default_rng([params.seed, index])
+    found = image_samples(
+        name,
+        group,
+        project.load_probs(name, version),
+        project.mask(name),
+        calibration,
+        rng,
+        plants,
+        project.image(name),
+        params.pixels_per_image,
+        instances=project.labels(name) if project.is_instance else None,
+    )
+    trusted = project.is_clean(name)
+    for sample in found:
+        sample.trusted = trusted
+    return found
 
 
 def _apply_calibration(project, sdir: Path, calibration: Calibration, raw: dict, kept: dict):
@@ -363,9 +381,28 @@ def _read_archive(sdir: Path, name: str) -> dict | None:
     return archive if "object_classes" in archive and "regions" in archive else None
 
 
-def _score_image(project, version, name, calibration, extra) -> tuple[dict, dict]:
-    """Analyse one image with ``calibration`` (class thresholds, foreground shift), write its
-    caches; returns its raw image features and its region archive."""
+def _analyse_images(project, version, names, calibration, extra, raw: dict, kept: dict):
+    """Analyse the images ``names`` with ``calibration`` (class thresholds, foreground shift)
+    and write their caches, filling ``raw`` and ``kept`` (a generator). The analyses run in a
+    pool of processes when the work pays for one (:mod:`.pool`), except when the predictor
+    has to run too (``extra``: it stays on this process's device); files are written here."""
+    sdir = project.scores_dir(version)
+    workers = 1 if extra is not None else worker_count(len(names), 1)
+    source = project if workers < 2 else project.root
+    tasks = [(source, version, name, calibration, extra) for name in names]
+    for i, (found_raw, maps, archive) in run_tasks(analyse_image, tasks, workers):
+        name = names[i]
+        write_maps(sdir / "maps" / f"{name}.npz", maps)
+        write_npz(sdir / "regions" / f"{name}.npz", archive)
+        raw[name], kept[name] = found_raw, _keep(project, sdir, name, archive)
+        yield Progress("score: regions", len(kept), len(project.names), name)
+
+
+def analyse_image(source, version, name, calibration, extra=None) -> tuple[dict, dict, dict]:
+    """Analyse one image of the project ``source`` (a project, or its folder for a worker
+    process) with ``calibration``: its raw image features, maps and region archive (a task of
+    :func:`~.pool.run_tasks`; nothing is written)."""
+    project = opened(source)
     probs, mask, image = project.load_probs(name, version), project.mask(name), project.image(name)
     samples = feats = None
     if extra is not None:
@@ -374,8 +411,6 @@ def _score_image(project, version, name, calibration, extra) -> tuple[dict, dict
     ids = project.labels(name) if project.is_instance else None
     found = analyse(name, probs, mask, calibration, image, samples, ids)
     table = describe_objects(name, mask, image=image, probs=probs, features=feats)
-    sdir = project.scores_dir(version)
-    write_maps(sdir / "maps" / f"{name}.npz", found.maps)
     archive = regions_arrays(found.regions)
     archive.update(
         object_X=table.X,
@@ -383,8 +418,7 @@ def _score_image(project, version, name, calibration, extra) -> tuple[dict, dict
         object_columns=np.array(table.columns),
         prediction=table.proposal,
     )
-    write_npz(sdir / "regions" / f"{name}.npz", archive)
-    return {**found.raw, "foreground": int(np.count_nonzero(mask))}, archive
+    return {**found.raw, "foreground": int(np.count_nonzero(mask))}, found.maps, archive
 
 
 @dataclass
