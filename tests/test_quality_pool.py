@@ -62,3 +62,24 @@ def test_the_number_of_workers_follows_the_work_and_the_setting(monkeypatch):
     monkeypatch.setenv(pool.ENV, "0")
     with pytest.raises(NoisyFixError, match="NOISYFIX_WORKERS='0'"):
         pool.worker_count(10, 10)
+
+
+def test_workers_do_not_run_the_callers_script_again(tmp_path):
+    """A user's script without an ``if __name__ == "__main__"`` guard scores with a pool: the
+    spawned workers must not run its body again (nor fail to start because of it)."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "no_guard.py"
+    script.write_text(
+        "import os\n"
+        "from napari_noisyfix.quality.pool import run_tasks\n"
+        "print('body', flush=True)\n"
+        "pids = {pid for _, pid in run_tasks(os.getpid, [(), (), (), ()], 2)}\n"
+        "print('workers', len(pids - {os.getpid()}), flush=True)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert done.stdout.split("\n").count("body") == 1
+    assert "workers 0" not in done.stdout and "workers" in done.stdout

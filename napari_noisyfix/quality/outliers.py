@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage as ndi
-from sklearn.cluster import DBSCAN, KMeans
-from sklearn.preprocessing import StandardScaler
 
 from ..errors import NoisyFixError
 from .params import PARAMS
@@ -209,6 +207,8 @@ def find_outliers(
     X, owners = _stack(tables)
     if len(X) < 5:
         return []
+    from sklearn.preprocessing import StandardScaler  # here: describing objects needs no sklearn
+
     Xs = np.nan_to_num(StandardScaler().fit_transform(X))
     assign, centres, isolated = _cluster(Xs, method, n_clusters, tiny, seed)
     assign = _nearest_regular(Xs, assign, centres, isolated)
@@ -244,6 +244,8 @@ def _cluster(Xs, method, n_clusters, tiny, seed):
     """Cluster assignment, centres, and per object whether it sits in a tiny cluster or in none."""
     n = len(Xs)
     if method == "kmeans":
+        from sklearn.cluster import KMeans
+
         k = n_clusters or int(np.clip(round(np.sqrt(n / 10)), 1, 8))
         km = KMeans(n_clusters=min(k, n), n_init=4, random_state=seed).fit(Xs)
         assign, centres, noise = km.labels_, km.cluster_centers_, np.zeros(n, bool)
@@ -269,6 +271,7 @@ def _nearest_regular(Xs, assign, centres, isolated) -> np.ndarray:
 
 def _dbscan(Xs):
     """DBSCAN with eps from the data (twice the median distance to the k-th neighbour)."""
+    from sklearn.cluster import DBSCAN
     from sklearn.neighbors import NearestNeighbors
 
     k = min(5, len(Xs) - 1)

@@ -15,8 +15,10 @@ and the caller puts the results back in task order.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from functools import lru_cache
 from multiprocessing import get_context
 
@@ -62,11 +64,35 @@ def run_tasks(fn: Callable, tasks: list[tuple], workers: int) -> Iterator[tuple[
         return
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
     try:
-        futures = {pool.submit(fn, *args): i for i, args in enumerate(tasks)}
+        with _main_hidden():  # the workers start while the tasks are submitted
+            futures = {pool.submit(fn, *args): i for i, args in enumerate(tasks)}
         for future in as_completed(futures):
             yield futures[future], future.result()
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
+
+
+@contextmanager
+def _main_hidden():
+    """Start processes that do not run the caller's main script again.
+
+    A spawned process imports the parent's ``__main__`` (by path or module name) before it
+    runs anything; a user's script that calls :func:`~.score.score_project` without an
+    ``if __name__ == "__main__"`` guard would then run again in every worker. The tasks are
+    functions of this package, so a worker never needs the caller's main module: while the
+    workers start, ``__main__`` shows multiprocessing neither a path nor a module name.
+    """
+    main = sys.modules.get("__main__")
+    saved = {k: main.__dict__[k] for k in ("__file__", "__spec__") if main and k in main.__dict__}
+    try:
+        if "__file__" in saved:
+            del main.__file__
+        if "__spec__" in saved:
+            main.__spec__ = None
+        yield
+    finally:
+        for key, value in saved.items():
+            setattr(main, key, value)
 
 
 def opened(source):

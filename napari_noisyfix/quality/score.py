@@ -38,14 +38,13 @@ import numpy as np
 from .._atomic import atomic_write_text, folder_stamps, read_json, write_json
 from ..errors import NoisyFixError
 from ..progress import Progress
-from .analysis import analyse
 from .calibration import Calibration, evidence, fit_calibration
-from .calibration_data import image_samples
 from .estimate import dice_terms
+from .image_tasks import analyse_image, calibration_image
 from .index import ReviewIndex, indexed_regions, read_index, summarise, write_index
-from .outliers import ObjectTable, describe_objects, find_outliers, object_labels
+from .outliers import ObjectTable, find_outliers, object_labels
 from .params import PARAMS
-from .pool import opened, run_tasks, worker_count
+from .pool import run_tasks, worker_count
 from .prior_shift import foreground_shift, logodds_histogram
 from .region import ROW_FIELDS, Region
 from .storage import (
@@ -219,32 +218,6 @@ def calibration_samples(project, version: int, calibration, base: list[str], par
     return [sample for samples in found for sample in samples]
 
 
-def calibration_image(
-    source, version: int, name: str, index: int, group: int, calibration, plants, params
-):
-    """The calibration samples of one image of the project ``source`` (a project, or its
-    folder for a worker process): its untouched mask and ``plants`` copies with a planted
-    error each, seeded by ``params.seed`` and ``index`` (a task of :func:`~.pool.run_tasks`)."""
-    project = opened(source)
-    rng = np.random.default_rng([params.seed, index])
-    found = image_samples(
-        name,
-        group,
-        project.load_probs(name, version),
-        project.mask(name),
-        calibration,
-        rng,
-        plants,
-        project.image(name),
-        params.pixels_per_image,
-        instances=project.labels(name) if project.is_instance else None,
-    )
-    trusted = project.is_clean(name)
-    for sample in found:
-        sample.trusted = trusted
-    return found
-
-
 def _apply_calibration(project, sdir: Path, calibration: Calibration, raw: dict, kept: dict):
     """Rewrite every image's regions, error map and row with ``calibration`` (a generator);
     returns the image rows and updates ``kept``'s region rows. The models predict once for all
@@ -396,29 +369,6 @@ def _analyse_images(project, version, names, calibration, extra, raw: dict, kept
         write_npz(sdir / "regions" / f"{name}.npz", archive)
         raw[name], kept[name] = found_raw, _keep(project, sdir, name, archive)
         yield Progress("score: regions", len(kept), len(project.names), name)
-
-
-def analyse_image(source, version, name, calibration, extra=None) -> tuple[dict, dict, dict]:
-    """Analyse one image of the project ``source`` (a project, or its folder for a worker
-    process) with ``calibration``: its raw image features, maps and region archive (a task of
-    :func:`~.pool.run_tasks`; nothing is written)."""
-    project = opened(source)
-    probs, mask, image = project.load_probs(name, version), project.mask(name), project.image(name)
-    samples = feats = None
-    if extra is not None:
-        pred = extra[0].get().predict(image, tta=extra[1], return_features=True)
-        samples, feats = pred.samples, pred.features
-    ids = project.labels(name) if project.is_instance else None
-    found = analyse(name, probs, mask, calibration, image, samples, ids)
-    table = describe_objects(name, mask, image=image, probs=probs, features=feats)
-    archive = regions_arrays(found.regions)
-    archive.update(
-        object_X=table.X,
-        object_classes=table.classes,
-        object_columns=np.array(table.columns),
-        prediction=table.proposal,
-    )
-    return {**found.raw, "foreground": int(np.count_nonzero(mask))}, found.maps, archive
 
 
 @dataclass
