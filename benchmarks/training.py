@@ -10,7 +10,10 @@ prints one row per arm with the share of the noisy-to-clean gap it recovers.
 
     python benchmarks/training.py /work/shared/data/dsb2018_nuclei_fluo --budget fast --out /tmp/bench/training
     python benchmarks/training.py /work/shared/data/dsb2018_nuclei_fluo --noise-types realistic \\
-        --arms ce_noisy,robust_fixed,adaptive,tloss,gce,sce,mixmatch,ce_clean --out /tmp/bench/arms
+        --arms ce_noisy,robust_fixed,adaptive,adaptive_oof,tloss,gce,sce,mixmatch,ce_clean --out /tmp/bench/arms
+
+``adaptive_oof`` trains as ``noisyfix train`` does (the budget's folds, then the final model,
+whose adaptive strength comes from the folds' out-of-fold predictions) and tests the final model.
 
 ``--encoder``, ``--epochs`` and ``--steps`` shorten the arms' schedule where the budget's does not
 fit the machine (every arm of a run gets the same).
@@ -49,7 +52,7 @@ def arms_job(args):
     overrides = plan.train_overrides(args.device, args.seed)
     given = {"encoder": args.encoder, "epochs": args.epochs, "steps_per_epoch": args.steps}
     overrides.update({k: v for k, v in given.items() if v is not None})
-    return (yield from run_arms(projects, overrides, test, arms, out))
+    return (yield from run_arms(projects, overrides, test, arms, out, plan.folds))
 
 
 def print_arms(results: dict, device: str) -> None:

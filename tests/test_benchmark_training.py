@@ -48,3 +48,21 @@ def test_run_arms_trains_each_recipe_and_records_its_strength(tmp_path):
         "a": {"test_dice": 0.85},
     }
     assert abs(gap_recovered(fake, "a") - 0.5) < 1e-9
+
+
+def test_the_out_of_fold_arm_tests_the_final_model_with_the_folds_strength(tmp_path):
+    from napari_noisyfix.benchmark.testset import TestSet
+    from napari_noisyfix.benchmark.training import run_arms
+    from napari_noisyfix.synth.sample import make_sample_project
+
+    project = make_sample_project(tmp_path / "p", n=6, size=64, seed=3, noise=0.6)
+    test = TestSet({"a": project.image(project.names[0])}, {"a": project.mask(project.names[0])})
+    overrides = {"epochs": 2, "steps_per_epoch": 1, "batch_size": 2, "image_size": 64}
+    overrides.update(device="cpu", encoder="mobilenet_v2", filter_warmup=1)
+    overrides.update(clean_pretrain_epochs=0)
+    projects = {"noisy": project, "clean": project}
+    results = drive(run_arms(projects, overrides, test, ["adaptive_oof"], tmp_path, 2), quiet=True)
+    arm = results["adaptive_oof"]
+    assert project.model_versions() == [1]  # trained as `noisyfix train` trains, as a version
+    assert f"out-of-fold predictions of {len(project.names)} images" in arm["strength"]
+    assert arm["noise"]["source"].startswith("out-of-fold") and 0 <= arm["test_dice"] <= 1

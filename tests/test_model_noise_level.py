@@ -108,3 +108,33 @@ def test_the_estimate_sets_the_run_settings():
     after = apply_estimate(cfg, est)
     assert after.filter_threshold == est.filter_threshold and after.dice_weight == est.dice_weight
     assert warmup_config(TrainConfig.robust()).dice_weight == 1.0  # fixed recipes untouched
+
+
+def _truth_probs(truth, sharpness=6.0):
+    fg = 1.0 / (1.0 + np.exp(-(truth - 0.5) * 4 * sharpness))
+    return np.stack([1 - fg, fg]).astype(np.float32)
+
+
+def test_the_out_of_fold_estimate_sees_planted_noise_and_not_expert_labels(tmp_path):
+    from napari_noisyfix.model.noise_level import out_of_fold_estimate
+    from napari_noisyfix.project import Project
+
+    truths = truth_masks()
+    names = [f"s{i}" for i in range(len(truths))]
+    images = {n: (t * 200).astype(np.uint8) for n, t in zip(names, truths, strict=True)}
+    probs = {n: _truth_probs(t) for n, t in zip(names, truths, strict=True)}
+    cfg = TrainConfig.adaptive(encoder="mobilenet_v2", device="cpu")
+
+    def project(root, masks, clean=None):
+        return Project.create(
+            tmp_path / root, images, dict(zip(names, masks, strict=True)), clean=clean
+        )
+
+    noisy = out_of_fold_estimate(project("noisy", plant_errors(truths)), probs, cfg)
+    assert noisy.strength > 0 and noisy.noise > 0
+    assert noisy.source == f"out-of-fold predictions of {len(names)} images"
+    expert = out_of_fold_estimate(project("expert", truths), probs, cfg)
+    assert expert.contradicted == 0 and expert.strength == 0
+    # a clean-subset mask is trusted: its pixels are not judged
+    trusted = out_of_fold_estimate(project("trusted", plant_errors(truths), set(names)), probs, cfg)
+    assert trusted.pixels == 0 and trusted.strength == 0

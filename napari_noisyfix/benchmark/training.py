@@ -28,13 +28,18 @@ ARMS: dict[str, tuple[str, dict]] = {
     "ce_noisy": ("noisy", {"strategy": "plain"}),
     "robust_fixed": ("noisy", {"strategy": "robust"}),
     "adaptive": ("noisy", {"strategy": "adaptive"}),
+    "adaptive_oof": ("noisy", {"strategy": "adaptive"}),
     "tloss": ("noisy", {"strategy": "plain", "loss": "tloss"}),
     "gce": ("noisy", {"strategy": "plain", "loss": "gce"}),
     "sce": ("noisy", {"strategy": "plain", "loss": "sce"}),
     "mixmatch": ("noisy", {"strategy": "mixmatch"}),
     "ce_clean": ("clean", {"strategy": "plain"}),
     "adaptive_clean": ("clean", {"strategy": "adaptive"}),
+    "adaptive_oof_clean": ("clean", {"strategy": "adaptive"}),
 }
+#: Arms trained as ``noisyfix train`` trains: the out-of-fold folds first, then the final model
+#: (tested), whose adaptive strength comes from the folds' out-of-fold predictions.
+OUT_OF_FOLD_ARMS = ("adaptive_oof", "adaptive_oof_clean")
 
 
 def timed_steps(job, times: list[float]):
@@ -92,7 +97,7 @@ def _test_dice(run: str, mean_sd: tuple[float, float]) -> dict[str, float]:
     return {f"training.test_dice.{run}": mean_sd[0], f"training.test_dice_sd.{run}": mean_sd[1]}
 
 
-def run_arms(projects: dict, overrides: dict, test, arms, out: Path):
+def run_arms(projects: dict, overrides: dict, test, arms, out: Path, folds: int = 2):
     """Train each arm of :data:`ARMS` once and test it on the held-out split (a generator).
 
     Parameters
@@ -107,6 +112,8 @@ def run_arms(projects: dict, overrides: dict, test, arms, out: Path):
         Keys of :data:`ARMS`.
     out : Path
         ``arms.json`` is rewritten after every arm, so a stopped run keeps what it finished.
+    folds : int
+        Folds of the :data:`OUT_OF_FOLD_ARMS` (the budget's).
 
     Returns
     -------
@@ -124,7 +131,11 @@ def run_arms(projects: dict, overrides: dict, test, arms, out: Path):
         labels, recipe = ARMS[arm]
         yield Progress("measure 3: arms", i, len(arms), arm)
         start = time.perf_counter()
-        result = yield from train(projects[labels], TrainConfig(**{**overrides, **recipe}))
+        config = TrainConfig(**{**overrides, **recipe})
+        if arm in OUT_OF_FOLD_ARMS:
+            result = yield from _out_of_fold_final(projects[labels], config, folds)
+        else:
+            result = yield from train(projects[labels], config)
         mean, sd = test.dice(Predictor.from_result(result))
         last = result.history[-1]
         results[arm] = {
@@ -139,6 +150,20 @@ def run_arms(projects: dict, overrides: dict, test, arms, out: Path):
         }
         write_json(Path(out) / "arms.json", results)
     return results
+
+
+def _out_of_fold_final(project, config, folds: int):
+    """Train ``config`` out-of-fold on ``project`` (a new version) and return its final model's
+    result, as :func:`~napari_noisyfix.model.trainer.train` would (a generator)."""
+    from ..model.checkpoints import load_checkpoint
+    from ..model.oof import train_out_of_fold
+    from ..model.versions import checkpoint_result
+
+    version = yield from train_out_of_fold(project, config, folds)
+    ckpt = load_checkpoint(project.model_dir(version))
+    result = checkpoint_result(ckpt, ckpt.meta.get("best_epoch", -1))
+    result.noise = ckpt.meta.get("noise")
+    return result
 
 
 def gap_recovered(results: dict, arm: str) -> float:

@@ -134,6 +134,25 @@ def estimate_noise(maps, threshold: float, dice_weight: float, source: str) -> N
     )
 
 
+def out_of_fold_estimate(project, probs: dict, config) -> NoiseEstimate:
+    """The estimate from the folds' out-of-fold probabilities ``probs`` (name -> (C, H, W)):
+    every image judged by a model that never trained on it, with the pixels judged as in
+    :func:`judged_pixels` (a clean-subset image's pixels are trusted, so not judged).
+
+    This is what the final model of an adaptive out-of-fold run trains with: at the end of its
+    warm-up a model is still too unsure to contradict the labels (its own uncertainty explains
+    the noise away, BENCHMARKS.md), while the folds' trained models tell noisy labels from
+    expert ones. Its text says where it comes from.
+    """
+    maps = []
+    for name in sorted(probs):
+        mask = np.asarray(project.mask(name))
+        trusted = np.full(mask.shape, project.is_clean(name), bool)
+        maps.append(pixel_maps(np.asarray(probs[name], np.float32), mask, trusted))
+    source = f"out-of-fold predictions of {len(maps)} images"
+    return estimate_noise(maps, config.filter_threshold, config.dice_weight, source)
+
+
 def warmup_config(config):
     """The settings of an adaptive run before its estimate: plain cross-entropy."""
     return replace(config, dice_weight=0.0) if config.auto_strength else config

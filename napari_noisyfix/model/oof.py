@@ -22,6 +22,7 @@ from ..reservations import reserve
 from ..splits import patient_folds
 from .config import TrainConfig
 from .distributed import current_ranks
+from .noise_level import out_of_fold_estimate
 from .trainer import TrainResult, split_validation, train
 from .versions import commit_version, predict_names
 
@@ -74,8 +75,12 @@ def _train(project, config: TrainConfig, folds: int, reservation):
             probs.update(predict_names(project, result, held_out))
         summaries.append(_summary(k, held_out, result))
         fold_models.append((k, list(held_out), result))
+    estimate = None
+    if config.auto_strength and probs:  # the folds' view of the labels sets the final strength
+        estimate = out_of_fold_estimate(project, probs, config)
     final = yield from restage(
-        train(project, config, *split_validation(project, names, config)), "final model"
+        train(project, config, *split_validation(project, names, config), noise=estimate),
+        "final model",
     )
     if reservation is None:
         return None

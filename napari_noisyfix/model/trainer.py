@@ -94,6 +94,7 @@ def train(
     weights: dict[str, np.ndarray] | None = None,
     trusted: dict[str, np.ndarray] | None = None,
     sampling: dict[str, float] | None = None,
+    noise=None,
 ):
     """Train a network on ``names`` of ``project``; yields Progress, returns a :class:`TrainResult`.
 
@@ -113,6 +114,10 @@ def train(
         Per-image pixel weight maps and trusted-pixel maps (see :func:`~.data.load_samples`).
     sampling : dict, optional
         Relative sampling frequency per image (default: uniform).
+    noise : NoiseEstimate, optional
+        An adaptive run's label-noise estimate made beforehand (the folds' out-of-fold
+        predictions, :func:`~.noise_level.out_of_fold_estimate`): the run sets its strength from
+        it when the warm-up ends instead of estimating with its own warm-up model.
     """
     maskrcnn = config.arch == "maskrcnn"
     if maskrcnn:
@@ -137,7 +142,7 @@ def train(
         ctx.loss_fn.load_state_dict(saved_loss)
     size = crop_size(samples + val_samples, config.image_size)
     probs = _sampling_probs(samples, sampling)
-    loop = _EpochLoop(config, samples, val_samples, ctx, rng, size, probs)
+    loop = _EpochLoop(config, samples, val_samples, ctx, rng, size, probs, noise)
     yield from loop.run()
     state = loop.best_state()
     if config.norm_stats == "project":
@@ -197,9 +202,10 @@ def _sampling_probs(samples: list[Sample], sampling: dict | None) -> np.ndarray:
 class _EpochLoop:
     """Epochs of steps over a pool of images, with validation and early stopping."""
 
-    def __init__(self, config, samples, val_samples, ctx, rng, size, probs):
+    def __init__(self, config, samples, val_samples, ctx, rng, size, probs, estimate=None):
         self.config, self.samples, self.val_samples = config, samples, val_samples
         self.ctx, self.rng, self.size, self.probs = ctx, rng, size, probs
+        self.estimate = estimate  # made beforehand (out-of-fold), else at the warm-up's end
         self.clean = np.array([bool(s.trusted.all()) for s in samples])
         self.history: list[dict] = []
         self.step, self.best_epoch, self.best_dice, self._best = 0, -1, -math.inf, None
@@ -247,9 +253,9 @@ class _EpochLoop:
         return record
 
     def _set_strength(self) -> None:
-        """Estimate the labels' noise with the warm-up model and set the strength from it."""
+        """Set the strength from the estimate given to the run, else from the warm-up model's."""
         ctx = self.ctx
-        estimate = ctx.ranks.on_main(self._estimate_noise)
+        estimate = self.estimate or ctx.ranks.on_main(self._estimate_noise)
         ctx.set_config(apply_estimate(ctx.config, estimate))
         self.noise = {**estimate.to_dict(), "describe": estimate.describe()}
 

@@ -36,6 +36,7 @@ from ..progress import Progress, restage
 from ..reservations import reserve
 from .checkpoints import load_checkpoint
 from .config import TrainConfig, check_norm_stats
+from .noise_level import out_of_fold_estimate
 from .trainer import train
 from .versions import checkpoint_result, commit_version, predict_names
 
@@ -340,6 +341,8 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
             summaries[-1].update(held_back=judged, kept=judgement.kept)
     final_held = [n for n in held if not project.is_clean(n)]  # the parent learnt clean ones
     final_view = held_back_view(weights, trusted, sampling, final_held)
+    # an adaptive final model takes its strength from the updated folds' view of the labels
+    estimate = out_of_fold_estimate(project, probs, cfg) if cfg.auto_strength and probs else None
     final = yield from restage(
         train(
             project,
@@ -350,6 +353,7 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
             weights=final_view[0],
             trusted=final_view[1],
             sampling=final_view[2],
+            noise=estimate,
         ),
         "final model",
     )
