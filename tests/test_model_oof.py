@@ -78,16 +78,9 @@ def test_an_adaptive_final_model_takes_its_strength_from_the_folds(tmp_path):
     from napari_noisyfix.model.oof import strength_note
 
     project = make_sample_project(tmp_path / "proj", n=6, size=64, seed=3, noise=0.6)
-    config = TrainConfig.adaptive(
-        encoder="mobilenet_v2",
-        epochs=2,
-        steps_per_epoch=1,
-        batch_size=2,
-        image_size=64,
-        device="cpu",
-        filter_warmup=1,
-        clean_pretrain_epochs=0,
-    )
+    tiny = {k: getattr(CONFIG, k) for k in ("encoder", "batch_size", "image_size", "device")}
+    config = TrainConfig.adaptive(**tiny, epochs=2, steps_per_epoch=1, filter_warmup=1)
+    config.clean_pretrain_epochs = 0
     version = drive(train_out_of_fold(project, config, 2), quiet=True)
     note = strength_note(project, version)
     assert f"out-of-fold predictions of {len(project.names)} images" in note
