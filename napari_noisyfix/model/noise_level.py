@@ -18,6 +18,11 @@ strength then sets the recipe: exactly the ``noise`` share of pixels that the mo
 most is down-weighted (the filter threshold is that quantile of the judged pixels, never below
 ``filter_threshold``) and the Dice term of ``ce_dice`` gets ``strength x dice_weight``. Clean
 labels, and a model too unsure to contradict them, give a strength near 0: plain training.
+
+At the end of a short warm-up a model is often that unsure. So in an out-of-fold run (``noisyfix
+train``, ``update``) the final model takes its estimate from the folds' out-of-fold predictions
+instead (:func:`out_of_fold_estimate`: every image judged by a fold model that never trained on
+it, after the folds' whole schedule); only the fold models estimate with their own warm-up.
 """
 
 from __future__ import annotations
