@@ -74,7 +74,7 @@ def test_cancelled_run_creates_no_version(trained):
     assert next_version == version + 1
 
 
-def test_an_adaptive_final_model_takes_its_strength_from_the_folds(tmp_path):
+def test_an_adaptive_final_model_takes_its_strength_from_the_folds_at_fixed_strength(tmp_path):
     from napari_noisyfix.model.oof import strength_note
 
     project = make_sample_project(tmp_path / "proj", n=6, size=64, seed=3, noise=0.6)
@@ -85,4 +85,5 @@ def test_an_adaptive_final_model_takes_its_strength_from_the_folds(tmp_path):
     note = strength_note(project, version)
     assert f"out-of-fold predictions of {len(project.names)} images" in note
     folds = json.loads((project.scores_dir(version) / "oof.json").read_text())["folds"]
-    assert all("out-of-fold" not in f["robust_strength"] for f in folds)  # their own warm-up
+    # the folds, which judge the labels, train the recipe at its fixed strength
+    assert all(f["robust_strength"].startswith("fixed recipe 'robust'") for f in folds)

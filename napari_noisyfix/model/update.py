@@ -302,8 +302,10 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
     judgements = []
     folds = load_folds(project, parent)
     # mixing two images would blend a held-out image's unreviewed labels into the other's target
+    # and the folds, which judge the labels, keep the recipe's fixed strength (as in .oof)
+    fixed = {"auto_strength": False, "strategy": "robust"} if cfg.auto_strength else {}
     fold_cfg = TrainConfig.from_dict(
-        {**cfg.to_dict(), "mixup_alpha": 0.0, "lr": cfg.lr * fold_lr_share}
+        {**cfg.to_dict(), "mixup_alpha": 0.0, "lr": cfg.lr * fold_lr_share, **fixed}
     )
     probs, fold_models, summaries = {}, [], []
     for f in folds:
