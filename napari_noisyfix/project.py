@@ -153,6 +153,8 @@ class Project:
         self.root = Path(root)
         self.config = config
         self._entries = _checked_entries(config, self.root / CONFIG)
+        # sorted once: loops over a large project ask for the names (and their count) per image
+        self._names = tuple(sorted(self._entries))
         self._synthetic = _checked_entries(
             {"images": config.get("synthetic", [])}, self.root / CONFIG, "synthetic"
         )
@@ -327,7 +329,7 @@ class Project:
     @property
     def names(self) -> list[str]:
         """Image names, sorted."""
-        return sorted(self._entries)
+        return list(self._names)
 
     @property
     def n_classes(self) -> int:
