@@ -52,8 +52,9 @@ ROBUST = {
 #: pixels that the model confidently contradicts beyond what its own uncertainty explains is
 #: measured on the held-out validation patients; that share of pixels is down-weighted and the
 #: Dice term gets a weight in proportion, so that labels that look clean, or a model that cannot
-#: judge them, leave plain cross-entropy. Thin structures are never filtered. Not the default
-#: yet: at the end of the warm-up the model is too unsure to see the noise (BENCHMARKS.md).
+#: judge them, leave plain cross-entropy. Thin structures are never filtered. In an out-of-fold
+#: run the final model's estimate comes from the folds' predictions (:mod:`.oof`). Not the
+#: default: on noisy fluorescence masks it recovers less of the gap than ROBUST (BENCHMARKS.md).
 ADAPTIVE = {**ROBUST, "loss": "ce_dice", "auto_strength": True}
 #: MixMatch (:mod:`.mixmatch`, Berthelot et al. 2019): the robust recipe's loss, clean-subset
 #: phase and warm-up, but the pixels its filter would down-weight are left unlabelled and learnt
