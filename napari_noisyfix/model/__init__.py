@@ -17,7 +17,7 @@ not pay for importing torch. The incremental update is ``napari_noisyfix.model.u
 (the package attribute ``update`` is its module).
 """
 
-from importlib import import_module
+from .._lazy import lazy_getattr
 
 _WHERE = {
     "Checkpoint": "checkpoints",
@@ -39,7 +39,4 @@ _WHERE = {
 __all__ = sorted(_WHERE)
 
 
-def __getattr__(name: str):
-    if name not in _WHERE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f".{_WHERE[name]}", __name__), name)
+__getattr__ = lazy_getattr(__name__, _WHERE)

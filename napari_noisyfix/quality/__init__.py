@@ -26,7 +26,7 @@ Built on class probabilities (ideally out-of-fold) from :mod:`napari_noisyfix.mo
   read its results.
 """
 
-from importlib import import_module
+from .._lazy import lazy_getattr
 
 #: Where each name of the package lives. The submodules are imported when a name is first
 #: used, not with the package: a worker process that analyses images (:mod:`.pool`) needs
@@ -56,10 +56,7 @@ _HOME = {
 __all__ = sorted(_HOME)
 
 
-def __getattr__(name: str):
-    if name not in _HOME:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(f".{_HOME[name]}", __name__), name)
+__getattr__ = lazy_getattr(__name__, _HOME)
 
 
 def __dir__() -> list[str]:
