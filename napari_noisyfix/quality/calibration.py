@@ -172,7 +172,7 @@ def _per_image(regions: _Regions, Xs: list[np.ndarray]) -> list[tuple[np.ndarray
     """``regions`` applied to the region rows of many images in one prediction, split back
     into each image's ``(p_error, p_helps)``."""
     bounds = np.cumsum([0, *(len(X) for X in Xs)])
-    p_err, p_help = regions(np.concatenate(Xs)) if Xs else (np.zeros(0), np.zeros(0))
+    p_err, p_help = regions(np.concatenate(Xs))
     return [(p_err[a:b], p_help[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
 

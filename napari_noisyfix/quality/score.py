@@ -206,11 +206,11 @@ def calibration_samples(project, version: int, calibration, base: list[str], par
     plants = max(params.plants_per_image, -(-params.min_planted // max(len(base), 1)))
     workers = worker_count(len(base), plants + 1)
     source = project if workers < 2 else project.root
+    groups = [group[project.patient(name)] if group else i for i, name in enumerate(base)]
     tasks = [
-        (source, version, name, i, group[project.patient(name)] if group else i)
-        for i, name in enumerate(base)
+        (source, version, name, i, g, calibration, plants, params)
+        for i, (name, g) in enumerate(zip(base, groups, strict=True))
     ]
-    tasks = [(*t, calibration, plants, params) for t in tasks]
     found: list = [None] * len(base)
     for done, (i, samples) in enumerate(run_tasks(calibration_image, tasks, workers), 1):
         found[i] = samples
