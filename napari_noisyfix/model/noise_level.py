@@ -139,16 +139,30 @@ def estimate_noise(maps, threshold: float, dice_weight: float, source: str) -> N
     )
 
 
-def out_of_fold_estimate(project, probs: dict, config) -> NoiseEstimate:
+def fold_config(config):
+    """The settings of an out-of-fold run's folds: an adaptive run's folds train the recipe at
+    its fixed strength. The folds judge the labels (the scores, and the final model's strength
+    by :func:`out_of_fold_estimate`), as every judge measured in BENCHMARKS.md did; estimated at
+    their own warm-up, their strength would fall to plain cross-entropy, whose softer
+    probabilities explain the noise away."""
+    return (
+        replace(config, auto_strength=False, strategy="robust") if config.auto_strength else config
+    )
+
+
+def out_of_fold_estimate(project, probs: dict, config) -> NoiseEstimate | None:
     """The estimate from the folds' out-of-fold probabilities ``probs`` (name -> (C, H, W)):
     every image judged by a model that never trained on it, with the pixels judged as in
-    :func:`judged_pixels` (a clean-subset image's pixels are trusted, so not judged).
+    :func:`judged_pixels` (a clean-subset image's pixels are trusted, so not judged). None when
+    ``config`` is not adaptive or there are no such probabilities.
 
     This is what the final model of an adaptive out-of-fold run trains with: at the end of its
     warm-up a model is still too unsure to contradict the labels (its own uncertainty explains
     the noise away, BENCHMARKS.md), while the folds' trained models tell noisy labels from
     expert ones. Its text says where it comes from.
     """
+    if not config.auto_strength or not probs:
+        return None
     maps = []
     for name in sorted(probs):
         mask = np.asarray(project.mask(name))

@@ -14,8 +14,6 @@ reserves, predicts the held-out images and commits.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
 from .._atomic import write_json
@@ -24,7 +22,7 @@ from ..reservations import reserve
 from ..splits import patient_folds
 from .config import TrainConfig
 from .distributed import current_ranks
-from .noise_level import out_of_fold_estimate
+from .noise_level import fold_config, out_of_fold_estimate
 from .trainer import TrainResult, split_validation, train
 from .versions import commit_version, predict_names
 
@@ -64,16 +62,11 @@ def _train(project, config: TrainConfig, folds: int, reservation):
     )
     probs: dict[str, np.ndarray] = {}
     summaries, fold_models = [], []
-    # The folds judge the labels (the scores, and an adaptive run's final strength): they train
-    # the recipe at its fixed strength, as every judge measured in BENCHMARKS.md did; estimated
-    # at their own warm-up, their strength would fall to plain cross-entropy, whose softer
-    # probabilities explain the noise away.
-    fixed = {"auto_strength": False, "strategy": "robust"}
-    fold_config = replace(config, **fixed) if config.auto_strength else config
+    judge = fold_config(config)
     for k, held_out in enumerate(fold_lists):
         rest = [n for n in names if n not in set(held_out)]
         result = yield from restage(
-            train(project, fold_config, *split_validation(project, rest, fold_config)),
+            train(project, judge, *split_validation(project, rest, judge)),
             f"fold {k + 1}/{folds}",
         )
         if reservation is not None:
@@ -83,9 +76,7 @@ def _train(project, config: TrainConfig, folds: int, reservation):
             probs.update(predict_names(project, result, held_out))
         summaries.append(_summary(k, held_out, result))
         fold_models.append((k, list(held_out), result))
-    estimate = None
-    if config.auto_strength and probs:  # the folds' view of the labels sets the final strength
-        estimate = out_of_fold_estimate(project, probs, config)
+    estimate = out_of_fold_estimate(project, probs, config)  # the folds' view sets the strength
     final = yield from restage(
         train(project, config, *split_validation(project, names, config), noise=estimate),
         "final model",

@@ -36,7 +36,7 @@ from ..progress import Progress, restage
 from ..reservations import reserve
 from .checkpoints import load_checkpoint
 from .config import TrainConfig, check_norm_stats
-from .noise_level import out_of_fold_estimate
+from .noise_level import fold_config, out_of_fold_estimate
 from .trainer import train
 from .versions import checkpoint_result, commit_version, predict_names
 
@@ -303,9 +303,8 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
     folds = load_folds(project, parent)
     # mixing two images would blend a held-out image's unreviewed labels into the other's target
     # and the folds, which judge the labels, keep the recipe's fixed strength (as in .oof)
-    fixed = {"auto_strength": False, "strategy": "robust"} if cfg.auto_strength else {}
     fold_cfg = TrainConfig.from_dict(
-        {**cfg.to_dict(), "mixup_alpha": 0.0, "lr": cfg.lr * fold_lr_share, **fixed}
+        {**fold_config(cfg).to_dict(), "mixup_alpha": 0.0, "lr": cfg.lr * fold_lr_share}
     )
     probs, fold_models, summaries = {}, [], []
     for f in folds:
@@ -344,7 +343,7 @@ def _update(project, parent: int, steps: int, config, shares: tuple, reservation
     final_held = [n for n in held if not project.is_clean(n)]  # the parent learnt clean ones
     final_view = held_back_view(weights, trusted, sampling, final_held)
     # an adaptive final model takes its strength from the updated folds' view of the labels
-    estimate = out_of_fold_estimate(project, probs, cfg) if cfg.auto_strength and probs else None
+    estimate = out_of_fold_estimate(project, probs, cfg)
     final = yield from restage(
         train(
             project,
