@@ -61,8 +61,9 @@ def layer_mask(w, name):
 
 def check_every_layer_and_the_queue(widget):
     viewer, session = widget.viewer, widget.controller.session
-    assert set(NAMES.values()) <= {layer.name for layer in viewer.layers}
-    assert len(viewer.layers) == len(NAMES)
+    shown = {v for k, v in NAMES.items() if k != "preview"}  # made by the first preview
+    assert shown <= {layer.name for layer in viewer.layers}
+    assert len(viewer.layers) == len(shown)
     flags = viewer.layers[NAMES["flags"]]
     for index, name in enumerate(session.project.names):  # rectangles of the slice on screen
         viewer.dims.set_current_step(0, index)
@@ -168,6 +169,7 @@ def check_refinement_preview_layer(widget):
     panel = widget.refine_panel
     panel.combo.setCurrentText("closing")
     assert "radius" in panel.editors
+    assert NAMES["preview"] not in widget.viewer.layers
     c.preview_refinement()
     region = c.session.current
     shown = widget.viewer.layers[NAMES["preview"]].data[c.layers.index(region.image)]

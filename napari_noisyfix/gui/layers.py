@@ -249,8 +249,10 @@ class ProjectLayers:
         return int(rows.size)
 
     def show_preview(self, name: str | None, mask: np.ndarray | None) -> None:
-        """Show a refined proposal (contours) on the image's slice; None clears it."""
-        if name is None and not self._preview_on and self.layer("preview") is not None:
+        """Show a refined proposal (contours) on the image's slice; None clears it. The layer
+        is made by the first preview: a project opens without it (each napari layer costs a
+        few tenths of a second to make)."""
+        if name is None and not self._preview_on:
             return
         self._preview_on = name is not None
         dtype = np.uint16 if self.instance else np.uint8
