@@ -468,9 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
         "update made it worse by more than the standard error (default); off: train on every "
         "correction, judge nothing",
     )
-    from .model.config import NORM_STATS
-    from .model.update import NORM_STATS as UPDATE_NORM_STATS
-    from .model.update import UPDATE_LR_SHARE
+    from .model.config import NORM_STATS, UPDATE_LR_SHARE, UPDATE_NORM_STATS
 
     p.add_argument(
         "--norm-stats",

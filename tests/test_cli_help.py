@@ -1,6 +1,8 @@
 """`noisyfix --help` texts show the values an unset option takes; `noisyfix --version`."""
 
 import re
+import subprocess
+import sys
 from importlib import metadata
 
 import pytest
@@ -116,3 +118,14 @@ def test_other_commands_show_their_defaults(capsys):
     assert "cross-validation folds (default: 5)" in _help(capsys, "evaluate", "P")
     text = _help(capsys, "import", "D", "P")
     assert "IMAGES MASKS PROJECT | DATA PROJECT" in text and "a_masks.png" in text
+
+
+def test_the_parser_is_built_without_torch():
+    """Every command's options and defaults are known without importing torch (seconds): help,
+    import, export and review start at once."""
+    code = (
+        "import sys; from napari_noisyfix.cli import build_parser; build_parser(); "
+        "print(sorted(m for m in ('torch', 'segmentation_models_pytorch') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -5,8 +5,8 @@ import torch
 from safetensors.torch import save_file
 
 from napari_noisyfix.errors import NoisyFixError
-from napari_noisyfix.model.config import TrainConfig
-from napari_noisyfix.model.networks import ARCHITECTURES, ENCODERS, build_model
+from napari_noisyfix.model.config import ENCODERS, TrainConfig
+from napari_noisyfix.model.networks import ARCHITECTURES, build_model
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHITECTURES))

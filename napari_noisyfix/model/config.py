@@ -66,6 +66,19 @@ RECIPES = {"robust": ROBUST, "adaptive": ADAPTIVE, "plain": PLAIN, "mixmatch": M
 SYNTHETIC: tuple[str, ...] = ("off", "add")
 #: Where the batch-norm statistics come from (:mod:`.norm_stats`).
 NORM_STATS: tuple[str, ...] = ("batches", "frozen", "project")
+#: Where an update's batch-norm statistics come from (:data:`NORM_STATS`). The parent's
+#: weights with an update's statistics lose 0.040 of fluorescence test Dice
+#: (``benchmarks/update_norm.py``), but the update's own weights do not gain from statistics
+#: estimated again on the project ("project": round 1 0.817 either way, histology 0.774 against
+#: 0.781; ``benchmarks/loop_guard.py --norm-stats``, BENCHMARKS.md): the loss is in the weights.
+#: Frozen ("frozen") won fluorescence round 1 (0.871) and collapsed in round 2 (0.705). So the
+#: running average of the update's batches stays.
+UPDATE_NORM_STATS = "batches"
+#: Learning rate of an update, as a share of the training's: fine-tuning a trained model at its
+#: full first rate threw test Dice about as often as it gained it (``benchmarks/update_lr.py``,
+#: two seeds: 0.799 +- 0.086 at the full rate, 0.799 +- 0.032 at 0.3, and fewer remaining errors
+#: hidden at 0.3).
+UPDATE_LR_SHARE = 0.3
 
 
 def check_norm_stats(value: str) -> None:
@@ -86,6 +99,22 @@ ENCODERS: tuple[str, ...] = (
     "efficientnet-b0",
     "mobilenetv3_small",
 )
+#: Input sides must be multiples of this (five stride-2 stages in every registered encoder).
+OUTPUT_STRIDE = 32
+
+
+def check_choice(arch: str, encoder: str) -> None:
+    """Raise :class:`NoisyFixError` unless ``arch`` and ``encoder`` are registered."""
+    if arch not in ARCH_NAMES:
+        raise NoisyFixError(f"unknown architecture {arch!r}; choose from {sorted(ARCH_NAMES)}")
+    if arch == "maskrcnn":
+        from .maskrcnn import check_backbone
+
+        check_backbone(encoder)
+    elif encoder not in ENCODERS:
+        raise NoisyFixError(f"unknown encoder {encoder!r}; choose from {list(ENCODERS)}")
+
+
 #: Loss names (implemented in :mod:`.losses`); for two classes BCE is CE over two logits.
 LOSS_NAMES: tuple[str, ...] = ("ce", "dice", "ce_dice", "gce", "sce", "tloss")
 LOSS_ALIASES: dict[str, str] = {"bce": "ce", "bce_dice": "ce_dice"}
@@ -178,8 +207,6 @@ class TrainConfig:
         self._validate()
 
     def _validate(self) -> None:
-        from .networks import OUTPUT_STRIDE, check_choice
-
         check_choice(self.arch, self.encoder)
         if self.image_size is not None and (
             self.image_size < 2 * OUTPUT_STRIDE or self.image_size % OUTPUT_STRIDE

@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from ..errors import NoisyFixError
+from .config import OUTPUT_STRIDE
 from .losses import IGNORE
-from .networks import OUTPUT_STRIDE
 
 
 def normalize_image(image: np.ndarray) -> np.ndarray:

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import NoisyFixError
-from .config import ARCH_NAMES, ENCODERS
+from .config import check_choice
 
 #: The smp architectures; ``maskrcnn`` (:mod:`.maskrcnn`), the other name of
 #: :data:`~.config.ARCH_NAMES`, is torchvision's and builds a :class:`~.maskrcnn.MaskRCNNNet`.
@@ -28,8 +28,6 @@ SMP_ENCODERS: dict[str, dict] = {
         "decoder_channels": (64, 32, 16, 16, 8),
     },
 }
-#: Input sides must be multiples of this (five stride-2 stages in every registered encoder).
-OUTPUT_STRIDE = 32
 
 
 class SegNet(nn.Module):
@@ -65,18 +63,6 @@ class SegNet(nn.Module):
     def set_mc_dropout(self, active: bool) -> None:
         """Keep the decoder dropout sampling (``active``) while the rest stays in eval mode."""
         self.dropout.train(active)
-
-
-def check_choice(arch: str, encoder: str) -> None:
-    """Raise :class:`NoisyFixError` unless ``arch`` and ``encoder`` are registered."""
-    if arch not in ARCH_NAMES:
-        raise NoisyFixError(f"unknown architecture {arch!r}; choose from {sorted(ARCH_NAMES)}")
-    if arch == "maskrcnn":
-        from .maskrcnn import check_backbone
-
-        check_backbone(encoder)
-    elif encoder not in ENCODERS:
-        raise NoisyFixError(f"unknown encoder {encoder!r}; choose from {list(ENCODERS)}")
 
 
 def build_model(config, in_channels: int, n_classes: int) -> SegNet:

@@ -35,7 +35,8 @@ from ..errors import NoisyFixError
 from ..progress import Progress, restage
 from ..reservations import reserve
 from .checkpoints import load_checkpoint
-from .config import TrainConfig, check_norm_stats
+from .config import UPDATE_LR_SHARE, TrainConfig, check_norm_stats
+from .config import UPDATE_NORM_STATS as NORM_STATS  # read at each update (benchmarks set it)
 from .noise_level import fold_config, out_of_fold_estimate
 from .trainer import train
 from .versions import checkpoint_result, commit_version, predict_names
@@ -53,27 +54,12 @@ UPDATE_SHARE = 0.2
 MIN_STEPS = 5
 #: Share of an update's steps spent warming the learning rate up (the optimiser starts afresh).
 WARMUP_SHARE = 0.25
-#: Learning rate of an update, as a share of the training's: fine-tuning a trained model at its
-#: full first rate threw test Dice about as often as it gained it (``benchmarks/update_lr.py``,
-#: two seeds: 0.799 +- 0.086 at the full rate, 0.799 +- 0.032 at 0.3, and fewer remaining errors
-#: hidden at 0.3).
-UPDATE_LR_SHARE = 0.3
 #: Learning rate of the fold models' update, as a share of the final model's. The fold models
 #: only score their held-out images: each step on their training images' unreviewed labels
 #: also teaches them the noise, and the errors left to review fade from the queue
 #: (``benchmarks/update_lr.py`` measures it). The final model, whose proposals and exports must
 #: gain from the corrections, takes the full rate.
 FOLD_LR_SHARE = 1.0
-
-
-#: Where an update's batch-norm statistics come from (:data:`.config.NORM_STATS`). The parent's
-#: weights with an update's statistics lose 0.040 of fluorescence test Dice
-#: (``benchmarks/update_norm.py``), but the update's own weights do not gain from statistics
-#: estimated again on the project ("project": round 1 0.817 either way, histology 0.774 against
-#: 0.781; ``benchmarks/loop_guard.py --norm-stats``, BENCHMARKS.md): the loss is in the weights.
-#: Frozen ("frozen") won fluorescence round 1 (0.871) and collapsed in round 2 (0.705). So the
-#: running average of the update's batches stays.
-NORM_STATS = "batches"
 
 
 def schedule_steps(ckpt) -> int:
