@@ -127,7 +127,7 @@ def measure(project, config, args) -> dict:
 
     from napari_noisyfix.gui.launch import dock, preload_model_stack
 
-    preload_model_stack()  # as `noisyfix review` does before opening the window
+    preload_model_stack()  # as `noisyfix review` does once its window shows
     viewer = napari.Viewer()
     widget = dock(viewer)
     widget.open_project(project, reviewer="benchmark")

@@ -40,3 +40,34 @@ def test_the_launcher_shows_no_binding_deprecation_toast(window_app, tmp_path, m
     project = Project.create(tmp_path / "p", {"a": np.ones((32, 32), np.float32)}, masks)
     assert launch(project, screenshot=tmp_path / "s.png", reviewer="dr-toast") == 0
     assert shown == [] and (tmp_path / "s.png").stat().st_size > 0
+
+
+def test_the_window_shows_before_the_model_code_is_preloaded(window_app, tmp_path, monkeypatch):
+    """An interactive run shows its window first and loads the model code (torch._dynamo, the
+    update) once it shows, so that neither a first retrain nor the window waits for it."""
+    import time
+
+    import napari
+    from qtpy.QtWidgets import QApplication
+
+    from napari_noisyfix.gui import launch as launch_module
+
+    seen = []
+    monkeypatch.setattr(
+        launch_module,
+        "preload_model_stack",
+        lambda: seen.append(napari.current_viewer().window._qt_window.isVisible()),
+    )
+
+    def run():  # napari's event loop, until the preload's timer has fired
+        end = time.monotonic() + 10
+        while not seen and time.monotonic() < end:
+            QApplication.processEvents()
+            time.sleep(0.02)
+        napari.current_viewer().close()
+
+    monkeypatch.setattr(napari, "run", run)
+    masks = {"a": np.zeros((32, 32), np.uint8)}
+    project = Project.create(tmp_path / "p", {"a": np.ones((32, 32), np.float32)}, masks)
+    assert launch(project, reviewer="dr-live") == 0
+    assert seen == [True]
