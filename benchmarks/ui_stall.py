@@ -125,9 +125,10 @@ def measure(project, config, args) -> dict:
     """Open the widget, accept a few regions, press Retrain and probe the event loop."""
     import napari
 
-    from napari_noisyfix.gui.launch import dock, preload_model_stack
+    from napari_noisyfix.gui.launch import dock
+    from napari_noisyfix.gui.preload import preload_model_stack
 
-    preload_model_stack()  # as `noisyfix review` does once its window shows
+    preload_model_stack()  # as the widget does once it shows
     viewer = napari.Viewer()
     widget = dock(viewer)
     widget.open_project(project, reviewer="benchmark")

@@ -21,7 +21,8 @@ import numpy as np
 from skimage.io import imread
 from skimage.transform import resize
 
-from napari_noisyfix.gui.launch import WINDOW_SIZE, dock, preload_model_stack, quiet_binding_notice
+from napari_noisyfix.gui.launch import WINDOW_SIZE, dock, quiet_binding_notice
+from napari_noisyfix.gui.preload import preload_model_stack
 from napari_noisyfix.project import Project
 
 N_IMAGES, SHAPE = 4, (128, 160)

@@ -43,18 +43,19 @@ def test_the_launcher_shows_no_binding_deprecation_toast(window_app, tmp_path, m
 
 
 def test_the_window_shows_before_the_model_code_is_preloaded(window_app, tmp_path, monkeypatch):
-    """An interactive run shows its window first and loads the model code (torch._dynamo, the
-    update) once it shows, so that neither a first retrain nor the window waits for it."""
+    """The window shows first and the widget loads the model code (torch._dynamo, the update)
+    once it shows, so that neither a first retrain nor the window waits for it."""
     import time
 
     import napari
     from qtpy.QtWidgets import QApplication
 
-    from napari_noisyfix.gui import launch as launch_module
+    from napari_noisyfix.gui import preload
 
     seen = []
+    monkeypatch.setattr(preload, "_scheduled", [])  # another test's widget may have scheduled it
     monkeypatch.setattr(
-        launch_module,
+        preload,
         "preload_model_stack",
         lambda: seen.append(napari.current_viewer().window._qt_window.isVisible()),
     )
@@ -71,3 +72,14 @@ def test_the_window_shows_before_the_model_code_is_preloaded(window_app, tmp_pat
     project = Project.create(tmp_path / "p", {"a": np.ones((32, 32), np.float32)}, masks)
     assert launch(project, reviewer="dr-live") == 0
     assert seen == [True]
+
+
+def test_the_widget_is_imported_without_torch():
+    """napari imports a plugin's widget on its UI thread: without torch (seconds), the widget
+    opens at once and loads the model code after it shows."""
+    import subprocess
+    import sys
+
+    code = "import sys, napari_noisyfix.gui.widget; print('torch' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

@@ -83,7 +83,7 @@ def get_synth_budget(name: str) -> SynthBudget:
 
 
 def _singan_config(plan: SynthBudget, device: str, seed: int):
-    from ..synth.singan_train import SinGANConfig
+    from ..synth.singan_config import SinGANConfig
 
     return SinGANConfig(
         size=plan.gen_size,

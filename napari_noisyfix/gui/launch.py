@@ -14,26 +14,6 @@ WINDOW_SIZE = (1600, 1000)
 SETTLE_SECONDS = 2.5
 #: Who reviews in a ``--screenshot`` run when nobody was named: for that run only.
 SCREENSHOT_REVIEWER = "screenshot"
-#: Milliseconds after the window shows before :func:`preload_model_stack` runs: the window is
-#: painted and the expert looks at the first region while the model code loads (a few seconds
-#: in which the window does not respond), instead of waiting for the window that long.
-PRELOAD_DELAY_MS = 500
-
-
-def preload_model_stack() -> None:
-    """Import torch and the model code before the expert's first retrain.
-
-    Importing torch initialises C extensions that hold the GIL for seconds; done first inside a
-    retrain worker, that would freeze the interface while the expert works. :func:`launch` runs
-    this once the window shows (:data:`PRELOAD_DELAY_MS`), so the window does not wait for it.
-
-    torch._dynamo too, which the first optimizer imports (seconds more). The triton it loads is
-    loaded already, by this package (:mod:`~napari_noisyfix.model.triton_load` says why).
-    """
-    import torch._dynamo  # noqa: F401
-
-    from ..model import update  # noqa: F401
-    from ..quality import score  # noqa: F401
 
 
 def dock(viewer):
@@ -82,8 +62,7 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
         opened for writing or, when another program has it open for writing (or the folder
         cannot be written), read-only: the window and the terminal say so.
     screenshot : path, optional
-        Render the whole window (widget included) to this PNG and exit instead of running (no
-        retrain can follow, so the model code is not preloaded).
+        Render the whole window (widget included) to this PNG and exit instead of running.
     reviewer : str, optional
         Reviewer name; else the one remembered in the project, else asked in a dialog. A
         ``screenshot`` run with neither reviews as :data:`SCREENSHOT_REVIEWER` for that run only:
@@ -124,7 +103,6 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
         from qtpy.QtCore import QTimer
 
         QTimer.singleShot(0, widget.controller.refocus)
-        QTimer.singleShot(PRELOAD_DELAY_MS, preload_model_stack)
         napari.run()
         project.close()
         return 0

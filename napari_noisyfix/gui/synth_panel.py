@@ -19,7 +19,7 @@ from qtpy.QtWidgets import (
 )
 
 from ..faults import FAULTS
-from ..synth.singan_train import SinGANConfig
+from ..synth.singan_config import SinGANConfig
 from ..synth.store import add_pairs, check_source, check_two_class, draw_pairs, train_generators
 from ..synth.style import STYLES
 from .controls import button, spin

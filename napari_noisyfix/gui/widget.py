@@ -32,6 +32,7 @@ from .controls import button, spin
 from .from_layers import pick_layers, project_from_layers
 from .keys import ACTIONS, KeyBinder, key_text
 from .legend import Legend
+from .preload import schedule_preload
 from .queue_panel import QueuePanel
 from .refine_panel import RefinePanel
 from .synth_panel import SynthPanel
@@ -92,6 +93,11 @@ class NoisyFixWidget(QWidget):
         self._remember_settings()
         self.keys.bind(self.controller)
         self.refresh()
+
+    def showEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        """Load the model code once the widget is on screen (:mod:`.preload`)."""
+        super().showEvent(event)
+        schedule_preload()
 
     # ------------------------------------------------------------------ layout
     def _build(self) -> None:

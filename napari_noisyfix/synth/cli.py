@@ -7,7 +7,7 @@ from __future__ import annotations
 def _cmd_synth_train(args) -> int:
     from ..cli import open_project
     from ..progress import drive
-    from .singan_train import SinGANConfig
+    from .singan_config import SinGANConfig
     from .store import choose_images, train_generators
 
     config = SinGANConfig(

@@ -15,7 +15,6 @@ gradient, which float16 autocast makes fragile, and these networks are small.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
@@ -25,49 +24,9 @@ from skimage.transform import resize
 from ..errors import NoisyFixError
 from ..model.device import resolve_device, seed_everything
 from ..progress import Progress
+from .singan_config import SinGANConfig
 from .singan_generate import SinGANSeg
 from .singan_nets import PatchCritic, ScaleGenerator, gradient_penalty
-
-
-@dataclass
-class SinGANConfig:
-    """Settings of one generator's training.
-
-    ``size``: longer side of the finest scale (the pair is shrunk to it); ``scales`` from
-    ``min_size`` (shorter side of the coarsest) up; ``iters`` per scale, each with ``d_steps``
-    critic and ``g_steps`` generator updates; ``width`` / ``blocks`` of every network; Adam
-    ``lr`` (divided by 10 for the last fifth of each scale); ``gp_weight`` (WGAN-GP),
-    ``rec_weight`` (reconstruction, SinGAN's alpha), ``noise_amp`` (finer scales' noise, times the
-    coarser reconstruction's RMS error); ``device``, ``seed``.
-    """
-
-    size: int = 96
-    min_size: int = 24
-    scales: int = 4
-    iters: int = 300
-    d_steps: int = 2
-    g_steps: int = 1
-    width: int = 32
-    blocks: int = 5
-    lr: float = 5e-4
-    gp_weight: float = 0.1
-    rec_weight: float = 10.0
-    noise_amp: float = 0.1
-    device: str = "auto"
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.scales < 1 or self.iters < 1 or self.d_steps < 1 or self.g_steps < 1:
-            raise NoisyFixError("SinGAN scales, iterations and steps must be at least 1")
-        if not 8 <= self.min_size <= self.size:
-            raise NoisyFixError(
-                f"SinGAN sizes: need 8 <= min size {self.min_size} <= size {self.size}"
-            )
-        if self.blocks < 3 or self.width < 4:
-            raise NoisyFixError("SinGAN networks need at least 3 blocks of 4 channels")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def pair_tensor(image: np.ndarray, mask: np.ndarray, size: int, where: str) -> tuple:

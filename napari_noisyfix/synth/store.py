@@ -9,14 +9,17 @@ ever serve as training data (``noisyfix train --synthetic add``).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import NoisyFixError
 from ..progress import Progress, restage
-from .singan_generate import SinGANSeg
-from .singan_train import SinGANConfig, train_singan
+from .singan_config import SinGANConfig
 from .style import NEEDS_ENCODER, STYLES, apply_style
+
+if TYPE_CHECKING:  # the networks load torch: imported where a generator is trained or drawn
+    from .singan_generate import SinGANSeg
 
 GENERATORS = "generators"
 
@@ -71,6 +74,8 @@ def generator_path(project, name: str, version: int) -> Path:
 def train_generators(project, names: list[str], config: SinGANConfig):
     """Train and store one generator per image; yields Progress, returns
     ``{name: {"version", "seconds"}}``. Cancelling keeps the generators already finished."""
+    from .singan_train import train_singan
+
     project.check_writable("store generators")
     done = {}
     for i, name in enumerate(names):
@@ -135,6 +140,8 @@ def draw_pairs(project, per_image: int, style: str = "fda", seed: int = 0, names
     step), so the pairs look like the images they stand in for. The same arguments draw the same
     pairs, so a preview (napari) is exactly what is added.
     """
+    from .singan_generate import SinGANSeg
+
     if per_image < 1:
         raise NoisyFixError(f"--per-image {per_image}: must be at least 1")
     trained = [n for n in project.names if generator_versions(project, n)]

@@ -1,0 +1,35 @@
+"""The model code, loaded once the widget shows: before the expert's first job, not before the
+window.
+
+Importing torch initialises C extensions that hold the GIL for seconds; done first inside a
+job's worker, that would freeze the interface while the expert works. torch._dynamo too, which
+the first optimizer imports (seconds more). The triton it loads is loaded already, by the gui
+package (:mod:`~napari_noisyfix.model.triton_load` says why). The widget's first show schedules
+:func:`preload_model_stack` :data:`PRELOAD_DELAY_MS` later: the window is painted and the expert
+reads the first region while the code loads (a few seconds in which the window does not
+respond), instead of waiting that long for the window.
+"""
+
+from __future__ import annotations
+
+#: Milliseconds from the widget's first show to :func:`preload_model_stack`.
+PRELOAD_DELAY_MS = 500
+_scheduled = []
+
+
+def preload_model_stack() -> None:
+    """Import torch, torch._dynamo, the update and the scoring code (instant once done)."""
+    import torch._dynamo  # noqa: F401
+
+    from ..model import update  # noqa: F401
+    from ..quality import score  # noqa: F401
+
+
+def schedule_preload() -> None:
+    """Run :func:`preload_model_stack` on the UI thread shortly, once per process."""
+    if _scheduled:
+        return
+    from qtpy.QtCore import QTimer
+
+    _scheduled.append(True)
+    QTimer.singleShot(PRELOAD_DELAY_MS, lambda: preload_model_stack())
