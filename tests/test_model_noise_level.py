@@ -88,7 +88,7 @@ def test_planted_noise_raises_the_strength_to_the_planted_share():
     )
     assert est.pixels == judged
     assert est.noise == pytest.approx(wrong / judged, rel=0.05)  # a sure model finds them all
-    assert est.strength > 0.5 and est.dice_weight == pytest.approx(est.strength)
+    assert est.strength > 0.5 and est.dice_weight == 1.0  # the full Dice term once it looks noisy
     assert est.filter_threshold >= 0.8
     assert "robust strength" in est.describe() and "thin structures protected" in est.describe()
     assert estimate(truths, plant_errors(truths)).strength > estimate(truths, truths).strength

@@ -51,8 +51,8 @@ ROBUST = {
 #: noise (:mod:`.noise_level`). After the warm-up epochs of plain cross-entropy, the share of
 #: pixels that the model confidently contradicts beyond what its own uncertainty explains is
 #: measured on the held-out validation patients; that share of pixels is down-weighted and the
-#: Dice term gets a weight in proportion, so that labels that look clean, or a model that cannot
-#: judge them, leave plain cross-entropy. Thin structures are never filtered. In an out-of-fold
+#: Dice term is on (at full weight) wherever any noise is found, so that labels that look clean,
+#: or a model that cannot judge them, leave plain cross-entropy. Thin structures are never filtered. In an out-of-fold
 #: run the final model's estimate comes from the folds' predictions (:mod:`.oof`). Not the
 #: default: on noisy fluorescence masks it recovers less of the gap than ROBUST (BENCHMARKS.md).
 ADAPTIVE = {**ROBUST, "loss": "ce_dice", "auto_strength": True}
