@@ -75,9 +75,13 @@ def test_update_lr_scores_the_remaining_errors_under_stored_probabilities(tmp_pa
 def test_demo_start_times_a_command_to_its_png_and_refuses_a_failed_one(tmp_path, monkeypatch):
     demo_start = _script("demo_start")
     png = tmp_path / "shot.png"
-    write = f"import pathlib, time; time.sleep(0.2); pathlib.Path({str(png)!r}).write_bytes(b'x')"
-    seconds = demo_start.timed([sys.executable, "-c", write], png, timeout=60)
+    write = (
+        f"import pathlib, time; time.sleep(0.2); pathlib.Path({str(png)!r}).write_bytes(b'x'); "
+        "time.sleep(1.0)"  # a slow shut-down after the PNG: counted in the exit time only
+    )
+    seconds, exit_seconds = demo_start.timed([sys.executable, "-c", write], png, timeout=60)
     assert 0.2 <= seconds < 60 and png.is_file()
+    assert exit_seconds - seconds >= 0.9
     with pytest.raises(SystemExit, match="failed"):
         demo_start.timed([sys.executable, "-c", "raise SystemExit(3)"], tmp_path / "no.png", 60)
     monkeypatch.delenv("DISPLAY", raising=False)
