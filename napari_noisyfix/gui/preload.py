@@ -32,4 +32,5 @@ def schedule_preload() -> None:
     from qtpy.QtCore import QTimer
 
     _scheduled.append(True)
+    # the name is looked up when the timer fires, not now (a test replaces the function)
     QTimer.singleShot(PRELOAD_DELAY_MS, lambda: preload_model_stack())

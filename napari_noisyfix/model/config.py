@@ -52,9 +52,10 @@ ROBUST = {
 #: pixels that the model confidently contradicts beyond what its own uncertainty explains is
 #: measured on the held-out validation patients; that share of pixels is down-weighted and the
 #: Dice term is on (at full weight) wherever any noise is found, so that labels that look clean,
-#: or a model that cannot judge them, leave plain cross-entropy. Thin structures are never filtered. In an out-of-fold
-#: run the final model's estimate comes from the folds' predictions (:mod:`.oof`). Not the
-#: default: on noisy fluorescence masks it recovers less of the gap than ROBUST (BENCHMARKS.md).
+#: or a model that cannot judge them, leave plain cross-entropy. Thin structures are never
+#: filtered. In an out-of-fold run the final model's estimate comes from the folds' predictions
+#: (:mod:`.oof`). Not the default: in measure 3 (one seed) it recovers 62% of a noisy-to-clean
+#: gap where ROBUST recovers 72% (BENCHMARKS.md, issue 19).
 ADAPTIVE = {**ROBUST, "loss": "ce_dice", "auto_strength": True}
 #: MixMatch (:mod:`.mixmatch`, Berthelot et al. 2019): the robust recipe's loss, clean-subset
 #: phase and warm-up, but the pixels its filter would down-weight are left unlabelled and learnt

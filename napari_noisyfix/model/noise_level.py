@@ -19,8 +19,8 @@ most is down-weighted (the filter threshold is that quantile of the judged pixel
 ``filter_threshold``) and, whenever the strength is above 0, the Dice term of ``ce_dice`` takes
 its full ``dice_weight``. Clean labels, and a model too unsure to contradict them, give a
 strength of 0: plain training, no Dice term. (The Dice weight was ``strength x dice_weight``
-once: on noisy fluorescence masks, at strength 0.38, that recovered 18% of the noisy-to-clean gap
-against 63% at the full weight, with the same filter; BENCHMARKS.md, issue 19.)
+once: in measure 3, at strength 0.38, that recovered 17% of a noisy-to-clean gap against 62% at
+the full weight, with the same filter; BENCHMARKS.md, issue 19.)
 
 At the end of a short warm-up a model is often that unsure. So in an out-of-fold run (``noisyfix
 train``, ``update``) the final model takes its estimate from the folds' out-of-fold predictions
