@@ -238,3 +238,32 @@ def test_a_pool_of_workers_plants_and_finds_the_same_samples(scored, monkeypatch
         np.testing.assert_array_equal(a.X, b.X)
         np.testing.assert_array_equal(a.pix_X, b.pix_X)
         assert (a.true_dice, a.trusted, a.raw) == (b.true_dice, b.trusted, b.raw)
+
+
+def test_the_calibration_fits_with_one_thread_and_the_same_result(scored, monkeypatch):
+    """OpenMP's second thread only slows these small fits (three times over with the other
+    core busy); the models fitted are the same either way."""
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    from napari_noisyfix.quality import calibration
+
+    project, _, _ = scored
+    samples = _samples(project)
+    seen = []
+    fit = calibration._classifier
+
+    def spy(*args, **kwargs):
+        seen.append({p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp"})
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(calibration, "_classifier", spy)
+    with threadpool_limits(2):
+        one = fit_calibration(samples)
+        assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp"} <= {2}
+    assert seen and all(s <= {1} for s in seen)
+    images = {s.image: (s.raw, s.X) for s in samples if not s.planted}
+    other = calibration.fit_calibration.__wrapped__(samples)  # the machine's thread count
+    a, b = one.predict(images), other.predict(images)
+    for name in images:
+        for x, y in zip(a[name], b[name], strict=True):
+            np.testing.assert_allclose(x, y, rtol=0, atol=1e-12)
