@@ -83,3 +83,18 @@ def test_the_widget_is_imported_without_torch():
     code = "import sys, napari_noisyfix.gui.widget; print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_the_preload_makes_napari_s_unit_registry():
+    """pint reads its unit definitions the first time a layer asks for a unit; the preload does
+    it, so that opening a project from the widget does not."""
+    import subprocess
+    import sys
+
+    code = (
+        "import pint; from napari_noisyfix.gui.preload import preload_model_stack; "
+        "lazy = type(pint.get_application_registry().get()).__name__; preload_model_stack(); "
+        "print(lazy, type(pint.get_application_registry().get()).__name__)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["LazyRegistry", "UnitRegistry"]

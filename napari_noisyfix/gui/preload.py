@@ -7,7 +7,9 @@ the first optimizer imports (seconds more). The triton it loads is loaded alread
 package (:mod:`~napari_noisyfix.model.triton_load` says why). The widget's first show schedules
 :func:`preload_model_stack` :data:`PRELOAD_DELAY_MS` later: the window is painted and the expert
 reads the first region while the code loads (a few seconds in which the window does not
-respond), instead of waiting that long for the window.
+respond), instead of waiting that long for the window. napari's unit registry (pint, which reads
+its unit definitions the first time a layer asks for a unit: about 0.4-0.9 s here) is made then
+too, so that opening a project from the widget does not pay it.
 """
 
 from __future__ import annotations
@@ -18,11 +20,15 @@ _scheduled = []
 
 
 def preload_model_stack() -> None:
-    """Import torch, torch._dynamo, the update and the scoring code (instant once done)."""
+    """Import torch, torch._dynamo, the update and the scoring code, and make napari's unit
+    registry (instant once done)."""
+    import pint
     import torch._dynamo  # noqa: F401
 
     from ..model import update  # noqa: F401
     from ..quality import score  # noqa: F401
+
+    pint.get_application_registry().pixel  # noqa: B018 (the first unit reads the definitions)
 
 
 def schedule_preload() -> None:
