@@ -13,9 +13,7 @@ prints one row per arm with the share of the noisy-to-clean gap it recovers.
         --arms ce_noisy,robust_fixed,adaptive,adaptive_oof,tloss,gce,sce,mixmatch,ce_clean --out /tmp/bench/arms
 
 ``adaptive_oof`` trains as ``noisyfix train`` does (the budget's folds, then the final model,
-whose adaptive strength comes from the folds' out-of-fold predictions) and tests the final model;
-``robust_oof`` and ``mixmatch_oof`` train the fixed recipes the same way, to compare on equal
-terms (the other arms keep the best epoch on held-out validation patients).
+whose adaptive strength comes from the folds' out-of-fold predictions) and tests the final model.
 
 ``--encoder``, ``--epochs`` and ``--steps`` shorten the arms' schedule where the budget's does not
 fit the machine (every arm of a run gets the same).

@@ -61,12 +61,9 @@ def test_the_out_of_fold_arm_tests_the_final_model_with_the_folds_strength(tmp_p
     overrides.update(device="cpu", encoder="mobilenet_v2", filter_warmup=1)
     overrides.update(clean_pretrain_epochs=0)
     projects = {"noisy": project, "clean": project}
-    arms = ["adaptive_oof", "robust_oof"]
-    results = drive(run_arms(projects, overrides, test, arms, tmp_path, 2), quiet=True)
+    results = drive(run_arms(projects, overrides, test, ["adaptive_oof"], tmp_path, 2), quiet=True)
     arm = results["adaptive_oof"]
-    assert project.model_versions() == [1, 2]  # trained as `noisyfix train` trains, as versions
-    fixed = results["robust_oof"]  # the fixed recipe trained the same way, on equal terms
-    assert "fixed recipe 'robust'" in fixed["strength"] and fixed["noise"] is None
-    assert fixed["best_epoch"] == -1 == arm["best_epoch"]  # no validation split: the last epoch
+    assert project.model_versions() == [1]  # trained as `noisyfix train` trains, as a version
     assert f"out-of-fold predictions of {len(project.names)} images" in arm["strength"]
+    assert arm["best_epoch"] in (0, 1)  # the final model's, read from its checkpoint
     assert arm["noise"]["source"].startswith("out-of-fold") and 0 <= arm["test_dice"] <= 1

@@ -117,6 +117,7 @@ def _commit(project, config, final: TrainResult, probs, summaries, fold_models, 
         "folds": len(fold_lists),
         "val_names": final.val_names,
         "train_names": final.train_names,
+        "best_epoch": final.best_epoch,
         "robust_strength": final.strength_text(),
         "noise": final.noise,
     }
