@@ -21,9 +21,9 @@ from .testset import version_predictor
 
 RUNS = ("ce_noisy", "robust_noisy", "ce_clean")
 #: Measure 3's arms when every recipe is compared (:func:`run_arms`): name -> (labels, recipe
-#: and loss). ``ce_clean`` trains plain CE on the expert masks (the ceiling) and
-#: ``adaptive_clean`` the default recipe on them (its strength should fall to near plain); every
-#: other arm trains on the noisy masks.
+#: and loss). ``ce_clean`` trains plain CE on the expert masks (the ceiling), ``adaptive_clean``
+#: the adaptive recipe on them (its strength should fall to near plain) and ``mixmatch_clean``
+#: MixMatch (whether it costs clean labels anything); every other arm trains on the noisy masks.
 ARMS: dict[str, tuple[str, dict]] = {
     "ce_noisy": ("noisy", {"strategy": "plain"}),
     "robust_fixed": ("noisy", {"strategy": "robust"}),
@@ -36,6 +36,7 @@ ARMS: dict[str, tuple[str, dict]] = {
     "ce_clean": ("clean", {"strategy": "plain"}),
     "adaptive_clean": ("clean", {"strategy": "adaptive"}),
     "adaptive_oof_clean": ("clean", {"strategy": "adaptive"}),
+    "mixmatch_clean": ("clean", {"strategy": "mixmatch"}),
 }
 #: Arms trained as ``noisyfix train`` trains: the out-of-fold folds first, then the final model
 #: (tested), whose adaptive strength comes from the folds' out-of-fold predictions. The final
