@@ -252,14 +252,17 @@ def test_the_calibration_fits_with_one_thread_and_the_same_result(scored, monkey
     seen = []
     fit = calibration._classifier
 
+    def openmp_threads() -> set:
+        return {p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp"}
+
     def spy(*args, **kwargs):
-        seen.append({p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp"})
+        seen.append(openmp_threads())
         return fit(*args, **kwargs)
 
     monkeypatch.setattr(calibration, "_classifier", spy)
     with threadpool_limits(2):
         one = fit_calibration(samples)
-        assert {p["num_threads"] for p in threadpool_info() if p["user_api"] == "openmp"} <= {2}
+        assert openmp_threads() <= {2}
     assert seen and all(s <= {1} for s in seen)
     images = {s.image: (s.raw, s.X) for s in samples if not s.planted}
     other = calibration.fit_calibration.__wrapped__(samples)  # the machine's thread count

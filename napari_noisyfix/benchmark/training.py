@@ -40,9 +40,8 @@ ARMS: dict[str, tuple[str, dict]] = {
 }
 #: Arms trained as ``noisyfix train`` trains: the out-of-fold folds first, then the final model
 #: (tested), whose adaptive strength comes from the folds' out-of-fold predictions. The final
-#: model holds out validation patients and keeps its best epoch as :func:`train` does: the fixed
-#: recipe trained this way tested to the same Dice as ``robust_fixed`` to every digit (fluorescence,
-#: realistic noise, seed 0).
+#: model holds out validation patients and keeps its best epoch as :func:`train` does, so an
+#: arm of a fixed recipe trained this way would equal its plain arm (BENCHMARKS.md, issue 19).
 OUT_OF_FOLD_ARMS = ("adaptive_oof", "adaptive_oof_clean")
 
 
