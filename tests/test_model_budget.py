@@ -55,6 +55,33 @@ def test_a_real_step_is_timed_on_the_device():
     assert 0 < seconds < 60
 
 
+def test_a_mixmatch_step_is_timed_with_its_guesses_and_its_views():
+    import torch
+
+    from napari_noisyfix.model.mixmatch import MIXMATCH
+
+    seen = []
+
+    class Recorder(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = torch.nn.Conv2d(1, 2, 1)
+
+        def forward(self, x):
+            seen.append((x.shape[0], torch.is_grad_enabled()))
+            return self.conv(x)
+
+    x = torch.zeros(3, 1, 8, 8)
+    for strategy, expected in (
+        ("robust", [(3, True)]),
+        ("mixmatch", [(3, False)] * MIXMATCH.k + [(3 * MIXMATCH.k, True)]),
+    ):
+        seen.clear()
+        config = TrainConfig(strategy=strategy, encoder="mobilenetv3_small", device="cpu")
+        budget._loss_of(config, Recorder(), x, 2)().backward()
+        assert seen == expected
+
+
 def test_durations_read_in_seconds_minutes_or_hours():
     assert duration_text(12.4) == "about 12 s"
     assert duration_text(420) == "about 7 min"

@@ -137,7 +137,9 @@ def time_step(config: TrainConfig, in_channels: int, n_classes: int, repeats: in
 
 def _loss_of(config: TrainConfig, model, x, n_classes: int):
     """The loss of one timed step on the batch ``x``: cross-entropy on random labels, or for
-    Mask R-CNN torchvision's losses on a grid of square objects."""
+    Mask R-CNN torchvision's losses on a grid of square objects. A MixMatch step does what
+    :func:`~.mixmatch.mixmatch_step` does with the network: ``K`` forward passes of the batch
+    without gradient (the label guess), then one forward-backward pass over ``K`` times it."""
     import torch
 
     if config.arch == "maskrcnn":
@@ -145,8 +147,22 @@ def _loss_of(config: TrainConfig, model, x, n_classes: int):
 
         target = {k: v.to(x.device) for k, v in instance_targets(grid_ids(x.shape[-1])).items()}
         return lambda: sum(model.losses(x, [target] * x.shape[0]).values())
-    y = torch.randint(0, n_classes, (x.shape[0], *x.shape[-2:]), device=x.device)
-    return lambda: torch.nn.functional.cross_entropy(model(x), y)
+    views = 1
+    if config.strategy == "mixmatch":
+        from .mixmatch import MIXMATCH
+
+        views = MIXMATCH.k
+    mixed = x.repeat(views, 1, 1, 1) if views > 1 else x
+    y = torch.randint(0, n_classes, (mixed.shape[0], *x.shape[-2:]), device=x.device)
+
+    def loss():
+        if views > 1:
+            with torch.no_grad():
+                for _ in range(views):
+                    model(x)
+        return torch.nn.functional.cross_entropy(model(mixed), y)
+
+    return loss
 
 
 def estimate_seconds(plan: TrainPlan, in_channels: int, n_classes: int) -> float:
