@@ -22,8 +22,9 @@ from .testset import version_predictor
 RUNS = ("ce_noisy", "robust_noisy", "ce_clean")
 #: Measure 3's arms when every recipe is compared (:func:`run_arms`): name -> (labels, recipe
 #: and loss). ``ce_clean`` trains plain CE on the expert masks (the ceiling), ``adaptive_clean``
-#: the adaptive recipe on them (its strength should fall to near plain) and ``mixmatch_clean``
-#: MixMatch (whether it costs clean labels anything); every other arm trains on the noisy masks.
+#: the adaptive recipe on them (its strength should fall to near plain), ``robust_clean`` the
+#: default recipe and ``mixmatch_clean`` MixMatch (whether they cost clean labels anything); every
+#: other arm trains on the noisy masks.
 ARMS: dict[str, tuple[str, dict]] = {
     "ce_noisy": ("noisy", {"strategy": "plain"}),
     "robust_fixed": ("noisy", {"strategy": "robust"}),
@@ -34,6 +35,7 @@ ARMS: dict[str, tuple[str, dict]] = {
     "sce": ("noisy", {"strategy": "plain", "loss": "sce"}),
     "mixmatch": ("noisy", {"strategy": "mixmatch"}),
     "ce_clean": ("clean", {"strategy": "plain"}),
+    "robust_clean": ("clean", {"strategy": "robust"}),
     "adaptive_clean": ("clean", {"strategy": "adaptive"}),
     "adaptive_oof_clean": ("clean", {"strategy": "adaptive"}),
     "mixmatch_clean": ("clean", {"strategy": "mixmatch"}),
