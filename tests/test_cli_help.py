@@ -41,8 +41,8 @@ def test_train_help_shows_the_recipe_values(capsys, command):
         assert f"(default: {config.image_size})" in text
     assert f"crops per step (default: {config.batch_size})" in text
     assert f"(default: {config.lr})" in text
-    assert "(default: ce_dice (robust, adaptive, mixmatch), ce (plain))" in text
-    assert "(default: off (robust, plain, mixmatch), on (adaptive))" in text
+    assert "(default: ce_dice (mixmatch, robust, adaptive), ce (plain))" in text
+    assert "(default: off (mixmatch, robust, plain), on (adaptive))" in text
     assert "(default: None)" not in text
     chunks = re.split(r" (?=--(?!no-)[a-z])", text[text.index("training:") :])
     shown = {chunk.split()[0].rstrip(","): chunk for chunk in chunks[1:]}

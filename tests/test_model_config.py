@@ -17,11 +17,12 @@ def test_plain_recipe_has_no_strategy():
     assert cfg.clean_pretrain_epochs == 0 and cfg.curriculum is False
 
 
-def test_default_is_the_robust_recipe_and_adaptive_is_its_parts_with_a_set_strength():
+def test_default_is_mixmatch_on_the_robust_recipe_and_adaptive_is_its_parts_with_a_strength():
     cfg = TrainConfig()
-    assert cfg.strategy == "robust" and cfg.auto_strength is False
+    assert cfg.strategy == "mixmatch" and cfg.auto_strength is False
     for key, value in ROBUST.items():
         assert getattr(cfg, key) == value
+    assert TrainConfig.robust().strategy == "robust"
     assert TrainConfig.adaptive().auto_strength is True
     assert {k: v for k, v in ADAPTIVE.items() if k != "auto_strength"} == {
         k: v for k, v in ROBUST.items() if k != "auto_strength"
