@@ -116,6 +116,27 @@ def test_contradicted_untrusted_pixels_become_unlabelled_with_the_guess():
     assert float(none.sum()) == 0 and zero == 0.0
 
 
+def test_thin_structures_are_never_left_unlabelled():
+    """The default recipe's guard for membranes and vessels: a 3-px membrane the model
+    contradicts keeps its given label, while a wide object it contradicts is left unlabelled."""
+    ctx = sure_background_context()
+
+    def unlabelled_count(membrane: bool, blob: bool) -> float:
+        mask = torch.zeros(64, 64, dtype=torch.long)
+        if membrane:
+            mask[8:56, 40:43] = 1
+        if blob:
+            mask[16:32, 10:26] = 1
+        flags = torch.zeros(64, 64, dtype=torch.bool)
+        sample = Sample("s", torch.randn(1, 64, 64), mask, torch.ones(64, 64), flags)
+        out = mixmatch_batch(ctx, ([0], [sample], (64, 64)), np.random.default_rng(0), True)
+        return float(out[3].sum())
+
+    assert unlabelled_count(membrane=True, blob=False) == 0
+    blob_only = unlabelled_count(membrane=False, blob=True)
+    assert blob_only > 0 and unlabelled_count(membrane=True, blob=True) == blob_only
+
+
 def test_unlabelled_targets_are_the_sharpened_guess():
     ctx = sure_background_context()
     batch = ([0, 0], [square_sample("noisy", False)], (64, 64))
