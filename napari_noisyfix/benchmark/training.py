@@ -23,7 +23,7 @@ RUNS = ("ce_noisy", "robust_noisy", "ce_clean")
 #: Measure 3's arms when every recipe is compared (:func:`run_arms`): name -> (labels, recipe
 #: and loss). ``ce_clean`` trains plain CE on the expert masks (the ceiling), ``adaptive_clean``
 #: the adaptive recipe on them (its strength should fall to near plain), ``robust_clean`` the
-#: default recipe and ``mixmatch_clean`` MixMatch (whether they cost clean labels anything); every
+#: fixed robust recipe and ``mixmatch_clean`` MixMatch (whether they cost clean labels anything); every
 #: other arm trains on the noisy masks.
 ARMS: dict[str, tuple[str, dict]] = {
     "ce_noisy": ("noisy", {"strategy": "plain"}),

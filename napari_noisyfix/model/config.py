@@ -61,11 +61,10 @@ ADAPTIVE = {**ROBUST, "loss": "ce_dice", "auto_strength": True}
 #: MixMatch (:mod:`.mixmatch`, Berthelot et al. 2019): the robust recipe's loss, clean-subset
 #: phase and warm-up, but the pixels its filter would down-weight are left unlabelled and learnt
 #: from guessed, sharpened labels (K views, MixUp, a ramped L2 term). Its own settings are fixed
-#: in ``mixmatch.MixMatchParams`` with the paper's values. The default: in measure 3 (both shared
-#: sets, protocol and realistic noise at 0.5, two seeds) it is level with or above ROBUST on all
-#: eight runs, never below plain CE, and on the expert masks it tests above plain CE (fluorescence
-#: 0.882 against 0.875), so it costs clean labels nothing; it costs 2x ROBUST's training time
-#: (BENCHMARKS.md, issue 19).
+#: in ``mixmatch.MixMatchParams`` with the paper's values. The default: in measure 3 it is level
+#: with or above plain CE on every run (on noisy masks at three noise levels, and on expert masks,
+#: where it costs nothing), while ROBUST falls below plain CE on some; it costs about twice
+#: ROBUST's training time (BENCHMARKS.md, issue 19).
 MIXMATCH = dict(ROBUST)
 RECIPES = {"robust": ROBUST, "adaptive": ADAPTIVE, "plain": PLAIN, "mixmatch": MIXMATCH}
 #: What training does with the project's synthetic pairs.
