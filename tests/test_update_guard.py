@@ -35,6 +35,9 @@ CONFIG = TrainConfig.plain(
 )  # fmt: skip
 #: A learning rate no update survives (the configured rate is taken whole: share 1).
 ABSURD_LR = 50.0
+#: The parent's training: 15 steps of this task train a model or not depending on the seed and on
+#: the CPU's kernels (a Dice of 0.0 to 0.86 over seeds 0-3), 40 steps reach 0.86-0.97 on every one.
+PARENT = TrainConfig.from_dict({**CONFIG.to_dict(), "steps_per_epoch": 40})
 BOXES = ((slice(8, 32), slice(8, 32)), (slice(32, 56), slice(32, 60)))  # two per image
 
 
@@ -51,8 +54,8 @@ def base(tmp_path_factory):
     masks = {n: m.astype(np.uint8) for n, m in masks.items()}
     images = {n: (m * 0.6 + rng.random(m.shape) * 0.4).astype(np.float32) for n, m in masks.items()}
     project = Project.create(tmp_path_factory.mktemp("guard") / "p", images, masks)
-    result = drive(train(project, CONFIG, val_names=[]), quiet=True)
-    save_checkpoint(project.model_dir(1), result.state, CONFIG, 1, 2, [], {"kind": "train"})
+    result = drive(train(project, PARENT, val_names=[]), quiet=True)
+    save_checkpoint(project.model_dir(1), result.state, PARENT, 1, 2, [], {"kind": "train"})
     project.close()
     return project.root
 
@@ -97,7 +100,9 @@ def test_a_harmful_update_keeps_the_parent_weights_and_records_why(base, tmp_pat
 
 def test_a_sound_update_is_judged_and_accepted(base, tmp_path):
     project = _project(base, tmp_path / "p", reviewed=N)
-    version = drive(update(project, steps=10, config=CONFIG), quiet=True)
+    # from the trained parent, 10 steps only stir it (Dice -0.03 +- 0.03 on the held-back
+    # regions); 30 settle, level or better on parents of seeds 0-4 at one and two threads
+    version = drive(update(project, steps=30, config=CONFIG), quiet=True)
     assert not _same_weights(project, 1, version)
     guard = load_checkpoint(project.model_dir(version)).meta["guard"]
     _, trusted = update_maps(project, project.names)
