@@ -32,12 +32,33 @@ UPDATE_SETS = (
 
 
 def _cmd_demo(args) -> int:
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
     from .gui.launch import launch
 
-    project = prepare_demo(
-        Path(args.project), n=args.n, size=args.size, seed=args.seed, budget=args.budget
-    )
-    return launch(project, screenshot=args.screenshot, reviewer=args.reviewer)
+    # The project is prepared (torch imported, the model installed, the masks scored) in a child
+    # process while this one starts napari and builds the window: on two cores the two overlap.
+    # Spawned, not forked: the child starts clean of this process's Qt and threads.
+    pool = ProcessPoolExecutor(1, mp_context=get_context("spawn"))
+    job = pool.submit(_prepared_demo, Path(args.project), args.n, args.size, args.seed, args.budget)
+
+    def project():
+        try:
+            return job.result()
+        finally:
+            pool.shutdown(wait=False)  # the child's interpreter shut-down is not waited for
+
+    try:
+        return launch(project, screenshot=args.screenshot, reviewer=args.reviewer)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _prepared_demo(path: Path, n: int, size: int, seed: int, budget: str) -> Path:
+    """:func:`prepare_demo` in the demo's child process: the project's folder, closed again."""
+    with prepare_demo(path, n=n, size=size, seed=seed, budget=budget) as project:
+        return project.root
 
 
 def prepare_demo(

@@ -57,10 +57,12 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
 
     Parameters
     ----------
-    project_path : path or Project
-        A noisyfix project folder, or a project opened already (``noisyfix demo``). A folder is
-        opened for writing or, when another program has it open for writing (or the folder
-        cannot be written), read-only: the window and the terminal say so.
+    project_path : path, Project or callable
+        A noisyfix project folder, a project opened already, or a function returning either,
+        called once the window and its widget exist (``noisyfix demo`` prepares its project in
+        another process meanwhile). A folder is opened for writing or, when another program has
+        it open for writing (or the folder cannot be written), read-only: the window and the
+        terminal say so.
     screenshot : path, optional
         Render the whole window (widget included) to this PNG and exit instead of running.
     reviewer : str, optional
@@ -75,22 +77,23 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
     """
     import napari
 
-    project = project_path
-    if not isinstance(project, Project):
-        project = Project.open_for_review(project_path)
-    if not project.writable:
-        print(
-            f"noisyfix: {project.root}: {project.read_only_reason}; opened read-only",
-            file=sys.stderr,
-        )
+    pending = callable(project_path)
+    project = None if pending else _opened(project_path)
+    quiet_binding_notice()
+    viewer = napari.Viewer(title="NoisyFix")
+    viewer.window.resize(*WINDOW_SIZE)
+    widget = dock(viewer)
+    if pending:
+        try:
+            project = _opened(project_path())
+        except BaseException:
+            viewer.close()
+            raise
+    title = f"NoisyFix — {project.config.get('name', project.root.name)}"
+    viewer.title = title + ("" if project.writable else " (read-only)")
     session_only = screenshot is not None and not (reviewer or project.reviewer)
     if session_only:
         reviewer = SCREENSHOT_REVIEWER
-    quiet_binding_notice()
-    title = f"NoisyFix — {project.config.get('name', project.root.name)}"
-    viewer = napari.Viewer(title=title + ("" if project.writable else " (read-only)"))
-    viewer.window.resize(*WINDOW_SIZE)
-    widget = dock(viewer)
     if not widget.open_project(project, reviewer=reviewer):
         viewer.close()
         project.close()
@@ -115,3 +118,16 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
     viewer.close()
     project.close()
     return 0
+
+
+def _opened(project) -> Project:
+    """``project`` as an open project: a folder is opened for review (read-only, and said so on
+    the terminal, when it cannot be written)."""
+    if not isinstance(project, Project):
+        project = Project.open_for_review(project)
+    if not project.writable:
+        print(
+            f"noisyfix: {project.root}: {project.read_only_reason}; opened read-only",
+            file=sys.stderr,
+        )
+    return project
