@@ -10,6 +10,7 @@ from PIL import Image
 
 from napari_noisyfix.cli import main
 from napari_noisyfix.gui import launch as launch_module
+from napari_noisyfix.gui import preload
 from napari_noisyfix.gui.layers import NAMES
 from napari_noisyfix.project import Project
 
@@ -21,9 +22,19 @@ DEMO_TIMEOUT = 120
 def test_demo_window_has_layers_and_a_queue_without_training(window_app, tmp_path, monkeypatch):
     import napari
 
-    seen, docked = {}, []
+    seen, docked, order = {}, [], []
     real_dock, real_shot = launch_module.dock, napari.Viewer.screenshot
-    monkeypatch.setattr(launch_module, "dock", lambda v: docked.append(real_dock(v)) or docked[0])
+
+    def dock(viewer):  # the widget, recording when the project reaches it
+        widget = real_dock(viewer)
+        real_open = widget.open_project
+        widget.open_project = lambda *a, **k: order.append("open") or real_open(*a, **k)
+        docked.append(widget)
+        return widget
+
+    monkeypatch.setattr(launch_module, "dock", dock)
+    monkeypatch.setattr(preload, "_scheduled", [])  # another test's widget may have scheduled it
+    monkeypatch.setattr(preload, "preload_model_stack", lambda: order.append("preload"))
 
     def shot(viewer, *args, **kwargs):  # what the window holds when it is rendered
         widget = docked[0]
@@ -39,6 +50,7 @@ def test_demo_window_has_layers_and_a_queue_without_training(window_app, tmp_pat
     code = main(["demo", "--project", str(tmp_path / "demo"), "--screenshot", str(png)])
     elapsed = time.perf_counter() - start
     assert code == 0
+    assert order == ["preload", "open"]  # the model code loaded while the child prepared
     assert elapsed < DEMO_TIMEOUT
     for key in ("image", "mask", "proposal", "uncertainty", "errors", "flags"):
         assert NAMES[key] in seen["layers"], key

@@ -84,7 +84,10 @@ def launch(project_path, screenshot=None, reviewer: str | None = None) -> int:
     viewer.window.resize(*WINDOW_SIZE)
     widget = dock(viewer)
     if pending:
+        from .preload import preload_now
+
         try:
+            preload_now()  # while the project is prepared elsewhere: no wait after the show
             project = _opened(project_path())
         except BaseException:
             viewer.close()

@@ -9,7 +9,9 @@ package (:mod:`~napari_noisyfix.model.triton_load` says why). The widget's first
 reads the first region while the code loads (a few seconds in which the window does not
 respond), instead of waiting that long for the window. napari's unit registry (pint, which reads
 its unit definitions the first time a layer asks for a unit: about 0.4-0.9 s here) is made then
-too, so that opening a project from the widget does not pay it.
+too, so that opening a project from the widget does not pay it. ``noisyfix demo`` loads it
+earlier still (:func:`preload_now`), while its window waits for the child process that prepares
+the project.
 """
 
 from __future__ import annotations
@@ -29,6 +31,14 @@ def preload_model_stack() -> None:
     from ..quality import score  # noqa: F401
 
     pint.get_application_registry().pixel  # noqa: B018 (the first unit reads the definitions)
+
+
+def preload_now() -> None:
+    """Run :func:`preload_model_stack` now, for a caller with time to spare (the demo's window,
+    waiting for its child process), so that the widget's first show schedules nothing."""
+    if not _scheduled:
+        _scheduled.append(True)
+        preload_model_stack()
 
 
 def schedule_preload() -> None:
