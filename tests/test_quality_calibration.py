@@ -270,3 +270,47 @@ def test_the_calibration_fits_with_one_thread_and_the_same_result(scored, monkey
     for name in images:
         for x, y in zip(a[name], b[name], strict=True):
             np.testing.assert_allclose(x, y, rtol=0, atol=1e-12)
+
+
+def test_the_image_score_stacks_both_image_models_on_their_held_out_outputs():
+    """The image score is a logistic fit of "planted" on both image models' held-out outputs:
+    whichever of the two carries the signal in a project, the stacked score follows it."""
+    from types import SimpleNamespace
+
+    from napari_noisyfix.quality import calibration
+
+    rng = np.random.default_rng(0)
+    planted = rng.random(300) < 0.6
+    samples = [SimpleNamespace(planted="erode" if p else "") for p in planted]
+    noise = rng.uniform(0.2, 0.8, planted.size)  # a reading with no signal
+    telling = np.where(
+        planted, rng.uniform(0.6, 0.95, planted.size), rng.uniform(0.05, 0.7, planted.size)
+    )
+    for p_img, short in ((noise, telling), (telling, noise)):
+        est = 1.0 - short  # the estimated Dice falls short of 1 by ``short``
+        stack = calibration._fit_stack(
+            samples, [(None, None, p, e) for p, e in zip(p_img, est, strict=True)]
+        )
+        score = stack.predict_proba(calibration._stack_rows(p_img, est))[:, 1]
+        assert roc_auc_score(planted, score) > roc_auc_score(planted, telling) - 0.01
+        assert roc_auc_score(planted, score) > roc_auc_score(planted, noise) + 0.3
+    # without untouched masks there is nothing to stack against
+    assert calibration._fit_stack(samples[:1] * 3, [(None, None, 0.5, 0.9)] * 3) is None
+
+
+def test_the_stored_image_score_is_the_stack_of_the_image_models(scored):
+    project, _, _ = scored
+    fitted = fit_calibration(_samples(project))
+    assert fitted.stack is not None
+    rng = np.random.default_rng(0)
+    pixels = {k: rng.random((8, 8)).astype(np.float32) for k in ("pixel_error", "error_raw")}
+    maps = [dict(pixels), dict(pixels)]
+    low, high = (
+        fitted.apply([], m, (np.zeros(0), np.zeros(0), 0.5, e))
+        for m, e in zip(maps, (0.6, 0.99), strict=True)
+    )
+    assert low["est_dice"] == 0.6 and high["est_dice"] == 0.99
+    # the same P(error), a worse estimated Dice: a higher image score
+    assert low["error_score"] > high["error_score"]
+    # the pixel map still takes the image model's own P(error), as the pixel model was fitted
+    np.testing.assert_array_equal(maps[0]["error_score"], maps[1]["error_score"])

@@ -8,7 +8,9 @@ with scikit-learn's gradient-boosted trees (logistic regression for the pixels):
    the probability that accepting its proposal brings the mask closer to the truth
    (``prob_correct``); ``gain`` (pixels) and ``dice_gain`` (the queue's order) follow.
 2. **Images**: from image evidence and the calibrated regions, the probability that the mask
-   holds an error (``error_score``) and its estimated Dice against the truth (``est_dice``).
+   holds an error and its estimated Dice against the truth (``est_dice``); the image's
+   ``error_score`` stacks the two (a logistic fit on their held-out outputs): each is a noisy
+   reading of the same question, and one alone swings with the planting's draw.
 3. **Pixels**: the error map, a logistic combination of the pixel's own doubt, the uncalibrated
    map, the calibrated probability of the regions covering it and the image's probability.
 
@@ -242,10 +244,19 @@ class Calibration:
     """
 
     def __init__(
-        self, final=None, folds=None, fold_of=None, pixel=None, verdict=None, set_aside=None
+        self,
+        final=None,
+        folds=None,
+        fold_of=None,
+        pixel=None,
+        verdict=None,
+        set_aside=None,
+        stack=None,
     ):
         self.final, self.folds, self.fold_of = final, folds or [], fold_of or {}
         self.pixel, self.verdict = pixel, verdict or Verdict.uncalibrated("not fitted")
+        #: The image score from both image models' outputs (:func:`_fit_stack`).
+        self.stack = stack
         #: Calibration images whose given mask the calibration judged wrong and left out.
         self.set_aside: list[str] = list(set_aside or [])
 
@@ -293,7 +304,12 @@ class Calibration:
             maps["error_score"] = maps["error_raw"]
         for reg, pe, ph in zip(judged, p_err, p_help, strict=True):
             _set(reg, float(pe), float(ph))
-        return {"error_score": p_img, "est_dice": est}
+        score = (
+            p_img
+            if self.stack is None
+            else float(_proba(self.stack, _stack_rows([p_img], [est]))[0])
+        )
+        return {"error_score": score, "est_dice": est}
 
     def _pixel_map(self, maps: dict, regions: list[Region], p_err, p_img: float) -> np.ndarray:
         shape = maps["pixel_error"].shape
@@ -382,7 +398,26 @@ def fit_calibration(
         fold_of = {n: f for n, f in fold_of.items() if n not in doubted}
         verdict.n_set_aside = len(doubted)
     final = _Stage(final_regions, final_images)
-    return Calibration(final, folds, fold_of, pixel, verdict, sorted(doubted))
+    stack = _fit_stack(samples, held)
+    return Calibration(final, folds, fold_of, pixel, verdict, sorted(doubted), stack)
+
+
+def _stack_rows(p_img, est) -> np.ndarray:
+    """Stacking rows: the logits of P(error) and of the estimated Dice's shortfall."""
+    p_img, est = np.asarray(p_img, np.float64), np.asarray(est, np.float64)
+    return np.stack([_logit(p_img), _logit(1.0 - est)], 1)
+
+
+def _fit_stack(samples: list[Sample], held: list):
+    """The image score from the two image models: a logistic fit, on every calibration sample's
+    held-out P(error) and estimated Dice, of whether an error was planted (classes weighted
+    equally). ``None`` when one class is missing: the image score is then P(error) alone."""
+    y = np.array([bool(s.planted) for s in samples])
+    if y.all() or not y.any():
+        return None
+    X = _stack_rows([h[2] for h in held], [h[3] for h in held])
+    w = np.where(y, 1.0, y.sum() / (~y).sum())
+    return LogisticRegression(C=1.0, max_iter=500).fit(X, y, sample_weight=w)
 
 
 def _fit_images(samples: list[Sample], region_probs: list, fold: np.ndarray, params):

@@ -63,7 +63,7 @@ from .verdict import Verdict
 MANIFEST = "quality_manifest.json"
 VERDICT_FILE = "calibration.json"
 #: Version of the cached files' layout; caches of another version are rebuilt.
-CACHE_FORMAT = 6
+CACHE_FORMAT = 7
 IMAGE_FIELDS = (
     "image",
     "quality",
