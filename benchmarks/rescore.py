@@ -23,8 +23,16 @@ def main() -> None:
     parser.add_argument("run", help="output folder of `noisyfix benchmark`")
     parser.add_argument("data", help="the data folder that run used")
     parser.add_argument("--out", required=True, help="new folder for the rescored run")
+    parser.add_argument(
+        "--calibration-seed",
+        type=int,
+        default=None,
+        help="seed of the calibration's planted errors (default: the documented parameters')",
+    )
     args = parser.parse_args()
-    results = drive(rescore_benchmark(args.run, args.data, args.out), desc="rescore")
+    results = drive(
+        rescore_benchmark(args.run, args.data, args.out, args.calibration_seed), desc="rescore"
+    )
     print(markdown_table(results))
 
 

@@ -12,6 +12,7 @@ from napari_noisyfix.benchmark.results import REQUIRED, TEXT_KEYS, resolve
 from napari_noisyfix.benchmark.review_metrics import BUDGET_KEYS, METHODS
 from napari_noisyfix.benchmark.run import benchmark_command
 from napari_noisyfix.errors import NoisyFixError
+from napari_noisyfix.quality.params import PARAMS
 from napari_noisyfix.synth.phantoms import make_phantom
 
 NEW_KEYS = (
@@ -169,6 +170,15 @@ def test_rescore_reuses_the_stored_probabilities_and_leaves_the_run_alone(run, t
     assert (out / "results.json").read_text() == before
     with pytest.raises(NoisyFixError, match="already exists"):
         drive(rescore_benchmark(out, out.parent / "tinyset", tmp_path / "re"), quiet=True)
+    # another planting seed reaches the scoring (its own calibration) and is recorded
+    seeded = drive(rescore_benchmark(out, out.parent / "tinyset", tmp_path / "s", 7), quiet=True)
+    assert again["calibration.seed"] == PARAMS.calibration.seed != seeded["calibration.seed"] == 7
+
+    def key(root):
+        manifest = root / "project" / "scores" / "v0001" / "quality_manifest.json"
+        return json.loads(manifest.read_text())["calibration_key"]
+
+    assert key(tmp_path / "s") != key(tmp_path / "re")
 
 
 def test_real_noise_run_measures_against_the_truth_folder(given_run):

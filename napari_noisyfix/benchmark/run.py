@@ -179,7 +179,7 @@ def run_benchmark(
     return results
 
 
-def rescore_benchmark(source, data_dir, out):
+def rescore_benchmark(source, data_dir, out, calibration_seed: int | None = None):
     """Measures 1 and 2 again with the current scoring code, on the out-of-fold probabilities a
     finished run stored (no training): compares scoring changes on identical probabilities.
 
@@ -194,10 +194,15 @@ def rescore_benchmark(source, data_dir, out):
         types; a run on real noise re-reads its recorded truth folder).
     out : path
         New output folder; the source is left untouched.
+    calibration_seed : int, optional
+        Seed of the calibration's planting instead of the default's (recorded as
+        ``calibration.seed``): how much the scores depend on the draw.
     """
+    import dataclasses
     import shutil
 
     from ..project import Project
+    from ..quality.params import PARAMS
     from ..quality.score import score_project
     from .results import read_results
 
@@ -218,10 +223,14 @@ def rescore_benchmark(source, data_dir, out):
     data = everything.subset(project.names)  # runs since measure 5 hold out a test split
     version = project.latest_model_version()
     start = time.perf_counter()
-    yield from score_project(project, version, force=True)
+    params = PARAMS.calibration
+    if calibration_seed is not None:
+        params = dataclasses.replace(params, seed=int(calibration_seed))
+    yield from score_project(project, version, force=True, calibration_params=params)
     analysis_s = (time.perf_counter() - start) / len(project.names)
     results = _header(data, seed, plan, "cpu")
     results.update(device=before["device"], rescored_from=str(source))
+    results["calibration.seed"] = params.seed
     if "instance.arch" in before:
         results["instance.arch"] = before["instance.arch"]
     found = yield from _detection(project, version, data, out, analysis_s, results)

@@ -43,7 +43,7 @@ from .estimate import dice_terms
 from .image_tasks import analyse_image, calibration_image
 from .index import ReviewIndex, indexed_regions, read_index, summarise, write_index
 from .outliers import ObjectTable, find_outliers, object_labels
-from .params import PARAMS
+from .params import PARAMS, CalibrationParams
 from .pool import run_tasks, worker_count
 from .prior_shift import foreground_shift, logodds_histogram
 from .region import ROW_FIELDS, Region
@@ -82,6 +82,7 @@ def score_project(
     force: bool = False,
     thresholds: dict[int, float] | None = None,
     features: bool = False,
+    calibration_params: CalibrationParams = PARAMS.calibration,
 ) -> Generator[Progress, None, str]:
     """Score every image of ``project`` with a model version (newest by default).
 
@@ -105,7 +106,11 @@ def score_project(
     features : bool
         Also run the predictor on every rescored image for its decoder features (pooled into the
         outlier descriptors) and its TTA / MC samples (variance and mutual-information maps).
+    calibration_params : CalibrationParams
+        How the per-project calibration is built (the documented defaults; a benchmark varies
+        its planting seed to measure how much the scores depend on the draw).
     """
+    params = calibration_params
     version = _model_version(project, version)
     sdir = project.scores_dir(version)
     predictor = _LazyPredictor(project, version)
@@ -134,11 +139,11 @@ def score_project(
         yield Progress("score: regions", len(kept), len(project.names), name)
     yield from _analyse_images(project, version, todo, (thr, shift), extra, raw, kept)
     redone = len(todo)
-    key = _calibration_key(hashes, features)
+    key = _calibration_key(hashes, features, params)
     if redone or manifest.get("calibration_key") != key:
-        calibration = yield from _calibrate(project, version, (thr, shift), raw)
-        rows = yield from _apply_calibration(project, sdir, calibration, raw, kept)
-        verdict = calibration.verdict
+        fitted = yield from _calibrate(project, version, (thr, shift), raw, params)
+        rows = yield from _apply_calibration(project, sdir, fitted, raw, kept)
+        verdict = fitted.verdict
     else:
         rows = {n: done[n]["row"] for n in project.names}
         verdict = load_verdict(project, version)
@@ -160,10 +165,10 @@ def score_project(
     return score_summary(version, redone, len(rows), len(outliers), logodds, verdict)
 
 
-def _calibration_key(hashes: dict, features: bool) -> str:
+def _calibration_key(hashes: dict, features: bool, params: CalibrationParams) -> str:
     """Digest of everything the calibration depends on: every image's probabilities and mask,
     the calibration's parameters and the cache layout."""
-    h = hashlib.sha1(repr((CACHE_FORMAT, PARAMS.calibration, features)).encode())
+    h = hashlib.sha1(repr((CACHE_FORMAT, params, features)).encode())
     for name in sorted(hashes):
         h.update(f"{name}:{hashes[name]};".encode())
     return h.hexdigest()
