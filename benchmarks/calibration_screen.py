@@ -5,7 +5,9 @@ folder, which holds the truth). For each seed the calibration images receive pla
 again, and the calibration is fitted with ``screen`` off and on
 (:func:`~napari_noisyfix.quality.calibration.fit_calibration`); prints the image AUROC and the
 Pearson r of the estimated Dice against the truth, as measure 1 computes them, and how many
-calibration images were set aside and how many of those truly hold an error:
+calibration images were set aside and how many of those truly hold an error. The image AUROC is
+given twice: of the image score the tool stores (the stack of both image models) and of the
+planted-error classifier's P(error) alone:
 
     python benchmarks/calibration_screen.py /tmp/rescored/fluo/project --seeds 0,1,2
 """
@@ -45,9 +47,11 @@ def main() -> None:
             p_img = np.array([pred[n][2] for n, *_ in real])
             est = np.array([pred[n][3] for n, *_ in real])
             aside = fitted.set_aside
+            score = fitted.image_score(p_img, est)
             print(
                 f"seed {seed} screen {'on ' if screen else 'off'} image AUROC "
-                f"{roc_auc_score(wrong, p_img):.3f} Dice r {np.corrcoef(est, true_dice)[0, 1]:.3f} "
+                f"{roc_auc_score(wrong, score):.3f} (P(error) alone {roc_auc_score(wrong, p_img):.3f}) "
+                f"Dice r {np.corrcoef(est, true_dice)[0, 1]:.3f} "
                 f"calibration images {len(base)} (with a real error "
                 f"{sum(is_wrong[n] for n in base)}), set aside {len(aside)} "
                 f"(with a real error {sum(is_wrong[n] for n in aside)})",

@@ -304,12 +304,13 @@ class Calibration:
             maps["error_score"] = maps["error_raw"]
         for reg, pe, ph in zip(judged, p_err, p_help, strict=True):
             _set(reg, float(pe), float(ph))
-        score = (
-            p_img
-            if self.stack is None
-            else float(_proba(self.stack, _stack_rows([p_img], [est]))[0])
-        )
-        return {"error_score": score, "est_dice": est}
+        return {"error_score": float(self.image_score([p_img], [est])[0]), "est_dice": est}
+
+    def image_score(self, p_img, est) -> np.ndarray:
+        """The images' error score from the image models' outputs (arrays over images): their
+        stack (:func:`_fit_stack`), or P(error) alone where there is none."""
+        p_img = np.asarray(p_img, np.float64)
+        return p_img if self.stack is None else _proba(self.stack, _stack_rows(p_img, est))
 
     def _pixel_map(self, maps: dict, regions: list[Region], p_err, p_img: float) -> np.ndarray:
         shape = maps["pixel_error"].shape
