@@ -6,8 +6,8 @@ again, and the calibration is fitted with ``screen`` off and on
 (:func:`~napari_noisyfix.quality.calibration.fit_calibration`); prints the image AUROC and the
 Pearson r of the estimated Dice against the truth, as measure 1 computes them, and how many
 calibration images were set aside and how many of those truly hold an error. The image AUROC is
-given twice: of the image score the tool stores (the stack of both image models) and of the
-planted-error classifier's P(error) alone:
+given twice: of the image score the tool stores (the stack of both image models and the softmin)
+and of the planted-error classifier's P(error) alone:
 
     python benchmarks/calibration_screen.py /tmp/rescored/fluo/project --seeds 0,1,2
 """
@@ -47,7 +47,7 @@ def main() -> None:
             p_img = np.array([pred[n][2] for n, *_ in real])
             est = np.array([pred[n][3] for n, *_ in real])
             aside = fitted.set_aside
-            score = fitted.image_score(p_img, est)
+            score = np.array([pred[n][4] for n, *_ in real])
             print(
                 f"seed {seed} screen {'on ' if screen else 'off'} image AUROC "
                 f"{roc_auc_score(wrong, score):.3f} (P(error) alone {roc_auc_score(wrong, p_img):.3f}) "

@@ -272,45 +272,63 @@ def test_the_calibration_fits_with_one_thread_and_the_same_result(scored, monkey
             np.testing.assert_allclose(x, y, rtol=0, atol=1e-12)
 
 
-def test_the_image_score_stacks_both_image_models_on_their_held_out_outputs():
-    """The image score is a logistic fit of "planted" on both image models' held-out outputs:
-    whichever of the two carries the signal in a project, the stacked score follows it."""
+def test_the_image_score_stacks_the_image_models_and_the_softmin():
+    """The image score is a logistic fit of "planted" on both image models' held-out outputs and
+    the softmin: whichever of the three carries the signal in a project, the score follows it."""
     from types import SimpleNamespace
 
     from napari_noisyfix.quality import calibration
 
     rng = np.random.default_rng(0)
-    planted = rng.random(300) < 0.6
-    samples = [SimpleNamespace(planted="erode" if p else "") for p in planted]
-    noise = rng.uniform(0.2, 0.8, planted.size)  # a reading with no signal
-    telling = np.where(
-        planted, rng.uniform(0.6, 0.95, planted.size), rng.uniform(0.05, 0.7, planted.size)
-    )
-    for p_img, short in ((noise, telling), (telling, noise)):
-        est = 1.0 - short  # the estimated Dice falls short of 1 by ``short``
-        stack = calibration._fit_stack(
-            samples, [(None, None, p, e) for p, e in zip(p_img, est, strict=True)]
-        )
-        score = stack.predict_proba(calibration._stack_rows(p_img, est))[:, 1]
+    n = 300
+    planted = rng.random(n) < 0.6
+    telling = np.where(planted, rng.uniform(0.6, 0.95, n), rng.uniform(0.05, 0.7, n))
+    for k in range(3):  # which reading carries the signal: P(error), Dice shortfall, doubt
+        doubt = [telling if j == k else rng.uniform(0.2, 0.8, n) for j in range(3)]
+        p_img, est, softmin = doubt[0], 1.0 - doubt[1], 1.0 - doubt[2]
+        samples = [
+            SimpleNamespace(planted="erode" if p else "", raw={"softmin": q})
+            for p, q in zip(planted, softmin, strict=True)
+        ]
+        held = [(None, None, p, e) for p, e in zip(p_img, est, strict=True)]
+        fitted = calibration.Calibration(stack=calibration._fit_stack(samples, held))
+        score = fitted.image_score(p_img, est, softmin)
         assert roc_auc_score(planted, score) > roc_auc_score(planted, telling) - 0.01
-        assert roc_auc_score(planted, score) > roc_auc_score(planted, noise) + 0.3
-    # without untouched masks there is nothing to stack against
-    assert calibration._fit_stack(samples[:1] * 3, [(None, None, 0.5, 0.9)] * 3) is None
+        assert all(
+            roc_auc_score(planted, score) > roc_auc_score(planted, d) + 0.3
+            for j, d in enumerate(doubt)
+            if j != k
+        )
+    # without untouched masks there is nothing to stack against: P(error) alone
+    assert calibration._fit_stack(samples[:1] * 3, held[:1] * 3) is None
+    assert calibration.Calibration().image_score([0.3], [0.9], [0.1]) == pytest.approx([0.3])
 
 
 def test_the_stored_image_score_is_the_stack_of_the_image_models(scored):
     project, _, _ = scored
     fitted = fit_calibration(_samples(project))
     assert fitted.stack is not None
+    # the same P(error) and softmin, a worse estimated Dice: a higher image score
+    low, high = fitted.image_score([0.5, 0.5], [0.6, 0.99], [0.3, 0.3])
+    assert low > high
+    rows = {r["image"]: r for r in load_image_scores(project)}
+    manifest = json.loads((project.scores_dir(1) / "quality_manifest.json").read_text())
+    name = project.names[0]
+    raw = manifest["images"][name]["raw"]
     rng = np.random.default_rng(0)
     pixels = {k: rng.random((8, 8)).astype(np.float32) for k in ("pixel_error", "error_raw")}
     maps = [dict(pixels), dict(pixels)]
-    low, high = (
-        fitted.apply([], m, (np.zeros(0), np.zeros(0), 0.5, e))
-        for m, e in zip(maps, (0.6, 0.99), strict=True)
-    )
-    assert low["est_dice"] == 0.6 and high["est_dice"] == 0.99
-    # the same P(error), a worse estimated Dice: a higher image score
-    assert low["error_score"] > high["error_score"]
+    out = [
+        fitted.apply([], m, (np.zeros(0), np.zeros(0), 0.5, e, score))
+        for m, e, score in zip(maps, (0.6, 0.99), (low, high), strict=True)
+    ]
+    assert [o["error_score"] for o in out] == [low, high] and out[0]["est_dice"] == 0.6
     # the pixel map still takes the image model's own P(error), as the pixel model was fitted
     np.testing.assert_array_equal(maps[0]["error_score"], maps[1]["error_score"])
+    # and the stored image score is the stack of that image's own outputs
+    from napari_noisyfix.quality.calibration import evidence
+
+    regions = [r for r in load_regions(project) if r.image == name and r.features is not None]
+    predicted = fitted.predict({name: (raw, evidence(regions))})[name]
+    assert rows[name]["error_score"] == pytest.approx(predicted[4], abs=1e-5)
+    assert predicted[4] != pytest.approx(predicted[2], abs=1e-3)  # not P(error) alone

@@ -9,8 +9,9 @@ with scikit-learn's gradient-boosted trees (logistic regression for the pixels):
    (``prob_correct``); ``gain`` (pixels) and ``dice_gain`` (the queue's order) follow.
 2. **Images**: from image evidence and the calibrated regions, the probability that the mask
    holds an error and its estimated Dice against the truth (``est_dice``); the image's
-   ``error_score`` stacks the two (a logistic fit on their held-out outputs): each is a noisy
-   reading of the same question, and one alone swings with the planting's draw.
+   ``error_score`` stacks the two with cleanlab's softmin of the given-label probability (a
+   logistic fit on their held-out outputs): each is a noisy reading of the same question, and
+   one alone swings with the planting's draw.
 3. **Pixels**: the error map, a logistic combination of the pixel's own doubt, the uncalibrated
    map, the calibrated probability of the regions covering it and the image's probability.
 
@@ -271,7 +272,7 @@ class Calibration:
 
     @_one_thread
     def predict(self, images: dict[str, tuple[dict, np.ndarray]]) -> dict[str, tuple]:
-        """Calibrated ``(p_error, p_helps, p_image, est_dice)`` of many images at once:
+        """Calibrated ``(p_error, p_helps, p_image, est_dice, image_score)`` of many images at once:
         ``images`` maps a name to its raw image features and the :func:`evidence` rows of its
         regions (small: a large project's regions need not be in memory to be predicted).
 
@@ -289,14 +290,19 @@ class Calibration:
             else:
                 stage = self.final if fold is None else self.folds[fold]
                 found = stage.images_of(raws, Xs)
-            out.update(zip(names, found, strict=True))
+            scores = self.image_score(
+                [f[2] for f in found], [f[3] for f in found], [r["softmin"] for r in raws]
+            )
+            out.update(
+                (n, (*f, float(score))) for n, f, score in zip(names, found, scores, strict=True)
+            )
         return out
 
     def apply(self, regions: list[Region], maps: dict, prediction: tuple) -> dict:
         """Calibrate one image in place with its :meth:`predict` output: its regions
         (``score``, ``prob_correct``, ``gain``, ``dice_gain``, ``reason``) and
         ``maps["error_score"]``; returns ``{"error_score", "est_dice"}`` of the image."""
-        p_err, p_help, p_img, est = prediction
+        p_err, p_help, p_img, est, score = prediction
         judged = [r for r in regions if r.features is not None]
         if self.fitted:
             maps["error_score"] = self._pixel_map(maps, judged, p_err, p_img)
@@ -304,13 +310,15 @@ class Calibration:
             maps["error_score"] = maps["error_raw"]
         for reg, pe, ph in zip(judged, p_err, p_help, strict=True):
             _set(reg, float(pe), float(ph))
-        return {"error_score": float(self.image_score([p_img], [est])[0]), "est_dice": est}
+        return {"error_score": score, "est_dice": est}
 
-    def image_score(self, p_img, est) -> np.ndarray:
-        """The images' error score from the image models' outputs (arrays over images): their
-        stack (:func:`_fit_stack`), or P(error) alone where there is none."""
+    def image_score(self, p_img, est, softmin) -> np.ndarray:
+        """The images' error score from the image models' outputs and cleanlab's softmin
+        (arrays over images): their stack (:func:`_fit_stack`), or P(error) alone without one."""
         p_img = np.asarray(p_img, np.float64)
-        return p_img if self.stack is None else _proba(self.stack, _stack_rows(p_img, est))
+        if self.stack is None:
+            return p_img
+        return _proba(self.stack, _stack_rows(p_img, est, softmin))
 
     def _pixel_map(self, maps: dict, regions: list[Region], p_err, p_img: float) -> np.ndarray:
         shape = maps["pixel_error"].shape
@@ -403,20 +411,23 @@ def fit_calibration(
     return Calibration(final, folds, fold_of, pixel, verdict, sorted(doubted), stack)
 
 
-def _stack_rows(p_img, est) -> np.ndarray:
-    """Stacking rows: the logits of P(error) and of the estimated Dice's shortfall."""
-    p_img, est = np.asarray(p_img, np.float64), np.asarray(est, np.float64)
-    return np.stack([_logit(p_img), _logit(1.0 - est)], 1)
+def _stack_rows(p_img, est, softmin) -> np.ndarray:
+    """Stacking rows: the logits of P(error), of the estimated Dice's shortfall and of the
+    softmin's doubt (one minus cleanlab's image quality)."""
+    p_img, est, softmin = (np.asarray(a, np.float64) for a in (p_img, est, softmin))
+    return np.stack([_logit(p_img), _logit(1.0 - est), _logit(1.0 - softmin)], 1)
 
 
 def _fit_stack(samples: list[Sample], held: list):
-    """The image score from the two image models: a logistic fit, on every calibration sample's
-    held-out P(error) and estimated Dice, of whether an error was planted (classes weighted
-    equally). ``None`` when one class is missing: the image score is then P(error) alone."""
+    """The image score from the two image models and the softmin: a logistic fit, on every
+    calibration sample's held-out P(error) and estimated Dice and its softmin, of whether an
+    error was planted (classes weighted equally). The softmin is also one of the P(error) model's
+    features; alone beside the two models' outputs it gets the weight the project's planted errors
+    give it. ``None`` when one class is missing: the image score is then P(error) alone."""
     y = np.array([bool(s.planted) for s in samples])
     if y.all() or not y.any():
         return None
-    X = _stack_rows([h[2] for h in held], [h[3] for h in held])
+    X = _stack_rows([h[2] for h in held], [h[3] for h in held], [s.raw["softmin"] for s in samples])
     w = np.where(y, 1.0, y.sum() / (~y).sum())
     return LogisticRegression(C=1.0, max_iter=500).fit(X, y, sample_weight=w)
 
