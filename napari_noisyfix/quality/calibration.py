@@ -256,7 +256,7 @@ class Calibration:
     ):
         self.final, self.folds, self.fold_of = final, folds or [], fold_of or {}
         self.pixel, self.verdict = pixel, verdict or Verdict.uncalibrated("not fitted")
-        #: The image score from both image models' outputs (:func:`_fit_stack`).
+        #: The image score from the image models' outputs and the softmin (:func:`_fit_stack`).
         self.stack = stack
         #: Calibration images whose given mask the calibration judged wrong and left out.
         self.set_aside: list[str] = list(set_aside or [])
