@@ -224,10 +224,16 @@ def _image_arrays(samples: list[Sample], region_probs: list):
     Ximg = np.array(rows, np.float32).reshape(-1, len(IMAGE_FEATURES))
     y = np.array([bool(s.planted) for s in samples])
     dice = np.array([s.true_dice for s in samples], np.float64)
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    w = np.where(y, 1.0, n_pos / max(n_neg, 1)) if n_pos and n_neg else np.ones(len(y))
+    w = _balanced_weights(y)
     groups = np.array([s.image for s in samples])
     return Ximg, y, dice, w, groups
+
+
+def _balanced_weights(y: np.ndarray) -> np.ndarray:
+    """Sample weights that give the planted (``y``) and the untouched samples equal total
+    weight; all ones when either class is missing."""
+    n_pos, n_neg = int(y.sum()), int((~y).sum())
+    return np.where(y, 1.0, n_pos / max(n_neg, 1)) if n_pos and n_neg else np.ones(len(y))
 
 
 def _image_row(raw: dict, X: np.ndarray, p_err, p_help) -> np.ndarray:
@@ -428,8 +434,7 @@ def _fit_stack(samples: list[Sample], held: list):
     if y.all() or not y.any():
         return None
     X = _stack_rows([h[2] for h in held], [h[3] for h in held], [s.raw["softmin"] for s in samples])
-    w = np.where(y, 1.0, y.sum() / (~y).sum())
-    return LogisticRegression(C=1.0, max_iter=500).fit(X, y, sample_weight=w)
+    return LogisticRegression(C=1.0, max_iter=500).fit(X, y, sample_weight=_balanced_weights(y))
 
 
 def _fit_images(samples: list[Sample], region_probs: list, fold: np.ndarray, params):

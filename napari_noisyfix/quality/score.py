@@ -110,7 +110,6 @@ def score_project(
         How the per-project calibration is built (the documented defaults; a benchmark varies
         its planting seed to measure how much the scores depend on the draw).
     """
-    params = calibration_params
     version = _model_version(project, version)
     sdir = project.scores_dir(version)
     predictor = _LazyPredictor(project, version)
@@ -139,11 +138,11 @@ def score_project(
         yield Progress("score: regions", len(kept), len(project.names), name)
     yield from _analyse_images(project, version, todo, (thr, shift), extra, raw, kept)
     redone = len(todo)
-    key = _calibration_key(hashes, features, params)
+    key = _calibration_key(hashes, features, calibration_params)
     if redone or manifest.get("calibration_key") != key:
-        fitted = yield from _calibrate(project, version, (thr, shift), raw, params)
-        rows = yield from _apply_calibration(project, sdir, fitted, raw, kept)
-        verdict = fitted.verdict
+        calibration = yield from _calibrate(project, version, (thr, shift), raw, calibration_params)
+        rows = yield from _apply_calibration(project, sdir, calibration, raw, kept)
+        verdict = calibration.verdict
     else:
         rows = {n: done[n]["row"] for n in project.names}
         verdict = load_verdict(project, version)
