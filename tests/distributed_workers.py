@@ -19,6 +19,7 @@ def agreeing(rank: int, store: str, results) -> None:
     learned.weight.grad = torch.full((1, 1), float(rank))
     ranks.average_grads(learned)
     merged["learned_grad"] = float(learned.weight.grad)
+    merged["counted_share"] = ranks.shares(torch.device("cpu"), 16.0 * (rank + 1))[0]
     try:
         ranks.on_main(_fail)
         error = None

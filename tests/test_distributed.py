@@ -97,6 +97,7 @@ def test_processes_share_the_main_result_weigh_shares_and_all_stop_on_its_failur
         assert merged["loss"] == pytest.approx((16 * 1 + 32 * 2) / 48)
         assert merged["dice"] == pytest.approx(2 * 0.5 / 3)
         assert merged["learned_grad"] == 0.5  # the mean of 0 and 1
+        assert merged["counted_share"] == pytest.approx([2 / 3, 4 / 3][rank])  # 16 and 32 px
     assert got[0][3] == ("RuntimeError", "disk on fire")
     assert got[1][3] == (
         "NoisyFixError",

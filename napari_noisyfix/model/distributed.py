@@ -29,7 +29,9 @@ collective also gives up after :data:`TIMEOUT`.
 Two things differ from one process: gloo has no SyncBatchNorm (on the CPU each process
 normalises over its own share), and each process prepares the whole batch on the CPU before
 keeping its share (the price of drawing exactly the one-process batch; crops and flips are cheap
-next to the network's passes). The out-of-fold models are trained one after another, each by all
+next to the network's passes). MixMatch (the default recipe) costs more: each process also makes
+the label-guessing passes (no gradient) over the whole batch before it trains on its share of the
+mixed views (:mod:`.mixmatch`). The out-of-fold models are trained one after another, each by all
 the processes.
 """
 
@@ -147,6 +149,20 @@ class Ranks:
         merged = {"loss": loss / w_all if w_all > 0 else stats["loss"]}
         merged.update(dice=dice / n_all, filtered=filtered / n_all)
         return factor, {**stats, **merged}
+
+    def shares(self, device: torch.device, *amounts: float) -> list[float]:
+        """For each of this process's ``amounts`` (pixels a loss term averages over), ``world``
+        times its share of the sum over processes: the factor that makes DDP's mean of the
+        shares' gradients the global batch's (1 for one process, or when the sum is 0).
+        ``device`` is the one the processes reduce on (the model's: NCCL reduces on the GPU)."""
+        if not self.active:
+            return [1.0] * len(amounts)
+        total = torch.tensor(amounts, dtype=torch.float64, device=device)
+        dist.all_reduce(total)
+        return [
+            self.world * a / t if t > 0 else 1.0
+            for a, t in zip(amounts, total.tolist(), strict=True)
+        ]
 
     def average_grads(self, module) -> None:
         """Average over the processes the gradients of a module that DDP does not wrap (a loss's
