@@ -80,3 +80,22 @@ def test_a_step_marked_notify_is_a_notification_with_its_message(qtbot, runner, 
     qtbot.waitUntil(lambda: not runner.busy, timeout=20_000)
     assert shown == ["NoisyFix train: budget quick: estimated about 3 min"]
     assert "train: budget quick: estimated about 3 min" in runner.states
+
+
+def test_steps_queued_behind_a_busy_window_reach_the_status_in_order(make_napari_viewer, qtbot):
+    """napari's progress bar processes Qt events when it changes: with every step and the job's
+    end already queued (the window was busy), they are handled inside the first bar update.
+    The status must still end on the job's end, never on a stale step, and no bar stays open."""
+    from napari.utils import progress
+
+    make_napari_viewer()  # its activity dock is what processes events on each bar change
+    states = []
+    runner = JobRunner(states.append)
+    runner.start("count", lambda: counting(6, {}), lambda n: states.append(f"result {n}"))
+    time.sleep(1.0)  # the UI thread busy: all steps, the return and the end queue up
+    qtbot.waitUntil(lambda: not runner.busy, timeout=20_000)
+    qtbot.wait(50)
+    steps = [int(s.split()[2].split("/")[0]) for s in states if s.startswith("count: count")]
+    assert steps == sorted(steps) and steps[-1] == 6
+    assert states[-2:] == ["count: done", "result 60"]
+    assert not [p for p in progress._all_instances if p.desc.startswith("count")]

@@ -87,6 +87,9 @@ class JobRunner:
         self._cancel = threading.Event()
         self._bar = None
         self._stage = None
+        self._latest: Progress | None = None
+        self._drawing = False
+        self._ended = True
 
     @property
     def busy(self) -> bool:
@@ -97,7 +100,7 @@ class JobRunner:
         """Run ``make_job()`` in a worker; ``on_done(result)`` runs on the UI thread when it ends."""
         if self.busy:
             raise NoisyFixError(f"{self.name} is still running; cancel it or wait")
-        self.name, self._cancel = name, threading.Event()
+        self.name, self._cancel, self._ended = name, threading.Event(), False
         worker = create_worker(guarded, make_job, self._cancel, _ignore_errors=True)
         worker.yielded.connect(self._on_step)
         worker.returned.connect(lambda result: self._on_returned(result, on_done))
@@ -114,22 +117,50 @@ class JobRunner:
             self.on_state(f"{self.name}: cancelling…")
 
     def _on_step(self, step: Progress) -> None:
-        if self._bar is None or step.stage != self._stage:
-            self._close_bar()
-            self._stage = step.stage
-            self._bar = progress(total=step.total or 0, desc=f"{self.name}: {step.stage}")
-        self._bar.total = step.total or self._bar.total
-        self._bar.n = step.step
-        self._bar.refresh()
+        """Say a step in the status line, then move the bar to the newest step.
+
+        napari's progress bar processes Qt events whenever it changes, so later steps, and even
+        the job's end, can be handled inside a bar update of this one. The status line is set
+        before the bar is touched, so that steps reach it in order and none is said after the
+        job has ended; one loop draws the bar for whichever step is newest, and a bar drawn
+        while the job ended is closed.
+        """
+        if self._ended:
+            return
         if step.metrics.get("notify"):  # what the job will do (a training plan, its duration)
             from napari.utils.notifications import show_info
 
             self.on_state(f"{self.name}: {step.message}")
             show_info(f"NoisyFix {self.name}: {step.message}")
+        else:
+            text = f"{self.name}: {step.stage} {step.step}/{step.total} {step.message}"
+            self.on_state(text.strip())
+        self._latest = step
+        if self._drawing:
             return
-        self.on_state(f"{self.name}: {step.stage} {step.step}/{step.total} {step.message}".strip())
+        self._drawing = True
+        try:
+            while self._latest is not None and not self._ended:
+                newest, self._latest = self._latest, None
+                self._draw(newest)
+        finally:
+            self._drawing = False
+            if self._ended:
+                self._close_bar()
+
+    def _draw(self, step: Progress) -> None:
+        if self._bar is None or step.stage != self._stage:
+            self._close_bar()
+            self._stage = step.stage
+            self._bar = progress(total=step.total or 0, desc=f"{self.name}: {step.stage}")
+        bar = self._bar
+        bar.total = step.total or bar.total
+        bar.n = step.step
+        if not self._ended:  # making the bar may have handled the job's end
+            bar.refresh()
 
     def _on_returned(self, result, on_done: Callable) -> None:
+        self._ended = True
         if result is CANCELLED:
             self.on_state(f"{self.name}: cancelled")
             return
@@ -140,11 +171,13 @@ class JobRunner:
         """A failed job: one line ``FILE: problem`` in the status and as a napari notification."""
         from napari.utils import notifications
 
+        self._ended = True
         text = one_line(exc, log=self.log_file())
         self.on_state(f"{self.name} failed: {text}")
         notifications.show_error(f"NoisyFix {self.name} failed: {text}")
 
     def _on_finished(self) -> None:
+        self._ended = True
         self._close_bar()
         self.worker = None
 
