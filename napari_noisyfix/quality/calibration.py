@@ -398,8 +398,7 @@ def fit_calibration(
     folds = [_Stage(region_folds[k], image_folds[k]) for k in range(params.folds)]
     held = _held_out(folds, samples, fold, _stage_images)
     pixel = _fit_pixels(samples, held)
-    stack = _fit_stack(samples, held)
-    verdict = _verdict(samples, held, _held_out_scores(samples, held, fold, params.folds))
+    verdict = _verdict(samples, held)
     doubted = _doubted(samples, held) if params.screen else set()
     if len(images) - len(doubted) < params.min_images:
         doubted = set()
@@ -414,6 +413,7 @@ def fit_calibration(
         fold_of = {n: f for n, f in fold_of.items() if n not in doubted}
         verdict.n_set_aside = len(doubted)
     final = _Stage(final_regions, final_images)
+    stack = _fit_stack(samples, held)
     return Calibration(final, folds, fold_of, pixel, verdict, sorted(doubted), stack)
 
 
@@ -430,33 +430,11 @@ def _fit_stack(samples: list[Sample], held: list):
     error was planted (classes weighted equally). The softmin is also one of the P(error) model's
     features; alone beside the two models' outputs it gets the weight the project's planted errors
     give it. ``None`` when one class is missing: the image score is then P(error) alone."""
-    return _stack_model(*_stack_inputs(samples, held))
-
-
-def _stack_inputs(samples: list[Sample], held: list) -> tuple[np.ndarray, np.ndarray]:
-    X = _stack_rows([h[2] for h in held], [h[3] for h in held], [s.raw["softmin"] for s in samples])
-    return X, np.array([bool(s.planted) for s in samples])
-
-
-def _stack_model(X: np.ndarray, y: np.ndarray):
+    y = np.array([bool(s.planted) for s in samples])
     if y.all() or not y.any():
         return None
+    X = _stack_rows([h[2] for h in held], [h[3] for h in held], [s.raw["softmin"] for s in samples])
     return LogisticRegression(C=1.0, max_iter=500).fit(X, y, sample_weight=_balanced_weights(y))
-
-
-def _held_out_scores(samples: list[Sample], held: list, fold: np.ndarray, folds: int):
-    """Every calibration sample's image score from a stack fitted on the other folds' samples
-    (P(error) where those lack a class): the verdict's held-out figure of the score the queue
-    and the report show. Both fits read the same held-out image-model outputs, so the held-out
-    fold's planted labels reach its scores only through the stack's three weights."""
-    X, y = _stack_inputs(samples, held)
-    scores = np.array([h[2] for h in held], np.float64)
-    for k in range(folds):
-        test = fold == k
-        model = _stack_model(X[~test], y[~test]) if test.any() else None
-        if model is not None:
-            scores[test] = _proba(model, X[test])
-    return scores
 
 
 def _fit_images(samples: list[Sample], region_probs: list, fold: np.ndarray, params):
@@ -509,9 +487,9 @@ def _fit_pixels(samples: list[Sample], held: list):
     return LogisticRegression(C=1.0, max_iter=500).fit(X, y, sample_weight=w / w.mean())
 
 
-def _verdict(samples: list[Sample], held: list, p_img: np.ndarray) -> Verdict:
-    """The verdict from the held-out outputs: ``p_img`` is each sample's held-out image score."""
+def _verdict(samples: list[Sample], held: list) -> Verdict:
     planted = np.array([bool(s.planted) for s in samples])
+    p_img = np.array([h[2] for h in held])
     est = np.array([h[3] for h in held])
     true = np.array([s.true_dice for s in samples])
     err = np.concatenate([s.is_error for s in samples])
