@@ -174,7 +174,9 @@ def _moved(target, weights, unlabelled, moves):
 
 def mixmatch_step(ctx: StepContext, batch, rng: np.random.Generator, strategies_on: bool) -> dict:
     """One MixMatch optimiser step; returns ``loss``, ``dice``, ``filtered`` (the unlabelled
-    share) and the terms ``mixmatch_supervised``, ``mixmatch_unlabelled``, ``mixmatch_lambda_u``."""
+    share) and the terms ``mixmatch_supervised``, ``mixmatch_unlabelled``, ``mixmatch_lambda_u``.
+    In several processes ``loss``, ``dice`` and ``filtered`` are the global batch's
+    (:meth:`.distributed.Ranks.combine`), the two terms those of this process's share."""
     params = MIXMATCH
     mixed = mixmatch_batch(ctx, batch, rng, strategies_on, params)
     part = ctx.ranks.part(len(mixed[0]))
