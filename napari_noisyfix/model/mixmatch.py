@@ -178,9 +178,9 @@ def mixmatch_step(ctx: StepContext, batch, rng: np.random.Generator, strategies_
     In several processes ``loss``, ``dice`` and ``filtered`` are the global batch's
     (:meth:`.distributed.Ranks.combine`), the two terms those of this process's share."""
     params = MIXMATCH
-    mixed = mixmatch_batch(ctx, batch, rng, strategies_on, params)
-    part = ctx.ranks.part(len(mixed[0]))
-    images, targets, labelled, unlabelled = (t[part] for t in mixed[:4])
+    *views, share = mixmatch_batch(ctx, batch, rng, strategies_on, params)
+    part = ctx.ranks.part(len(views[0]))  # the whole mixed batch in one process
+    images, targets, labelled, unlabelled = (t[part] for t in views)
     with autocast(ctx.device, ctx.amp):
         logits = ctx.net(images)
     probs = F.softmax(logits.float(), dim=1)
@@ -193,13 +193,13 @@ def mixmatch_step(ctx: StepContext, batch, rng: np.random.Generator, strategies_
     stats = {
         "loss": float(loss.detach()),
         "dice": batch_dice(probs.detach(), targets, labelled),
-        "filtered": mixed[4],
+        "filtered": share,
         "mixmatch_supervised": float(supervised.detach()),
         "mixmatch_unlabelled": float(unsupervised.detach()),
         "mixmatch_lambda_u": lambda_u,
     }
-    share, stats = ctx.ranks.combine(stats, labelled)
+    labelled_share, stats = ctx.ranks.combine(stats, labelled)
     (counted_share,) = ctx.ranks.shares(ctx.device, float(counted.sum()))
-    optimise(ctx, share * supervised + lambda_u * counted_share * unsupervised)
+    optimise(ctx, labelled_share * supervised + lambda_u * counted_share * unsupervised)
     ctx.strategy_steps += int(strategies_on)
     return stats
