@@ -1,7 +1,10 @@
 """Errors planted for the calibration: every type, sizes relative to the objects, classes kept."""
 
+import dataclasses
+
 import numpy as np
 
+from napari_noisyfix.quality.params import PARAMS
 from napari_noisyfix.quality.planting import PLANT_KINDS, plant
 from napari_noisyfix.quality.synthetic import disk_mask
 
@@ -45,3 +48,22 @@ def test_classes_are_kept_and_added_pixels_take_the_nearest_class():
         assert set(np.unique(planted)) <= {0, 1, 2}
         kept = (planted > 0) & (mask > 0)
         assert np.array_equal(planted[kept], mask[kept]) or kind == "affine"
+
+
+def test_the_parameters_passed_set_the_planted_sizes():
+    """The caller's parameters rule the planting, not the module's defaults: a boundary process
+    drawn on a mask four times finer moves fewer pixels, and a planted misalignment of at most 1%
+    of the image side moves fewer than one of up to 20%."""
+
+    def changed(kind, **fields):
+        params = dataclasses.replace(PARAMS.calibration, **fields)
+        sizes = []
+        for seed in range(150):
+            planted, drawn = plant(_mask(), np.random.default_rng(seed), params)
+            if drawn == kind:
+                sizes.append(np.count_nonzero(planted != _mask()))
+        assert sizes, kind
+        return np.mean(sizes)
+
+    assert changed("markov", scales=(4,)) < 0.5 * changed("markov", scales=(1,))
+    assert changed("affine", max_shift=0.01) < 0.5 * changed("affine", max_shift=0.2)

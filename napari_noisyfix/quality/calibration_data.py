@@ -21,7 +21,7 @@ from ..instance_labels import apply_region, misassigned, semantic, wrong_pixels
 from ..synth.instance_noise import MIN_PIECE
 from .analysis import Analysis, analyse
 from .features import REGION_FEATURES
-from .params import PARAMS
+from .params import PARAMS, CalibrationParams
 from .planting import plant, plant_instances
 from .region import INSTANCE_KINDS
 
@@ -84,7 +84,7 @@ def image_samples(
     rng: np.random.Generator,
     n_plants: int,
     image: np.ndarray | None = None,
-    pixels: int = 1500,
+    params: CalibrationParams = PARAMS.calibration,
     analysis: Analysis | None = None,
     instances: np.ndarray | None = None,
 ) -> list[Sample]:
@@ -108,8 +108,8 @@ def image_samples(
         Copies with one planted error each (a copy whose plant changes nothing is left out).
     image : ndarray, optional
         The image.
-    pixels : int
-        Most pixels sampled per analysed mask.
+    params : CalibrationParams
+        The planted errors' sizes and resolutions, and the pixels sampled per analysed mask.
     analysis : Analysis, optional
         The untouched mask's analysis when already done (the project's own scoring pass).
     instances : ndarray, optional
@@ -119,22 +119,22 @@ def image_samples(
     """
     mask = np.asarray(mask)
     base = analysis or analyse(name, probs, mask, calibration, image, instances=instances)
-    out = [_sample(name, group, "", mask, mask, base, rng, pixels)]
+    out = [_sample(name, group, "", mask, mask, base, rng, params)]
     for _ in range(n_plants):
         if instances is None:
-            (planted, kind), ids = plant(mask, rng), None
+            (planted, kind), ids = plant(mask, rng, params), None
         else:
-            ids, kind = plant_instances(instances, rng)
+            ids, kind = plant_instances(instances, rng, params)
             planted = semantic(ids)
         if kind is None:
             continue
         found = analyse(name, probs, planted, calibration, image, instances=ids)
         pair = None if ids is None else (ids, instances)
-        out.append(_sample(name, group, kind, planted, mask, found, rng, pixels, pair))
+        out.append(_sample(name, group, kind, planted, mask, found, rng, params, pair))
     return out
 
 
-def _sample(name, group, kind, labels, truth, found: Analysis, rng, pixels, ids=None) -> Sample:
+def _sample(name, group, kind, labels, truth, found: Analysis, rng, params, ids=None) -> Sample:
     wrong = labels != truth
     if ids is not None:
         wrong |= misassigned(*ids)
@@ -144,7 +144,7 @@ def _sample(name, group, kind, labels, truth, found: Analysis, rng, pixels, ids=
         [_helps(r, labels, truth) if ids is None else _helps_ids(r, *ids) for r in regions], bool
     )
     X = np.array([r.features for r in regions], np.float32).reshape(-1, len(REGION_FEATURES))
-    pix_X, pix_y, pix_w, index = _pixel_sample(found, wrong, regions, rng, pixels)
+    pix_X, pix_y, pix_w, index = _pixel_sample(found, wrong, regions, rng, params)
     cover = [_covered(r, index, labels.shape) for r in regions]
     true_dice = 1.0 if not wrong.any() else dice(labels > 0, truth > 0, cls=True)
     return Sample(
@@ -176,13 +176,15 @@ def _helps_ids(region, ids: np.ndarray, truth: np.ndarray) -> bool:
     return after < np.count_nonzero(wrong_pixels(ids, truth))
 
 
-def _pixel_sample(found: Analysis, wrong, regions, rng, cap: int):
+def _pixel_sample(found: Analysis, wrong, regions, rng, params: CalibrationParams):
     """Sampled pixels (flat indices) with their two logit features, labels and weights: every
-    wrong, doubtful or flagged pixel (subsampled to ``cap``), and a quarter of ``cap`` others."""
+    wrong, doubtful or flagged pixel (subsampled to ``params.pixels_per_image``), and a quarter
+    of that many others."""
+    cap = params.pixels_per_image
     flagged = np.zeros(wrong.shape, bool)
     for r in regions:
         flagged[r.slices] |= r.region
-    doubtful = found.maps["error_raw"] >= PARAMS.calibration.pixel_candidate
+    doubtful = found.maps["error_raw"] >= params.pixel_candidate
     candidate = (wrong | flagged | doubtful).ravel()
     picks, weights = [], []
     for pool, share in ((np.flatnonzero(candidate), 1.0), (np.flatnonzero(~candidate), 0.25)):

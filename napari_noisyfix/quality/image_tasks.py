@@ -56,7 +56,7 @@ def calibration_image(
         rng,
         plants,
         project.image(name),
-        params.pixels_per_image,
+        params,
         instances=project.labels(name) if project.is_instance else None,
     )
     trusted = project.is_clean(name)

@@ -21,13 +21,16 @@ from ..instance_labels import reconcile, semantic
 from ..synth import annotator_noise, instance_noise
 from ..synth.annotator_noise import REALISTIC_KINDS, median_radius
 from ..synth.noise import KINDS, add_blobs, affine, applies, dilate, drop, erode
-from .params import PARAMS
+from .params import PARAMS, CalibrationParams
 
 PLANT_KINDS = KINDS + REALISTIC_KINDS
 
 
-def plant(mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str | None]:
-    """A copy of ``mask`` with one planted error of a random type, and that type.
+def plant(
+    mask: np.ndarray, rng: np.random.Generator, params: CalibrationParams = PARAMS.calibration
+) -> tuple[np.ndarray, str | None]:
+    """A copy of ``mask`` with one planted error of a random type, and that type, with the sizes
+    and resolutions of ``params``.
 
     Returns ``(mask, None)`` when no type applies (no foreground) or the drawn one changed
     nothing.
@@ -38,16 +41,18 @@ def plant(mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str |
     if not kinds:
         return mask, None
     kind = kinds[int(rng.integers(len(kinds)))]
-    scales = PARAMS.calibration.scales
+    scales = params.scales
     scale = scales[int(rng.integers(len(scales)))]
     fine = np.kron(fg, np.ones((scale, scale), bool)) if scale > 1 else fg
-    new = _transform(kind, fine, rng)[scale // 2 :: scale, scale // 2 :: scale]
+    new = _transform(kind, fine, rng, params)[scale // 2 :: scale, scale // 2 :: scale]
     if np.array_equal(new, fg):
         return mask, None
     return _with_classes(mask, fg, new), kind
 
 
-def plant_instances(ids: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, str | None]:
+def plant_instances(
+    ids: np.ndarray, rng: np.random.Generator, params: CalibrationParams = PARAMS.calibration
+) -> tuple[np.ndarray, str | None]:
     """A copy of an instance mask (object ids) with one planted error, and its type: ``merge``
     or ``split`` (one pair, one object) as often as each type of :func:`plant`, which plants
     the others in the union (the ids carried over)."""
@@ -57,12 +62,11 @@ def plant_instances(ids: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarr
         kind = kinds[int(rng.integers(len(kinds)))]
         new, _ = (instance_noise.merge if kind == "merge" else instance_noise.split)(ids, rng, 1)
         return (new, kind) if not np.array_equal(new, ids) else (ids, None)
-    planted, kind = plant(semantic(ids), rng)
+    planted, kind = plant(semantic(ids), rng, params)
     return (ids, None) if kind is None else (reconcile(ids, planted), kind)
 
 
-def _transform(kind: str, fg: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    p = PARAMS.calibration
+def _transform(kind: str, fg: np.ndarray, rng: np.random.Generator, p: CalibrationParams):
     if kind in ("dilate", "erode"):
         radius = float(rng.uniform(1.0, max(1.5, p.morph_share * median_radius(fg))))
         return dilate(fg, radius) if kind == "dilate" else erode(fg, radius)
