@@ -7,11 +7,16 @@ folder:
 
     python benchmarks/rescore.py /tmp/bench/full/dsb2018_nuclei_fluo_noise0.5 \
         /work/shared/data/dsb2018_nuclei_fluo --out /tmp/rescored/fluo
+
+``--calibration FIELD=VALUE`` (repeatable) changes one of the calibration's documented parameters
+(:class:`~napari_noisyfix.quality.params.CalibrationParams`; the value is a Python literal), to
+measure what it does on the same probabilities, e.g. ``--calibration "scales=(1,)"``.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 
 from napari_noisyfix.benchmark.results import markdown_table
 from napari_noisyfix.benchmark.run import rescore_benchmark
@@ -29,11 +34,29 @@ def main() -> None:
         default=None,
         help="seed of the calibration's planted errors (default: the documented parameters')",
     )
-    args = parser.parse_args()
-    results = drive(
-        rescore_benchmark(args.run, args.data, args.out, args.calibration_seed), desc="rescore"
+    parser.add_argument(
+        "--calibration",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="a calibration parameter changed from its documented default (repeatable)",
     )
+    args = parser.parse_args()
+    changes = dict(_change(item) for item in args.calibration)
+    if args.calibration_seed is not None:
+        changes["seed"] = args.calibration_seed
+    results = drive(rescore_benchmark(args.run, args.data, args.out, changes), desc="rescore")
     print(markdown_table(results))
+
+
+def _change(item: str) -> tuple[str, object]:
+    key, sep, value = item.partition("=")
+    if not sep:
+        raise SystemExit(f"--calibration {item!r}: write FIELD=VALUE")
+    try:
+        return key.strip(), ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError):
+        raise SystemExit(f"--calibration {item!r}: {value!r} is not a Python literal") from None
 
 
 if __name__ == "__main__":

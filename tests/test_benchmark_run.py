@@ -170,15 +170,36 @@ def test_rescore_reuses_the_stored_probabilities_and_leaves_the_run_alone(run, t
     assert (out / "results.json").read_text() == before
     with pytest.raises(NoisyFixError, match="already exists"):
         drive(rescore_benchmark(out, out.parent / "tinyset", tmp_path / "re"), quiet=True)
-    # another planting seed reaches the scoring (its own calibration) and is recorded
-    seeded = drive(rescore_benchmark(out, out.parent / "tinyset", tmp_path / "s", 7), quiet=True)
+    # another planting seed and resolution reach the scoring (its own calibration), recorded
+    changes = {"seed": 7, "scales": (1,)}
+    seeded = drive(
+        rescore_benchmark(out, out.parent / "tinyset", tmp_path / "s", changes), quiet=True
+    )
     assert again["calibration.seed"] == PARAMS.calibration.seed != seeded["calibration.seed"] == 7
+    assert seeded["calibration.scales"] == [1] and "calibration.scales" not in again
 
     def key(root):
         manifest = root / "project" / "scores" / "v0001" / "quality_manifest.json"
         return json.loads(manifest.read_text())["calibration_key"]
 
     assert key(tmp_path / "s") != key(tmp_path / "re")
+
+
+def test_a_rescore_refuses_an_unknown_or_mistyped_calibration_parameter(run, tmp_path):
+    from napari_noisyfix.benchmark.run import calibration_params, rescore_benchmark
+    from napari_noisyfix.progress import drive
+
+    out, _ = run
+    for changes, words in (
+        ({"sclaes": (1,)}, "no parameter 'sclaes'"),
+        ({"seed": "3"}, "takes int values"),
+    ):
+        with pytest.raises(NoisyFixError, match=words):
+            drive(
+                rescore_benchmark(out, out.parent / "tinyset", tmp_path / "x", changes), quiet=True
+            )
+        assert not (tmp_path / "x").exists()  # refused before anything is written
+    assert calibration_params({"morph_share": 1}).morph_share == 1.0  # an int for a float is fine
 
 
 def test_real_noise_run_measures_against_the_truth_folder(given_run):

@@ -179,7 +179,7 @@ def run_benchmark(
     return results
 
 
-def rescore_benchmark(source, data_dir, out, calibration_seed: int | None = None):
+def rescore_benchmark(source, data_dir, out, calibration: dict | None = None):
     """Measures 1 and 2 again with the current scoring code, on the out-of-fold probabilities a
     finished run stored (no training): compares scoring changes on identical probabilities.
 
@@ -194,19 +194,19 @@ def rescore_benchmark(source, data_dir, out, calibration_seed: int | None = None
         types; a run on real noise re-reads its recorded truth folder).
     out : path
         New output folder; the source is left untouched.
-    calibration_seed : int, optional
-        Seed of the calibration's planting instead of the default's (recorded as
-        ``calibration.seed``): how much the scores depend on the draw.
+    calibration : dict, optional
+        Fields of :class:`~napari_noisyfix.quality.params.CalibrationParams` to change from the
+        documented defaults, each recorded as ``calibration.<field>`` (``calibration.seed``
+        always): ``{"seed": 3}`` shows how much the scores depend on the planting's draw.
     """
-    import dataclasses
     import shutil
 
     from ..project import Project
-    from ..quality.params import PARAMS
     from ..quality.score import score_project
     from .results import read_results
 
     source, out = Path(source), Path(out)
+    params = calibration_params(calibration or {})
     before = read_results(source / "results.json")
     if out.exists():
         raise NoisyFixError(f"{out}: already exists; give a new folder")
@@ -223,14 +223,12 @@ def rescore_benchmark(source, data_dir, out, calibration_seed: int | None = None
     data = everything.subset(project.names)  # runs since measure 5 hold out a test split
     version = project.latest_model_version()
     start = time.perf_counter()
-    params = PARAMS.calibration
-    if calibration_seed is not None:
-        params = dataclasses.replace(params, seed=int(calibration_seed))
     yield from score_project(project, version, force=True, calibration_params=params)
     analysis_s = (time.perf_counter() - start) / len(project.names)
     results = _header(data, seed, plan, "cpu")
     results.update(device=before["device"], rescored_from=str(source))
     results["calibration.seed"] = params.seed
+    results.update({f"calibration.{k}": _plain(getattr(params, k)) for k in calibration or {}})
     if "instance.arch" in before:
         results["instance.arch"] = before["instance.arch"]
     found = yield from _detection(project, version, data, out, analysis_s, results)
@@ -238,6 +236,35 @@ def rescore_benchmark(source, data_dir, out, calibration_seed: int | None = None
     results["seconds_total"] = time.perf_counter() - start
     write_results(out / "results.json", results, require=False)
     return results
+
+
+def calibration_params(changes: dict):
+    """The documented calibration parameters with ``changes`` (field: value) applied; a value of
+    the wrong type or an unknown field is refused, naming it."""
+    import dataclasses
+
+    from ..quality.params import PARAMS
+
+    fields = {
+        f.name: getattr(PARAMS.calibration, f.name) for f in dataclasses.fields(PARAMS.calibration)
+    }
+    for key, value in changes.items():
+        if key not in fields:
+            raise NoisyFixError(
+                f"calibration has no parameter {key!r}; choose from {sorted(fields)}"
+            )
+        default = fields[key]
+        same = isinstance(value, type(default)) or (type(default) is float and type(value) is int)
+        if isinstance(value, bool) != isinstance(default, bool) or not same:
+            raise NoisyFixError(
+                f"calibration parameter {key!r} takes {type(default).__name__} values "
+                f"such as {default!r}, not {value!r}"
+            )
+    return dataclasses.replace(PARAMS.calibration, **changes)
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value
 
 
 def _header(data: BenchData, seed: int, plan: Budget, device: str) -> dict:
