@@ -274,7 +274,8 @@ def test_the_calibration_fits_with_one_thread_and_the_same_result(scored, monkey
 
 def test_the_image_score_stacks_the_image_models_and_the_softmin():
     """The image score is a logistic fit of "planted" on both image models' held-out outputs and
-    the softmin: whichever of the three carries the signal in a project, the score follows it."""
+    the softmin, with weights of at least zero: whichever of the three carries the signal in a
+    project, the score follows it."""
     from types import SimpleNamespace
 
     from napari_noisyfix.quality import calibration
@@ -299,6 +300,18 @@ def test_the_image_score_stacks_the_image_models_and_the_softmin():
             for j, d in enumerate(doubt)
             if j != k
         )
+    # a reading that runs against the planted errors on this draw gets no weight, never a
+    # negative one: more doubt never lowers the score
+    softmin = telling  # its doubt, 1 - softmin, is lowest where an error was planted
+    samples = [
+        SimpleNamespace(planted="erode" if p else "", raw={"softmin": q})
+        for p, q in zip(planted, softmin, strict=True)
+    ]
+    held = [(None, None, p, 0.9) for p in telling]
+    stack = calibration._fit_stack(samples, held)
+    assert stack.coef_[0] > 0 and stack.coef_[2] == 0
+    fitted = calibration.Calibration(stack=stack)
+    assert fitted.image_score([0.5], [0.9], [0.2]) >= fitted.image_score([0.5], [0.9], [0.8])
     # without untouched masks there is nothing to stack against: P(error) alone
     assert calibration._fit_stack(samples[:1] * 3, held[:1] * 3) is None
     assert calibration.Calibration().image_score([0.3], [0.9], [0.1]) == pytest.approx([0.3])

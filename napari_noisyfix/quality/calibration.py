@@ -26,6 +26,7 @@ import functools
 import math
 
 import numpy as np
+from scipy import optimize
 from scipy import stats as sstats
 from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 from sklearn.linear_model import LogisticRegression
@@ -72,6 +73,35 @@ class _Constant:
 
     def predict(self, X):
         return np.full(len(X), self.value)
+
+
+class _Monotone:
+    """Logistic regression whose weights are all at least zero (bias free), fitted by L-BFGS-B
+    on scikit-learn's objective: half the squared weights plus ``C`` times the weighted log-loss.
+
+    A stack of several readings of one question (is this mask wrong?) must not turn one of them
+    against itself: with correlated inputs an unconstrained fit can give one a negative weight
+    that only fits the calibration's draw (non-negative stacking, Breiman 1996, "Stacked
+    regressions"). The score then never falls when any reading grows more doubtful.
+    """
+
+    def __init__(self, X, y, w, C: float = 1.0):
+        X, y, w = np.asarray(X, np.float64), np.asarray(y, np.float64), np.asarray(w, np.float64)
+
+        def loss(theta):
+            z = X @ theta[1:] + theta[0]
+            value = C * np.sum(w * (np.logaddexp(0.0, z) - y * z)) + 0.5 * theta[1:] @ theta[1:]
+            g = C * w * (sstats.logistic.cdf(z) - y)
+            return value, np.concatenate([[g.sum()], X.T @ g + theta[1:]])
+
+        bounds = [(None, None)] + [(0.0, None)] * X.shape[1]
+        start = np.zeros(X.shape[1] + 1)
+        found = optimize.minimize(loss, start, jac=True, method="L-BFGS-B", bounds=bounds)
+        self.intercept_, self.coef_ = float(found.x[0]), found.x[1:]
+
+    def predict_proba(self, X):
+        p = sstats.logistic.cdf(np.asarray(X, np.float64) @ self.coef_ + self.intercept_)
+        return np.stack([1 - p, p], 1)
 
 
 def _classifier(X, y, w, params: CalibrationParams):
@@ -425,16 +455,17 @@ def _stack_rows(p_img, est, softmin) -> np.ndarray:
 
 
 def _fit_stack(samples: list[Sample], held: list):
-    """The image score from the two image models and the softmin: a logistic fit, on every
-    calibration sample's held-out P(error) and estimated Dice and its softmin, of whether an
-    error was planted (classes weighted equally). The softmin is also one of the P(error) model's
-    features; alone beside the two models' outputs it gets the weight the project's planted errors
-    give it. ``None`` when one class is missing: the image score is then P(error) alone."""
+    """The image score from the two image models and the softmin: a logistic fit with
+    non-negative weights (:class:`_Monotone`), on every calibration sample's held-out P(error)
+    and estimated Dice and its softmin, of whether an error was planted (classes weighted
+    equally). The softmin is also one of the P(error) model's features; alone beside the two
+    models' outputs it gets the weight the project's planted errors give it, or none. ``None``
+    when one class is missing: the image score is then P(error) alone."""
     y = np.array([bool(s.planted) for s in samples])
     if y.all() or not y.any():
         return None
     X = _stack_rows([h[2] for h in held], [h[3] for h in held], [s.raw["softmin"] for s in samples])
-    return LogisticRegression(C=1.0, max_iter=500).fit(X, y, sample_weight=_balanced_weights(y))
+    return _Monotone(X, y, _balanced_weights(y))
 
 
 def _fit_images(samples: list[Sample], region_probs: list, fold: np.ndarray, params):
