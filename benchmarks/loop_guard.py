@@ -12,11 +12,18 @@ guard kept, with each model's judgement.
 ``--reviewed-in-full N`` gives the copy, before round 1, N seeded images reviewed in full (their
 true masks, every pixel reviewed), so that the guard has whole trusted images to judge on;
 ``--judge regions`` makes it judge on the reviewed regions all the same (for comparison).
+
+``--strategy mixmatch`` first trains a new out-of-fold version of the copy with that recipe
+(the default of ``noisyfix train``; the run's own version was trained with the fixed robust
+recipe), timed, scores it, and runs the rounds from it: the updates then resume MixMatch models,
+and their time is printed against that training's (``update_to_train``; a full retrain runs the
+same schedule).
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from pathlib import Path
 
 import numpy as np
@@ -29,10 +36,12 @@ from napari_noisyfix.benchmark.run import train_configs
 from napari_noisyfix.benchmark.testset import TestSet
 from napari_noisyfix.model import update, update_guard
 from napari_noisyfix.model.checkpoints import load_checkpoint
-from napari_noisyfix.model.config import NORM_STATS
+from napari_noisyfix.model.config import NORM_STATS, TrainConfig
+from napari_noisyfix.model.oof import train_out_of_fold
 from napari_noisyfix.model.update_guard import record_text
 from napari_noisyfix.progress import drive
 from napari_noisyfix.project import Project
+from napari_noisyfix.quality.score import score_project
 
 ROWS = (
     "reviewed_share",
@@ -42,6 +51,7 @@ ROWS = (
     "remaining.pixel_ap.before",
     "remaining.pixel_ap.after_update",
     "update_s",
+    "update_to_train",
     "guard_kept",
     "guard_kept_folds",
     "guard_judged",
@@ -79,6 +89,12 @@ def main() -> None:
         default="auto",
         help="auto: the guard's own choice; regions: judge on the reviewed regions only",
     )
+    parser.add_argument(
+        "--strategy",
+        choices=("robust", "mixmatch"),
+        default="robust",
+        help="robust: the run's own version; mixmatch: train one with MixMatch first (timed)",
+    )
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     update.NORM_STATS = args.norm_stats  # read by update_config at each update
@@ -94,9 +110,24 @@ def main() -> None:
     if args.reviewed_in_full:
         full = review_in_full(project, data.stored_truth, args.reviewed_in_full, seed)
         print(f"reviewed in full before round 1: {len(full)} images")
-    job = run_loop(project, 1, data, test, config, plan.folds, out, False, args.guard == "on")
+    version, train_s = 1, None
+    if args.strategy == "mixmatch":
+        config = TrainConfig(**{**plan.train_overrides("cpu", seed), "strategy": "mixmatch"})
+        start = time.perf_counter()
+        version = drive(train_out_of_fold(project, config, plan.folds), desc="train mixmatch")
+        train_s = time.perf_counter() - start
+        drive(score_project(project, version), desc="score")
+        print(
+            f"MixMatch out-of-fold training ({plan.folds} folds and the final model): {train_s:.1f} s"
+        )
+    job = run_loop(project, version, data, test, config, plan.folds, out, False, args.guard == "on")
     results, _ = drive(job)
+    if train_s:
+        for k in (1, 2):
+            share = results.get(f"loop.round{k}.update_s", float("nan")) / train_s
+            results[f"loop.round{k}.update_to_train"] = share
     what = f"guard {args.guard}, judge {args.judge}, norm stats {args.norm_stats}"
+    what += f", strategy {args.strategy}"
     print(f"| loop ({what}) | round 1 | round 2 |")
     print("|---|---|---|")
     for key in ROWS:
@@ -104,9 +135,9 @@ def main() -> None:
         print(f"| {key} | {' | '.join(cells)} |")
     full = [before.get(f"loop.round{k}.test_dice.full_retrain", float("nan")) for k in (1, 2)]
     print(f"the run's own full retrain (RUN/results.json): {full[0]:.3f}, {full[1]:.3f}")
-    for version in project.model_versions()[1:]:
-        guard = load_checkpoint(project.model_dir(version)).meta.get("guard", {"on": False})
-        print(f"version {version}:")
+    for updated in [v for v in project.model_versions() if v > version]:
+        guard = load_checkpoint(project.model_dir(updated)).meta.get("guard", {"on": False})
+        print(f"version {updated}:")
         print("\n".join(record_text(guard)))
 
 
