@@ -76,8 +76,9 @@ class _Constant:
 
 
 class _Monotone:
-    """Logistic regression whose weights are all at least zero (bias free), fitted by L-BFGS-B
-    on scikit-learn's objective: half the squared weights plus ``C`` times the weighted log-loss.
+    """Logistic regression whose weights are all at least zero (the intercept is free and not
+    penalised), fitted by L-BFGS-B on scikit-learn's objective: half the squared weights plus
+    ``C`` times the weighted log-loss.
 
     A stack of several readings of one question (is this mask wrong?) must not turn one of them
     against itself: with correlated inputs an unconstrained fit can give one a negative weight
