@@ -20,6 +20,7 @@ import ast
 
 from napari_noisyfix.benchmark.results import markdown_table
 from napari_noisyfix.benchmark.run import rescore_benchmark
+from napari_noisyfix.errors import NoisyFixError
 from napari_noisyfix.progress import drive
 
 
@@ -45,7 +46,10 @@ def main() -> None:
     changes = dict(_change(item) for item in args.calibration)
     if args.calibration_seed is not None:
         changes["seed"] = args.calibration_seed
-    results = drive(rescore_benchmark(args.run, args.data, args.out, changes), desc="rescore")
+    try:
+        results = drive(rescore_benchmark(args.run, args.data, args.out, changes), desc="rescore")
+    except NoisyFixError as exc:
+        raise SystemExit(f"rescore: {exc}") from None
     print(markdown_table(results))
 
 
