@@ -112,9 +112,7 @@ def main() -> None:
         samples = drive(
             S.calibration_samples(project, version, (thr, shift), base, params), quiet=True
         )
-        groups = sorted({s.group for s in samples})
-        fold_of_group = {g: i % params.folds for i, g in enumerate(groups)}
-        fold_of = {s.image: fold_of_group[s.group] for s in samples}
+        fold_of = C.calibration_folds(samples, params)
         fold = np.array([fold_of[s.image] for s in samples])
         region_folds, held = C._fit_regions(samples, fold, params)
         final_regions = C._Regions(samples, params)

@@ -33,10 +33,10 @@ from napari_noisyfix.quality.params import PARAMS
 READINGS = ("stack", "P(error)", "1 - est. Dice", "1 - softmin")
 
 
-def _row(label: str, n: int, positive: np.ndarray, negative: np.ndarray, readings) -> str:
+def _row(label: str, positive: np.ndarray, negative: np.ndarray, readings) -> str:
     y = np.r_[np.ones(positive.sum()), np.zeros(negative.sum())]
     cells = [roc_auc_score(y, np.r_[r[positive], r[negative]]) for r in readings]
-    return f"| {label} | {n} | " + " | ".join(f"{c:.3f}" for c in cells) + " |"
+    return f"| {label} | {positive.sum()} | " + " | ".join(f"{c:.3f}" for c in cells) + " |"
 
 
 def main() -> None:
@@ -50,9 +50,9 @@ def main() -> None:
     base = S.calibration_images(project, raw, params)
     samples = drive(S.calibration_samples(project, version, calibration, base, params), quiet=True)
     fitted = C.fit_calibration(samples, params)
-    groups = sorted({s.group for s in samples})
-    fold_of = {g: i % params.folds for i, g in enumerate(groups)}
-    held = [fitted.folds[fold_of[s.group]].images_of([s.raw], [s.X])[0] for s in samples]
+    fold_of = C.calibration_folds(samples, params)
+    fold = np.array([fold_of[s.image] for s in samples])
+    held = C._held_out(fitted.folds, samples, fold, C._stage_images)
     p_err = np.array([h[2] for h in held])
     est = np.array([h[3] for h in held])
     softmin = np.array([s.raw["softmin"] for s in samples])
@@ -63,7 +63,7 @@ def main() -> None:
     print("|---" * (len(READINGS) + 2) + "|")
     for kind in [*sorted(set(kinds) - {""}), "all"]:
         pos = kinds != "" if kind == "all" else kinds == kind
-        print(_row(kind, int(pos.sum()), pos, kinds == "", planted))
+        print(_row(kind, pos, kinds == "", planted))
     names = [n for n, *_ in real]
     found = fitted.predict({n: (r, X) for n, X, r, *_ in real})
     score = np.array([found[n][4] for n in names])
@@ -78,7 +78,7 @@ def main() -> None:
     print("|---" * (len(READINGS) + 2) + "|")
     for kind in [*sorted(set(types) - {""}), "all"]:
         pos = wrong if kind == "all" else types == kind
-        print(_row(kind, int(pos.sum()), pos, ~wrong, readings))
+        print(_row(kind, pos, ~wrong, readings))
 
 
 if __name__ == "__main__":

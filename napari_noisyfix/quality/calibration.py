@@ -419,9 +419,7 @@ def fit_calibration(
     if len(images) < params.min_images or not any(s.planted for s in samples):
         note = f"{len(images)} calibration images, {params.min_images} needed"
         return Calibration.uncalibrated(note)
-    groups = sorted({s.group for s in samples})
-    fold_of_group = {g: i % params.folds for i, g in enumerate(groups)}
-    fold_of = {s.image: fold_of_group[s.group] for s in samples}
+    fold_of = calibration_folds(samples, params)
     fold = np.array([fold_of[s.image] for s in samples])
     region_folds, region_probs = _fit_regions(samples, fold, params)
     final_regions = _Regions(samples, params)
@@ -446,6 +444,14 @@ def fit_calibration(
     final = _Stage(final_regions, final_images)
     stack = _fit_stack(samples, held)
     return Calibration(final, folds, fold_of, pixel, verdict, sorted(doubted), stack)
+
+
+def calibration_folds(samples: list[Sample], params: CalibrationParams) -> dict[str, int]:
+    """The cross-fitting fold of each calibration image: its group's (its patient's) place among
+    the sorted groups, modulo ``params.folds``."""
+    groups = sorted({s.group for s in samples})
+    fold_of_group = {g: i % params.folds for i, g in enumerate(groups)}
+    return {s.image: fold_of_group[s.group] for s in samples}
 
 
 def _stack_rows(p_img, est, softmin) -> np.ndarray:
