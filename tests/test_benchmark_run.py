@@ -123,6 +123,7 @@ def test_values_are_consistent_with_the_protocol(run):
         r["speed.score_s_per_image"] / r["speed.forward_s_per_image"]
     )
     assert r["memory.peak_rss_mb"] > 50
+    assert r["memory.peak_gpu_mb"] is None  # a CPU run used no GPU memory (NaN, written null)
 
 
 def test_a_semantic_run_has_no_instance_figures(run):

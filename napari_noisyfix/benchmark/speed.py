@@ -8,7 +8,9 @@
   probabilities, and ``speed.score_to_forward`` its ratio to the forward pass (the floor);
 * ``speed.train_step_s``: median seconds of one step of the robust out-of-fold training
   (``speed.train_step_s.plain``: of the plain measure-3 runs);
-* ``memory.peak_rss_mb``: peak resident memory of the process (``resource.getrusage``).
+* ``memory.peak_rss_mb``: peak resident memory of the process (``resource.getrusage``);
+* ``memory.peak_gpu_mb``: the most GPU memory torch held allocated at once in this process (every
+  training, scoring and update of the run; null on a run that never used a GPU).
 
 CPU figures are for comparing ratios; absolute times count only on a GPU.
 """
@@ -36,6 +38,17 @@ def peak_rss_mb() -> float:
     return peak / (1024.0 * 1024.0) if sys.platform == "darwin" else peak / 1024.0
 
 
+def peak_gpu_mb() -> float:
+    """Peak GPU memory torch allocated in this process, in MiB, over every CUDA device it used;
+    NaN when it used none."""
+    import torch
+
+    if not torch.cuda.is_available() or not torch.cuda.is_initialized():
+        return float("nan")
+    peaks = [torch.cuda.max_memory_allocated(i) for i in range(torch.cuda.device_count())]
+    return max(peaks) / (1024.0 * 1024.0)
+
+
 def median(values: list[float]) -> float:
     """Median of ``values`` (NaN when empty)."""
     return float(np.median(values)) if values else float("nan")
@@ -55,4 +68,5 @@ def speed_results(
         "speed.cleanlab_to_forward": (forward_s + cleanlab_s) / forward_s,
         "speed.train_step_s": median(step_times),
         "memory.peak_rss_mb": peak_rss_mb(),
+        "memory.peak_gpu_mb": peak_gpu_mb(),
     }
