@@ -8,7 +8,7 @@ times the bare forward pass. Writes ``OUT`` (JSON):
 
 * ``train_s``, ``train_steps``, ``train_steps_per_s`` (every fold model and the final model),
   ``train.peak_gpu_mb``;
-* ``score_s_per_image`` (analysis on stored probabilities), ``forward_s_per_image``,
+* ``analysis_s_per_image`` (``noisyfix score`` on the stored probabilities), ``forward_s_per_image``,
   ``score_to_forward`` = (forward + analysis) / forward, ``score_images_per_s`` = 1 / (forward +
   analysis);
 * ``score_features_tta_s_per_image`` (forward with TTA and features, then the analysis),
@@ -23,13 +23,13 @@ times the bare forward pass. Writes ``OUT`` (JSON):
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+from napari_noisyfix.benchmark.results import write_results
 from napari_noisyfix.benchmark.speed import forward_seconds, peak_gpu_mb
 from napari_noisyfix.io.importer import import_project
 from napari_noisyfix.model.budget import plan_training
@@ -51,10 +51,9 @@ def _reset_peak() -> None:
 
 def _write(results: dict, out: Path) -> None:
     """Write what is measured so far (a stage cut short by a time limit keeps the others)."""
-    clean = {k: (None if isinstance(v, float) and v != v else v) for k, v in results.items()}
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(clean, indent=2) + "\n")
-    print(json.dumps({k: v for k, v in clean.items() if k != "config"}), flush=True)
+    write_results(out, results, require=False)
+    print(out.read_text(), flush=True)
 
 
 def main(argv=None) -> int:
@@ -85,7 +84,7 @@ def main(argv=None) -> int:
         _reset_peak()
         analysis = _timed(score_project(proj, version, force=True)) / n
         forward = forward_seconds(proj, version, args.forward_images, args.device)
-        results.update(score_s_per_image=analysis, forward_s_per_image=forward)
+        results.update(analysis_s_per_image=analysis, forward_s_per_image=forward)
         results["score_to_forward"] = (forward + analysis) / forward
         results["score_images_per_s"] = 1.0 / (forward + analysis)
         _write(results, args.out)
