@@ -116,7 +116,7 @@ def main() -> None:
         fold = np.array([fold_of[s.image] for s in samples])
         region_folds, held = C._fit_regions(samples, fold, params)
         final_regions = C._Regions(samples, params)
-        Ximg, y, dice_, w0, grp = C._image_arrays(samples, held)
+        Ximg, y, dice_, w0, grp = C._image_arrays(samples, held, np.ones(len(samples)))
         kinds = np.array([s.planted for s in samples])
         rows = np.array(
             [

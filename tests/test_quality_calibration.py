@@ -292,7 +292,7 @@ def test_the_image_score_stacks_the_image_models_and_the_softmin():
             for p, q in zip(planted, softmin, strict=True)
         ]
         held = [(None, None, p, e) for p, e in zip(p_img, est, strict=True)]
-        fitted = calibration.Calibration(stack=calibration._fit_stack(samples, held))
+        fitted = calibration.Calibration(stack=calibration._fit_stack(samples, held, np.ones(n)))
         score = fitted.image_score(p_img, est, softmin)
         assert roc_auc_score(planted, score) > roc_auc_score(planted, telling) - 0.01
         assert all(
@@ -308,12 +308,12 @@ def test_the_image_score_stacks_the_image_models_and_the_softmin():
         for p, q in zip(planted, softmin, strict=True)
     ]
     held = [(None, None, p, 0.9) for p in telling]
-    stack = calibration._fit_stack(samples, held)
+    stack = calibration._fit_stack(samples, held, np.ones(n))
     assert stack.coef_[0] > 0 and stack.coef_[2] == 0
     fitted = calibration.Calibration(stack=stack)
     assert fitted.image_score([0.5], [0.9], [0.2]) >= fitted.image_score([0.5], [0.9], [0.8])
     # without untouched masks there is nothing to stack against: P(error) alone
-    assert calibration._fit_stack(samples[:1] * 3, held[:1] * 3) is None
+    assert calibration._fit_stack(samples[:1] * 3, held[:1] * 3, np.ones(3)) is None
     assert calibration.Calibration().image_score([0.3], [0.9], [0.1]) == pytest.approx([0.3])
 
 
@@ -345,3 +345,44 @@ def test_the_stored_image_score_is_the_stack_of_the_image_models(scored):
     predicted = fitted.predict({name: (raw, evidence(regions))})[name]
     assert rows[name]["error_score"] == pytest.approx(predicted[4], abs=1e-5)
     assert predicted[4] != pytest.approx(predicted[2], abs=1e-3)  # not P(error) alone
+
+
+def test_untouched_masks_the_softmin_doubts_are_believed_less():
+    """An untouched calibration mask as doubtful to the softmin as the planted errors counts
+    little as an example of a correct mask; masks it finds sure count fully; planted errors and
+    the clean subset keep weight one; an uninformative softmin changes nothing after balancing."""
+    from types import SimpleNamespace
+
+    from napari_noisyfix.quality import calibration
+
+    rng = np.random.default_rng(1)
+    n = 400
+    planted = rng.random(n) < 0.6
+    real_error = ~planted & (rng.random(n) < 0.3)
+    doubt = np.where(planted | real_error, rng.uniform(0.5, 0.95, n), rng.uniform(0.02, 0.3, n))
+    trusted = ~planted & ~real_error & (rng.random(n) < 0.1)
+
+    def samples(d):
+        return [
+            SimpleNamespace(planted="erode" if p else "", raw={"softmin": 1.0 - q}, trusted=t)
+            for p, q, t in zip(planted, d, trusted, strict=True)
+        ]
+
+    fold = np.arange(n) % 2
+    trust = calibration._trust(samples(doubt), fold)
+    assert np.all(trust[planted | trusted] == 1.0)
+    assert np.all((trust >= 0.0) & (trust <= 1.0))
+    clean = ~planted & ~real_error & ~trusted
+    assert trust[real_error].mean() < 0.3 < 0.8 < trust[clean].mean()
+    # balancing keeps the trust's proportions within each class and equal class totals
+    w = calibration._balanced_weights(planted, trust)
+    assert w[planted].sum() == pytest.approx(w[~planted].sum()) == pytest.approx(planted.sum())
+    np.testing.assert_allclose(
+        w[~planted] / w[~planted].max(), trust[~planted] / trust[~planted].max()
+    )
+    np.testing.assert_array_equal(
+        calibration._balanced_weights(planted), calibration._balanced_weights(planted, np.ones(n))
+    )
+    # a softmin that cannot tell planted from untouched leaves every untouched weight alike
+    flat = calibration._trust(samples(rng.uniform(0.2, 0.8, n)), fold)
+    assert np.ptp(flat[~planted & ~trusted]) < 0.15

@@ -248,23 +248,55 @@ def _region_arrays(samples: list[Sample]):
     return X, err, helps
 
 
-def _image_arrays(samples: list[Sample], region_probs: list):
+def _image_arrays(samples: list[Sample], region_probs: list, trust: np.ndarray):
     """Image rows of ``samples`` from their regions' (held-out) probabilities, the labels
-    "planted", the true Dice and class-balancing weights."""
+    "planted", the true Dice and class-balancing weights of the samples' ``trust``."""
     rows = [_image_row(s.raw, s.X, *probs) for s, probs in zip(samples, region_probs, strict=True)]
     Ximg = np.array(rows, np.float32).reshape(-1, len(IMAGE_FEATURES))
     y = np.array([bool(s.planted) for s in samples])
     dice = np.array([s.true_dice for s in samples], np.float64)
-    w = _balanced_weights(y)
+    w = _balanced_weights(y, trust)
     groups = np.array([s.image for s in samples])
     return Ximg, y, dice, w, groups
 
 
-def _balanced_weights(y: np.ndarray) -> np.ndarray:
-    """Sample weights that give the planted (``y``) and the untouched samples equal total
-    weight; all ones when either class is missing."""
-    n_pos, n_neg = int(y.sum()), int((~y).sum())
-    return np.where(y, 1.0, n_pos / max(n_neg, 1)) if n_pos and n_neg else np.ones(len(y))
+def _balanced_weights(y: np.ndarray, base: np.ndarray | None = None) -> np.ndarray:
+    """Sample weights proportional to ``base`` (default: all ones) within each class that
+    give the planted (``y``) and the untouched samples equal total weight, as many as there
+    are planted samples; all ones when either class is missing or weighs nothing."""
+    base = np.ones(len(y)) if base is None else np.asarray(base, np.float64)
+    pos, neg = float(base[y].sum()), float(base[~y].sum())
+    if pos <= 0.0 or neg <= 0.0:
+        return np.ones(len(y))
+    return np.where(y, base / pos, base / neg) * int(y.sum())
+
+
+def _trust(samples: list[Sample], fold: np.ndarray) -> np.ndarray:
+    """How far each calibration sample can be believed as an example of its class, for the
+    image models and the stack.
+
+    The untouched masks are the project's least suspicious, not known to be right: in a noisy
+    project some hold real errors, of the very kinds (outlines traced coarsely, jitter) that the
+    image models then learn to call correct, so that they miss them everywhere else. The softmin
+    (one minus cleanlab's image quality) is a reading of the same question that nothing here is
+    fitted to, so it is not taught this. Its doubt is turned into the probability that a sample
+    is a planted error (a logistic fit with a non-negative slope, classes weighted equally,
+    cross-fitted over the calibration folds), and an untouched mask is believed as correct by
+    one minus that: fully where the softmin finds it as sure as the clean ones, little where it
+    looks like the planted errors. Where the softmin cannot tell planted from untouched, every
+    untouched mask gets about the same weight, which after class balancing is no change.
+    Planted errors and masks of the clean subset keep weight one.
+    """
+    planted = np.array([bool(s.planted) for s in samples])
+    doubt = _logit(1.0 - np.array([s.raw["softmin"] for s in samples], np.float64))[:, None]
+    trust = np.ones(len(samples))
+    doubtful = ~planted & ~np.array([s.trusted for s in samples])
+    for k in np.unique(fold):
+        train, judged = fold != k, (fold == k) & doubtful
+        if judged.any() and 0 < planted[train].sum() < train.sum():
+            model = _Monotone(doubt[train], planted[train], _balanced_weights(planted[train]))
+            trust[judged] = 1.0 - _proba(model, doubt[judged])
+    return trust
 
 
 def _image_row(raw: dict, X: np.ndarray, p_err, p_help) -> np.ndarray:
@@ -423,7 +455,8 @@ def fit_calibration(
     fold = np.array([fold_of[s.image] for s in samples])
     region_folds, region_probs = _fit_regions(samples, fold, params)
     final_regions = _Regions(samples, params)
-    image_folds, final_images = _fit_images(samples, region_probs, fold, params)
+    trust = _trust(samples, fold) if params.trust else np.ones(len(samples))
+    image_folds, final_images = _fit_images(samples, region_probs, fold, trust, params)
     folds = [_Stage(region_folds[k], image_folds[k]) for k in range(params.folds)]
     held = _held_out(folds, samples, fold, _stage_images)
     pixel = _fit_pixels(samples, held)
@@ -437,12 +470,12 @@ def fit_calibration(
         keep = np.array([s.image not in doubted for s in samples])
         kept = [s for s, k in zip(samples, keep, strict=True) if k]
         probs = [p for p, k in zip(region_probs, keep, strict=True) if k]
-        image_folds, final_images = _fit_images(kept, probs, fold[keep], params)
+        image_folds, final_images = _fit_images(kept, probs, fold[keep], trust[keep], params)
         folds = [_Stage(region_folds[k], image_folds[k]) for k in range(params.folds)]
         fold_of = {n: f for n, f in fold_of.items() if n not in doubted}
         verdict.n_set_aside = len(doubted)
     final = _Stage(final_regions, final_images)
-    stack = _fit_stack(samples, held)
+    stack = _fit_stack(samples, held, trust)
     return Calibration(final, folds, fold_of, pixel, verdict, sorted(doubted), stack)
 
 
@@ -461,24 +494,25 @@ def _stack_rows(p_img, est, softmin) -> np.ndarray:
     return np.stack([_logit(p_img), _logit(1.0 - est), _logit(1.0 - softmin)], 1)
 
 
-def _fit_stack(samples: list[Sample], held: list):
+def _fit_stack(samples: list[Sample], held: list, trust: np.ndarray):
     """The image score from the two image models and the softmin: a logistic fit with
     non-negative weights (:class:`_Monotone`), on every calibration sample's held-out P(error)
     and estimated Dice and its softmin, of whether an error was planted (classes weighted
-    equally). The softmin is also one of the P(error) model's features; alone beside the two
+    equally, samples by their :func:`_trust`). The softmin is also one of the P(error) model's features; alone beside the two
     models' outputs it gets the weight the project's planted errors give it, or none. ``None``
     when one class is missing: the image score is then P(error) alone."""
     y = np.array([bool(s.planted) for s in samples])
     if y.all() or not y.any():
         return None
     X = _stack_rows([h[2] for h in held], [h[3] for h in held], [s.raw["softmin"] for s in samples])
-    return _Monotone(X, y, _balanced_weights(y))
+    return _Monotone(X, y, _balanced_weights(y, trust))
 
 
-def _fit_images(samples: list[Sample], region_probs: list, fold: np.ndarray, params):
+def _fit_images(samples: list[Sample], region_probs: list, fold: np.ndarray, trust, params):
     """The image models of each fold (fitted on the other folds' rows) and the final one, on
-    image rows built from held-out region probabilities."""
-    arrays = _image_arrays(samples, region_probs)
+    image rows built from held-out region probabilities, each sample weighted by its
+    ``trust``."""
+    arrays = _image_arrays(samples, region_probs, trust)
     folds = [_Images(*(a[fold != k] for a in arrays), params) for k in range(params.folds)]
     return folds, _Images(*arrays, params)
 

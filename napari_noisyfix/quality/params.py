@@ -263,6 +263,11 @@ class CalibrationParams:
         (:func:`~.calibration.fit_calibration`): the calibration images are drawn from the
         least suspicious masks, but in a noisy project some of them hold real errors, and they
         would teach it that such errors look right.
+    trust : bool
+        Weigh each untouched calibration mask, in the image models and the stack, by how far
+        the softmin believes it correct (:func:`~.calibration._trust`), for the same reason:
+        the screen catches the masks the image model doubts, this the real errors it was
+        taught to call correct.
     max_iter, learning_rate, max_leaf_nodes, min_samples_leaf, l2_regularization
         Capacity of the gradient-boosted trees (scikit-learn's ``HistGradientBoosting*``):
         small trees and strong leaves, since a project gives a few hundred to a few thousand
@@ -284,6 +289,7 @@ class CalibrationParams:
     folds: int = 2
     regularisation: tuple[float, ...] = (1.0, 0.01, 0.03, 0.1, 0.3, 3.0, 10.0)
     screen: bool = True
+    trust: bool = True
     max_iter: int = 120
     learning_rate: float = 0.08
     max_leaf_nodes: int = 15
