@@ -437,8 +437,9 @@ def fit_calibration(
 
     The region models of each fold give held-out region probabilities for the other fold's
     samples; the image models are fitted on image rows built from those, and the pixel model on
-    the held-out outputs of both. Returns the uncalibrated pass-through when there are too few
-    calibration images or no planted error.
+    the held-out outputs of both. With ``params.trust``, the image models and the stack weigh
+    each untouched mask by how far the softmin believes it (:func:`_trust`). Returns the
+    uncalibrated pass-through when there are too few calibration images or no planted error.
 
     With ``params.screen``, the calibration then judges its own untouched masks: a calibration
     image whose mask the held-out image model finds more likely wrong than right is set aside
