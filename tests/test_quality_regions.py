@@ -168,3 +168,20 @@ def test_one_pixel_slivers_along_an_outline_are_not_flagged():
         given[ndi.binary_dilation(obj, iterations=grow)] = 1
         kinds = [r.kind for r in find_regions("s", probs, given, min_area=3)]
         assert ("too_wide" in kinds) is flagged, (grow, kinds)
+
+
+def test_a_reason_says_when_the_image_speaks_against_the_model():
+    """A correct mask whose object the model misses: the object's colours fit the mask as
+    drawn, and the reason says that the model may be the one that is wrong."""
+    truth = disk_mask((64, 64), [(18, 18), (44, 44)], [7, 7])
+    seen = disk_mask((64, 64), [(18, 18)], [7])  # the model misses the second object
+    image = truth.astype(np.float32) * 100 + 10
+    regions = find_regions("r", probs_from_mask(seen), truth, image=image)
+    missed = [r for r in regions if r.kind == "spurious" and r.region.sum() > 50]
+    assert missed, [(r.kind, r.area) for r in regions]
+    assert "fit the mask as drawn better" in missed[0].reason
+    assert "the model may be the one that is wrong here" in missed[0].reason
+    # and where the colours back the proposal, the reason says that instead
+    wide = truth | disk_mask((64, 64), [(44, 44)], [11])
+    grown = find_regions("w", probs_from_mask(truth), wide, image=image)
+    assert any("fit the proposal better" in r.reason for r in grown)

@@ -55,12 +55,22 @@ def region_reason(region) -> str:
                 f"intensity matches {closer} ({bg:.1f} sd from background, "
                 f"{own:.1f} sd from labelled objects)"
             )
-    vote = f[col["colour_vote"]]
-    if vote != 0.5:
-        parts.append(f"the colours of {vote:.0%} of the pixels it changes fit the proposal better")
+    parts += _colour_words(f[col["colour_vote"]])
     parts.append(
         f"error probability {region.score:.0%}, the proposal helps with probability "
         f"{region.prob_correct:.0%}, expected gain {region.gain:.0f} px "
         f"({region.dice_gain:+.3f} image Dice)"
     )
     return "; ".join(parts)
+
+
+def _colour_words(vote: float) -> list[str]:
+    """The image's own colour vote on the proposal, in words. Where most of the changed pixels'
+    colours fit the mask as drawn, the image speaks against the model: say so plainly, since the
+    geometry alone cannot tell a mask drawn too wide from a model that sees too little."""
+    if vote > 0.5:
+        return [f"the colours of {vote:.0%} of the pixels it changes fit the proposal better"]
+    if vote < 0.5:
+        drawn = f"but the colours of {1.0 - vote:.0%} of the pixels it changes fit the mask"
+        return [f"{drawn} as drawn better: the model may be the one that is wrong here"]
+    return []
