@@ -499,9 +499,10 @@ def _fit_stack(samples: list[Sample], held: list, trust: np.ndarray):
     """The image score from the two image models and the softmin: a logistic fit with
     non-negative weights (:class:`_Monotone`), on every calibration sample's held-out P(error)
     and estimated Dice and its softmin, of whether an error was planted (classes weighted
-    equally, samples by their :func:`_trust`). The softmin is also one of the P(error) model's features; alone beside the two
-    models' outputs it gets the weight the project's planted errors give it, or none. ``None``
-    when one class is missing: the image score is then P(error) alone."""
+    equally, samples by their :func:`_trust`). The softmin is also one of the P(error) model's
+    features; alone beside the two models' outputs it gets the weight the project's planted
+    errors give it, or none. ``None`` when one class is missing: the image score is then
+    P(error) alone."""
     y = np.array([bool(s.planted) for s in samples])
     if y.all() or not y.any():
         return None
