@@ -9,7 +9,7 @@ figure is that of the work measured and of nothing before it. ``OUT/scale.json``
     n<N>.peak_rss_mb         peak RSS of the scoring + queue + session process (and the peak
                              as it stood after scoring, after the queue; the build's apart)
     n<N>.score_s_per_image   wall seconds of ``score_project`` / N (stored out-of-fold probabilities)
-    n<N>.queue_s             seconds to read every region and build the ReviewQueue
+    n<N>.queue_s             seconds to read the regions and build the ReviewQueue
     n<N>.open_session_s      seconds to open a ReviewSession (its first region and progress)
     n<N>.disk_mb_per_image   the project folder's size on disk / N
     n<N>.open_gui_s          seconds to open the scored project in the NoisyFix widget of a new
@@ -80,6 +80,7 @@ def measure(root: Path) -> dict:
     """Score the project at ``root``, build its queue and open a review session; the figures."""
     from napari_noisyfix.progress import drive
     from napari_noisyfix.project import Project
+    from napari_noisyfix.quality.params import PARAMS
     from napari_noisyfix.quality.queue import ReviewQueue
     from napari_noisyfix.quality.score import load_regions, score_project
     from napari_noisyfix.review.session import ReviewSession
@@ -91,7 +92,8 @@ def measure(root: Path) -> dict:
     score_s = time.perf_counter() - start
     after_score = peak_rss_mb()
     start = time.perf_counter()
-    queue = ReviewQueue(load_regions(project))
+    # as the review session does: regions below the queue's bar are not made at all
+    queue = ReviewQueue(load_regions(project, min_prob=PARAMS.queue.min_prob_correct))
     queue_s = time.perf_counter() - start
     after_queue = peak_rss_mb()
     start = time.perf_counter()

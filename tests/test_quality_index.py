@@ -1,15 +1,18 @@
 """The review index: a queue and a session opened from it match those read image by image."""
 
+import json
 import os
 
 import numpy as np
 import pytest
 from test_quality_score import project as unscored  # noqa: F401 (the fixture)
 
+from napari_noisyfix.errors import NoisyFixError
 from napari_noisyfix.progress import drive
 from napari_noisyfix.quality import index as review_index
 from napari_noisyfix.quality.queue import ReviewQueue
 from napari_noisyfix.quality.score import load_regions, score_project
+from napari_noisyfix.quality.storage import read_npz, write_npz
 from napari_noisyfix.review.session import ReviewSession
 
 
@@ -80,3 +83,39 @@ def test_a_session_opens_from_the_index_without_reading_probabilities(project, m
     restore()
     assert again.progress() == fresh.progress() != expected
     assert again.progress().images_reviewed == 1
+
+
+def test_a_bar_on_prob_correct_keeps_exactly_the_regions_above_it(project):
+    every = load_regions(project)
+    bar = float(np.median([r.prob_correct for r in every]))
+    kept = load_regions(project, min_prob=bar)
+    assert 0 < len(kept) < len(every)
+    _same_regions(kept, [r for r in every if r.prob_correct >= bar])
+    restore = _without_index(project)
+    _same_regions(load_regions(project, min_prob=bar), kept)  # read image by image: the same
+    restore()
+
+
+def _rewrite_index(project, change):
+    path = project.scores_dir(1) / review_index.INDEX
+    arrays = read_npz(path)
+    meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
+    change(meta, arrays)
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8)
+    write_npz(path, arrays)
+    return path
+
+
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        (lambda meta, arrays: meta["kind"].pop(), "text columns"),
+        (lambda meta, arrays: meta["kind"].__setitem__(0, "made_up"), "made_up"),
+        (lambda meta, arrays: meta["counts"].__setitem__(0, meta["counts"][0] + 1), "columns"),
+    ],
+)
+def test_a_damaged_index_names_the_file_and_the_problem(project, change, problem):
+    path = _rewrite_index(project, change)
+    with pytest.raises(NoisyFixError, match=problem) as err:
+        load_regions(project)
+    assert str(path) in str(err.value)

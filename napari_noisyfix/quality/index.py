@@ -24,7 +24,7 @@ import numpy as np
 from .._atomic import file_stamp
 from ..errors import NoisyFixError
 from .region import ROW_FIELDS
-from .storage import read_npz, rows_as_stored, write_npz
+from .storage import PixelSource, StoredRegion, check_table, read_npz, write_npz
 
 INDEX = "review_index.npz"
 FORMAT = 1
@@ -42,17 +42,61 @@ class ImageSummary:
 
 @dataclass
 class ReviewIndex:
-    """An index as read: per image its region rows, evidence and archive stamp, and summaries."""
+    """An index as read, kept by column: region ``j`` of image ``names[i]`` is row
+    ``starts[i] + k``. Region objects are made only for the rows asked for
+    (:meth:`regions`), so a queue of 10,000 images does not make one per stored region."""
 
-    rows: dict[str, list[dict]] = field(default_factory=dict)
-    features: dict[str, np.ndarray] = field(default_factory=dict)
+    names: list[str] = field(default_factory=list)
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    ints: np.ndarray = field(default_factory=lambda: np.zeros((0, 6), np.int64))
+    floats: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
+    text: dict[str, list] = field(default_factory=dict)
+    #: per image the first of its evidence rows in ``features``, or -1 when it has none
+    evidence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    features: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
     archives: dict[str, tuple] = field(default_factory=dict)
     summaries: dict[str, ImageSummary] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._at = {name: i for i, name in enumerate(self.names)}
 
     def summary(self, name: str, stamps: tuple) -> ImageSummary | None:
         """The stored summary of ``name`` if its working files still have ``stamps``."""
         found = self.summaries.get(name)
         return found if found is not None and found.stamps == tuple(stamps) else None
+
+    def rows(self, name: str) -> list[dict]:
+        """The region table of ``name`` as stored in its archive (empty when not indexed)."""
+        i = self._at.get(name)
+        return [] if i is None else [self._row(name, j) for j in range(*self.starts[i : i + 2])]
+
+    def regions(self, sdir: Path, name: str, now: tuple | None, min_prob: float = 0.0):
+        """The stored regions of ``name`` whose ``prob_correct`` is at least ``min_prob``, or
+        None when the index does not hold its archive as it is ``now`` (its stamp; the caller
+        then reads the archive). Only the regions kept are made."""
+        stamp, i = self.archives.get(name), self._at.get(name)
+        if stamp is None or now != stamp or i is None:
+            return None
+        lo, hi = self.starts[i : i + 2]
+        box = self.ints[lo:hi, 2:]
+        shapes = np.stack([box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]], axis=1)
+        stops = np.cumsum(shapes[:, 0] * shapes[:, 1])
+        keep = np.flatnonzero(self.floats[lo:hi, 1] >= min_prob) if min_prob else range(hi - lo)
+        path, first = Path(sdir) / "regions" / f"{name}.npz", self.evidence[i]
+        out = []
+        for k in keep:
+            stop = int(stops[k])
+            h, w = (int(v) for v in shapes[k])
+            source = PixelSource(path, "", stop - h * w, stop, (h, w), stamp)
+            evidence = self.features[first + k] if first >= 0 else None
+            out.append(StoredRegion.from_row(self._row(name, lo + k), evidence, source))
+        return out
+
+    def _row(self, name: str, j: int) -> dict:
+        row = {f: self.text[f][j] for f in TEXT_FIELDS}
+        row.update(zip(INT_FIELDS, self.ints[j].tolist(), strict=True), image=name)
+        row.update(zip(FLOAT_FIELDS, self.floats[j].tolist(), strict=True))
+        return row
 
 
 def summarise(stamps: tuple, reviewed: np.ndarray, terms: np.ndarray) -> ImageSummary:
@@ -111,45 +155,41 @@ def read_index(sdir: Path) -> ReviewIndex:
 
 
 def _parse(meta: dict, arrays: dict) -> ReviewIndex:
-    names, counts = meta["images"], meta["counts"]
-    ints, floats = arrays["ints"].tolist(), arrays["floats"].tolist()
+    names, counts = meta["images"], np.asarray(meta["counts"], np.int64)
+    ints, floats = arrays["ints"].astype(np.int64), arrays["floats"].astype(np.float64)
     features, terms = arrays["features"], arrays["terms"]
-    if not len(ints) == len(floats) == sum(counts) or len(terms) != len(names):
+    total = int(counts.sum())
+    if (
+        not len(ints) == len(floats) == total
+        or len(terms) != len(names)
+        or len(counts) != len(names)
+    ):
         raise ValueError("columns do not match the images")
-    index, at, evidence_at = ReviewIndex(), 0, 0
-    for i, name in enumerate(names):
-        n = counts[i]
-        index.rows[name] = [_row(meta, name, ints[j], floats[j], j) for j in range(at, at + n)]
-        if meta["evidence"][i]:
-            index.features[name] = features[evidence_at : evidence_at + n]
-            evidence_at += n
-        else:
-            index.features[name] = np.zeros((n, 0), np.float32)
-        at += n
-        index.archives[name] = _tuple(meta["archives"][i])
-        stamps = tuple(_tuple(s) for s in meta["stamps"][i])
-        index.summaries[name] = ImageSummary(stamps, bool(meta["any_reviewed"][i]), terms[i])
-    if evidence_at != len(features):
+    if any(len(meta[f]) != total for f in TEXT_FIELDS):
+        raise ValueError("text columns do not match the regions")
+    check_table(meta["kind"], meta["scope"], ints[:, 4] - ints[:, 2], ints[:, 5] - ints[:, 3])
+    with_evidence = np.asarray(meta["evidence"], bool)
+    if len(features) != int(counts[with_evidence].sum()):
         raise ValueError("evidence rows do not match the regions")
-    return index
-
-
-def _row(meta: dict, name: str, ints: list, floats: list, j: int) -> dict:
-    row = {f: meta[f][j] for f in TEXT_FIELDS}
-    row.update(zip(INT_FIELDS, ints, strict=True), image=name)
-    row.update(zip(FLOAT_FIELDS, floats, strict=True))
-    return row
+    evidence = np.where(with_evidence, np.cumsum(np.where(with_evidence, counts, 0)) - counts, -1)
+    summaries = {
+        name: ImageSummary(
+            tuple(_tuple(s) for s in meta["stamps"][i]), bool(meta["any_reviewed"][i]), terms[i]
+        )
+        for i, name in enumerate(names)
+    }
+    return ReviewIndex(
+        names=list(names),
+        starts=np.concatenate([[0], np.cumsum(counts)]),
+        ints=ints,
+        floats=floats,
+        text={f: meta[f] for f in TEXT_FIELDS},
+        evidence=evidence,
+        features=features,
+        archives={name: _tuple(meta["archives"][i]) for i, name in enumerate(names)},
+        summaries=summaries,
+    )
 
 
 def _tuple(stamp):
     return None if stamp is None else tuple(int(v) for v in stamp)
-
-
-def indexed_regions(sdir: Path, name: str, index: ReviewIndex, now: tuple | None) -> list | None:
-    """The stored regions of ``name`` from ``index``, or None when the index does not hold its
-    archive as it is ``now`` (its stamp; the caller then reads the archive)."""
-    stamp = index.archives.get(name)
-    if stamp is None or now != stamp:
-        return None
-    path = Path(sdir) / "regions" / f"{name}.npz"
-    return rows_as_stored(path, index.rows[name], index.features[name], stamp)

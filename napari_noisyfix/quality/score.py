@@ -41,7 +41,7 @@ from ..progress import Progress
 from .calibration import Calibration, evidence, fit_calibration
 from .estimate import dice_terms
 from .image_tasks import analyse_image, calibration_image
-from .index import ReviewIndex, indexed_regions, read_index, summarise, write_index
+from .index import ReviewIndex, read_index, summarise, write_index
 from .outliers import ObjectTable, find_outliers, object_labels
 from .params import PARAMS, CalibrationParams
 from .pool import run_tasks, worker_count
@@ -471,12 +471,13 @@ def scored_version(project, version: int | None = None) -> int:
 
 
 def load_regions(
-    project, version: int | None = None, index: ReviewIndex | None = None
+    project, version: int | None = None, index: ReviewIndex | None = None, min_prob: float = 0.0
 ) -> list[Region]:
-    """Every region (errors of each image, then clustering outliers) of a scored version; their
-    pixels are read back from the archives when used (:class:`~.storage.StoredRegion`). They
-    come from the review index (``index``, read here when not given) where it holds, else from
-    each image's archive."""
+    """Every region (errors of each image, then clustering outliers) of a scored version whose
+    ``prob_correct`` is at least ``min_prob`` (0 keeps all; the review queue's bar makes a
+    session of 10,000 images make only the regions it can show); their pixels are read back
+    from the archives when used (:class:`~.storage.StoredRegion`). They come from the review
+    index (``index``, read here when not given) where it holds, else from each image's archive."""
     sdir = project.scores_dir(scored_version(project, version))
     index = read_index(sdir) if index is None else index
     maps = folder_stamps(sdir / "maps", ".npz")
@@ -485,11 +486,12 @@ def load_regions(
     for name in project.names:
         if name not in maps:
             continue
-        found = indexed_regions(sdir, name, index, archives.get(name))
+        found = index.regions(sdir, name, archives.get(name), min_prob)
         if found is None and _cached(sdir, name):
-            found = _image_regions(sdir, name)
+            found = [r for r in _image_regions(sdir, name) if r.prob_correct >= min_prob]
         regions += found or []
-    return regions + stored_regions(sdir / "outliers.npz")
+    outliers = stored_regions(sdir / "outliers.npz")
+    return regions + [r for r in outliers if r.prob_correct >= min_prob]
 
 
 def load_maps(project, name: str, version: int | None = None) -> dict[str, np.ndarray]:

@@ -139,7 +139,7 @@ class StoredRegion(Region):
         return source.pixels(name)
 
     @classmethod
-    def from_row(cls, row: dict, features, source: _Source) -> StoredRegion:
+    def from_row(cls, row: dict, features, source: PixelSource) -> StoredRegion:
         """The region of a table row whose pixels lie at ``source``. Its fields are checked by
         :func:`rows_as_stored` for a whole table at once (a project holds tens of thousands)."""
         reg = object.__new__(cls)
@@ -147,7 +147,7 @@ class StoredRegion(Region):
         return reg
 
 
-class _Source:
+class PixelSource:
     """Where a stored region's pixels lie: the archive (as it was when read: ``stamp``) and
     the span."""
 
@@ -204,7 +204,10 @@ def rows_as_stored(
     and proposal pixel arrays), when given, are checked against the boxes."""
     try:
         shapes = [(int(row["r1"] - row["r0"]), int(row["c1"] - row["c0"])) for row in rows]
-        _check_table(rows, shapes)
+        heights, widths = zip(*shapes, strict=True) if shapes else ((), ())
+        check_table(
+            [r["kind"] for r in rows], [r.get("scope", "object") for r in rows], heights, widths
+        )
         total = sum(h * w for h, w in shapes)
         if sizes is not None and not total == sizes[0] == sizes[1]:
             raise ValueError("pixel arrays do not match the bounding boxes")
@@ -213,7 +216,7 @@ def rows_as_stored(
         out, start = [], 0
         for i, (row, shape) in enumerate(zip(rows, shapes, strict=True)):
             stop = start + shape[0] * shape[1]
-            source = _Source(path, prefix, start, stop, shape, stamp)
+            source = PixelSource(path, prefix, start, stop, shape, stamp)
             out.append(
                 StoredRegion.from_row(row, features[i] if features.shape[1] else None, source)
             )
@@ -223,13 +226,13 @@ def rows_as_stored(
         raise NoisyFixError(f"{path}: damaged region archive ({exc})") from exc
 
 
-def _check_table(rows: list[dict], shapes: list[tuple[int, int]]) -> None:
-    """What :class:`Region` checks of each region, for a whole table: kinds, scopes, boxes."""
-    kinds = {row["kind"] for row in rows} - set(KINDS)
-    scopes = {row.get("scope", "object") for row in rows} - set(SCOPES)
-    if kinds or scopes:
-        raise ValueError(f"unknown region kinds or scopes {sorted(kinds | scopes)}")
-    if any(h < 0 or w < 0 for h, w in shapes):
+def check_table(kinds, scopes, heights, widths) -> None:
+    """What :class:`Region` checks of each region, for a whole table at once: its kinds, its
+    scopes and its boxes' heights and widths (a ValueError names what is wrong)."""
+    unknown = (set(kinds) - set(KINDS)) | (set(scopes) - set(SCOPES))
+    if unknown:
+        raise ValueError(f"unknown region kinds or scopes {sorted(unknown)}")
+    if np.any(np.asarray(heights) < 0) or np.any(np.asarray(widths) < 0):
         raise ValueError("a region's box has a negative size")
 
 

@@ -20,6 +20,7 @@ from ..errors import NoisyFixError
 from ..instance_labels import apply_region, reconcile, semantic
 from ..quality.estimate import dice_terms, expected_dice
 from ..quality.index import ReviewIndex, read_index
+from ..quality.params import PARAMS
 from ..quality.queue import ReviewQueue
 from .history import Action, ImageState
 from .journal import read_state, rebuild_history, same_state
@@ -112,7 +113,9 @@ class ReviewSession:
             return []
         from ..quality.score import load_regions
 
-        return load_regions(self.project, self.version, self._index)
+        # the queue leaves out regions below its bar: they are not made at all
+        bar = PARAMS.queue.min_prob_correct
+        return load_regions(self.project, self.version, self._index, min_prob=bar)
 
     def _summary(self, name: str):
         """The index's summary of ``name`` while its working files are as it was made from."""
