@@ -83,3 +83,21 @@ def test_workers_do_not_run_the_callers_script_again(tmp_path):
     )
     assert done.stdout.split("\n").count("body") == 1
     assert "workers 0" not in done.stdout and "workers" in done.stdout
+
+
+def test_a_pool_holds_a_few_results_at_a_time_not_every_one(monkeypatch):
+    """Tasks are submitted a window at a time, so results not yet handed over stay few."""
+    submitted = []
+
+    class Counting(pool.ProcessPoolExecutor):
+        def submit(self, fn, *args):
+            submitted.append(args)
+            return super().submit(fn, *args)
+
+    monkeypatch.setattr(pool, "ProcessPoolExecutor", Counting)
+    tasks = [(-i,) for i in range(40)]
+    seen, window = {}, 2 * pool.IN_FLIGHT
+    for i, value in pool.run_tasks(abs, tasks, 2):
+        seen[i] = value
+        assert len(submitted) - len(seen) < window  # handed over or still at work: a window
+    assert seen == {i: i for i in range(40)} and len(submitted) == 40

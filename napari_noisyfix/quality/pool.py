@@ -17,15 +17,18 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from contextlib import contextmanager
 from functools import lru_cache
+from itertools import islice
 from multiprocessing import get_context
 
 from ..errors import NoisyFixError
 from .params import PARAMS
 
 ENV = "NOISYFIX_WORKERS"
+#: Tasks per worker submitted ahead of the results handed over (enough to keep each busy).
+IN_FLIGHT = 4
 
 
 def cpu_count() -> int:
@@ -55,19 +58,31 @@ def run_tasks(fn: Callable, tasks: list[tuple], workers: int) -> Iterator[tuple[
     """``(index, fn(*tasks[index]))`` for every task, in the order they finish.
 
     With ``workers`` below 2 the tasks run here, in order. Otherwise ``fn`` (a module-level
-    function) runs in a pool of ``workers`` spawned processes. Closing the iterator (a
-    cancelled job) cancels the tasks not started; a worker's exception is raised here.
+    function) runs in a pool of ``workers`` spawned processes, with at most ``IN_FLIGHT`` tasks
+    per worker submitted and not yet handed over: a result is let go once yielded, so a
+    project of any size holds a few results at a time (every future kept its result until
+    the last finished: 1.5 GB at 10,000 images of 64 px). Closing the iterator (a cancelled
+    job) cancels the tasks not started; a worker's exception is raised here.
     """
     if workers < 2:
         for i, args in enumerate(tasks):
             yield i, fn(*args)
         return
     pool = ProcessPoolExecutor(workers, mp_context=get_context("spawn"))
+    queued, pending = iter(enumerate(tasks)), {}
+
+    def submit(count: int) -> None:
+        for i, args in islice(queued, count):
+            pending[pool.submit(fn, *args)] = i
+
     try:
-        with _main_hidden():  # the workers start while the tasks are submitted
-            futures = {pool.submit(fn, *args): i for i, args in enumerate(tasks)}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        with _main_hidden():  # the workers start while the first tasks are submitted
+            submit(workers * IN_FLIGHT)
+        while pending:
+            finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield pending.pop(future), future.result()
+            submit(len(finished))
     finally:
         pool.shutdown(wait=False, cancel_futures=True)
 
