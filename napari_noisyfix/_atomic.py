@@ -6,6 +6,7 @@ a durable write also forces the folder entry to disk after the rename.
 
 from __future__ import annotations
 
+import csv
 import errno
 import functools
 import io
@@ -13,7 +14,9 @@ import json
 import os
 import tempfile
 import threading
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -67,18 +70,21 @@ def _named(exc: OSError, path: Path) -> OSError:
     return OSError(exc.errno, exc.strerror or os.strerror(exc.errno), str(path))
 
 
-def _write_temp(fd: int, data: bytes, durable: bool) -> None:
+def _write_temp(fd: int, write: Callable[[BinaryIO], object], durable: bool) -> None:
     with os.fdopen(fd, "wb") as fh:
         if hasattr(os, "fchmod"):
             os.fchmod(fh.fileno(), file_mode())
-        fh.write(data)
+        write(fh)
         if durable:
             fh.flush()
             os.fsync(fh.fileno())
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> Path:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``.
+def atomic_write(
+    path: str | os.PathLike, write: Callable[[BinaryIO], object], durable: bool = True
+) -> Path:
+    """Write ``path`` by ``write(fh)`` into a temporary file in the same folder, then
+    ``os.replace``: a large file is written as it is made, never held whole in memory.
 
     ``durable`` also forces the data to disk before the rename and the folder entry after it
     (``fsync``), so that even a power cut leaves the old file or the new one; caches that can be
@@ -92,7 +98,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
     except OSError as exc:
         raise _named(exc, path) from exc
     try:
-        _write_temp(fd, data, durable)
+        _write_temp(fd, write, durable)
         os.replace(tmp, path)
         if durable:
             fsync_dir(path.parent)
@@ -103,6 +109,28 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = Tru
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes, durable: bool = True) -> Path:
+    """Write ``data`` to ``path`` atomically (:func:`atomic_write`)."""
+    return atomic_write(path, lambda fh: fh.write(data), durable)
+
+
+def atomic_write_csv(
+    path: str | os.PathLike, rows: Iterable[dict], fields, durable: bool = True
+) -> Path:
+    """Write ``rows`` (dicts, ``fields`` their columns) as a UTF-8 CSV table with a header,
+    atomically and row by row (:func:`atomic_write`)."""
+
+    def write(fh: BinaryIO) -> None:
+        text = io.TextIOWrapper(fh, encoding="utf-8", newline="")
+        writer = csv.DictWriter(text, fieldnames=list(fields), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        text.flush()
+        text.detach()  # the file is closed by atomic_write
+
+    return atomic_write(path, write, durable)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
@@ -128,9 +156,8 @@ def read_json(path: str | os.PathLike):
 
 def save_npy(path: str | os.PathLike, array: np.ndarray) -> Path:
     """Save an array in ``.npy`` format atomically (never pickled)."""
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(array), allow_pickle=False)
-    return atomic_write_bytes(path, buf.getvalue())
+    array = np.ascontiguousarray(array)
+    return atomic_write(path, lambda fh: np.save(fh, array, allow_pickle=False))
 
 
 def file_stamp(path: str | os.PathLike) -> tuple[int, int] | None:

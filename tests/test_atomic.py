@@ -53,8 +53,8 @@ def test_durable_writes_sync_the_folder_after_the_rename(tmp_path, monkeypatch):
 def test_a_full_disk_names_the_target_and_leaves_the_old_file(tmp_path, monkeypatch):
     target = atomic_write_bytes(tmp_path / "m.npy", b"old")
 
-    def full(fd, data, durable):
-        os.write(fd, data[:1])
+    def full(fd, write, durable):
+        os.write(fd, b"n")  # the first byte, then the disk is full
         os.close(fd)
         raise OSError(errno.ENOSPC, "No space left on device")
 

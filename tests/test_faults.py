@@ -4,6 +4,7 @@ nothing deleted, nothing half-written."""
 
 import errno
 import hashlib
+import io
 import os
 import signal
 import sqlite3
@@ -71,13 +72,15 @@ def _failing_writes(monkeypatch, after: int, code: int = errno.ENOSPC):
     """Make the ``after``-th atomic write from now (0: the next) fail with ``code``."""
     real, calls = _atomic._write_temp, []
 
-    def write(fd, data, durable):
+    def write(fd, fill, durable):
         calls.append(1)
         if len(calls) > after:
-            os.write(fd, data[: len(data) // 2])
+            made = io.BytesIO()
+            fill(made)
+            os.write(fd, made.getvalue()[: len(made.getvalue()) // 2])  # half, then the fault
             os.close(fd)
             raise OSError(code, os.strerror(code))
-        real(fd, data, durable)
+        real(fd, fill, durable)
 
     monkeypatch.setattr(_atomic, "_write_temp", write)
 

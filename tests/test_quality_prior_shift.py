@@ -80,3 +80,21 @@ def test_a_model_wide_on_every_image_does_not_make_clean_masks_too_narrow():
     eroded = ndi.binary_erosion(labels[0], iterations=3).astype(np.uint8)
     fit = fit_systematic(pairs[0][0], eroded, shift)
     assert fit is not None and fit.kind == "too_narrow" and fit.weight >= bar
+
+
+def test_the_shift_taken_a_block_of_edges_at_a_time_is_the_direct_median():
+    """The medians are taken over blocks of edges; the shift is that of the whole table."""
+    from napari_noisyfix.quality.prior_shift import EDGES
+
+    rng = np.random.default_rng(3)
+    for _ in range(5):
+        hists = rng.poisson(rng.uniform(0, 20, len(EDGES) - 1), (40, len(EDGES) - 1))
+        counts = rng.integers(0, 3000, 40)
+        counts[:3] = 0  # images without labelled foreground are left out
+        keep = counts > 0
+        above = np.cumsum(hists[keep][:, ::-1], axis=1)[:, ::-1]
+        ratios = np.median(above / counts[keep][:, None], axis=0)
+        k = int(np.searchsorted(-ratios, -1.0, side="right")) - 1
+        limit = PARAMS.scoring.max_fg_shift
+        direct = float(np.clip(EDGES[min(max(k, 0), len(EDGES) - 2)], -limit, limit))
+        assert foreground_shift(hists.astype(np.int32), counts) == direct

@@ -35,7 +35,7 @@ def test_summary_has_no_jargon_line_and_ends_with_the_warning():
     label[:4] = True
     hist, count = logodds_histogram(_probs(label), label)
     weak = Verdict.judge(image_auroc=0.55, region_auroc=0.5, small_auroc=0.5, dice_r=0.1)
-    text = score_summary(3, 1, 2, 0, (np.array([hist]), np.array([count])), weak)
+    text = score_summary(3, 1, 2, 0, model_area_ratio(np.array([hist]), np.array([count])), weak)
     lines = text.splitlines()
     assert lines[0] == (
         "v0003: rescored 1 of 2 images, 0 outliers; the model draws as much foreground as "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import groupby
 
 import numpy as np
 from scipy import ndimage as ndi
@@ -41,12 +42,13 @@ class ObjectTable:
     loader: Callable[[], tuple[np.ndarray, np.ndarray]] | None = None
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
-        """The object label map and the proposal, loaded on first use."""
-        if self.labels is None or self.proposal is None:
-            if self.loader is None:
-                raise NoisyFixError(f"{self.name}: object table without label map or loader")
-            self.labels, self.proposal = self.loader()
-        return self.labels, self.proposal
+        """The object label map and the proposal; loaded by ``loader`` when not held, and then
+        not kept (a large project's label maps stay on disk)."""
+        if self.labels is not None and self.proposal is not None:
+            return self.labels, self.proposal
+        if self.loader is None:
+            raise NoisyFixError(f"{self.name}: object table without label map or loader")
+        return self.loader()
 
 
 def describe_objects(
@@ -214,18 +216,14 @@ def find_outliers(
     assign = _nearest_regular(Xs, assign, centres, isolated)
     z = _robust_z(np.linalg.norm(Xs - centres[assign], axis=1))
     flagged = np.flatnonzero((z > z_threshold) | isolated)
-    regions = [
-        _outlier_region(
-            tables[owners[i][0]],
-            owners[i][1],
-            Xs[i] - centres[assign[i]],
-            z[i],
-            isolated[i],
-            tables[0].columns,
-            z_threshold,
-        )
-        for i in flagged
-    ]
+    regions = []
+    for ti, members in groupby(flagged, key=lambda i: owners[i][0]):
+        labels, proposal = tables[ti].arrays()  # read once per image with outliers
+        maps = (labels, proposal, ndi.find_objects(labels))
+        for i in members:
+            offset = Xs[i] - centres[assign[i]]
+            args = (owners[i][1], offset, z[i], isolated[i], tables[0].columns, z_threshold)
+            regions.append(_outlier_region(tables[ti], maps, *args))
     regions.sort(key=lambda r: -r.score)
     return regions
 
@@ -293,9 +291,11 @@ def _robust_z(d: np.ndarray) -> np.ndarray:
     return (d - med) / max(mad, PARAMS.outliers.min_spread * med, 1e-12)
 
 
-def _outlier_region(t, k, offset, z, tiny_cluster, columns, z_threshold) -> Region:
-    labels, full_proposal = t.arrays()
-    sl = ndi.find_objects(labels, max_label=k + 1)[k]
+def _outlier_region(t, maps, k, offset, z, tiny_cluster, columns, z_threshold) -> Region:
+    """Object ``k`` of table ``t`` as an outlier region; ``maps``: the image's object labels,
+    the outlier fix's labels and the objects' boxes."""
+    labels, full_proposal, boxes = maps
+    sl = boxes[k]
     pixels = labels[sl] == k + 1
     proposal = full_proposal[sl].copy()
     given_cls = int(t.classes[k])

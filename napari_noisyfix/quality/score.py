@@ -28,14 +28,15 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import io
 from collections.abc import Generator
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_write_text, folder_stamps, read_json, write_json
+from .._atomic import atomic_write_csv, folder_stamps, read_json, write_json
 from ..errors import NoisyFixError
 from ..progress import Progress
 from .calibration import Calibration, evidence, fit_calibration
@@ -45,7 +46,7 @@ from .index import ReviewIndex, read_index, summarise, write_index
 from .outliers import ObjectTable, find_outliers, object_labels
 from .params import PARAMS, CalibrationParams
 from .pool import run_tasks, worker_count
-from .prior_shift import foreground_shift, logodds_histogram
+from .prior_shift import EDGES, foreground_shift, logodds_histogram
 from .region import ROW_FIELDS, Region
 from .storage import (
     read_maps,
@@ -56,7 +57,7 @@ from .storage import (
     write_maps,
     write_npz,
 )
-from .summary import score_summary
+from .summary import model_area_ratio, score_summary
 from .thresholds import apply_override, check_probs, class_sums, thresholds_from_sums
 from .verdict import Verdict
 
@@ -120,7 +121,8 @@ def score_project(
     shift, moved = _settle(
         np.array([foreground_shift(*logodds)]), manifest.get("fg_shift"), PARAMS.scoring.shift_drift
     )
-    shift = float(shift[0])
+    shift, area_ratio = float(shift[0]), model_area_ratio(*logodds)
+    del logodds  # the histograms (480 counts an image) are not held through the analyses
     stale = stale or moved
     stale = stale or bool(manifest.get("features")) != features
     stale = stale or manifest.get("format") != CACHE_FORMAT
@@ -161,7 +163,7 @@ def score_project(
     write_json(sdir / VERDICT_FILE, verdict.to_dict())
     manifest = _manifest(hashes, raw, rows, [float(t) for t in thr], shift, features)
     write_json(sdir / MANIFEST, {**manifest, "calibration_key": key})
-    return score_summary(version, redone, len(rows), len(outliers), logodds, verdict)
+    return score_summary(version, redone, len(rows), len(outliers), area_ratio, verdict)
 
 
 def _calibration_key(hashes: dict, features: bool, params: CalibrationParams) -> str:
@@ -293,8 +295,10 @@ def _model_version(project, version):
 def _collect(project, version, tta, predictor):
     """Probabilities of every image (predicting missing ones): hashes, class sums, foreground
     log-odds histograms and the summaries of the working labels (:mod:`.index`)."""
-    hashes, sums, counts, histograms, fg_counts, summaries = {}, 0.0, 0.0, [], [], {}
     names = project.names
+    hashes, sums, counts, summaries = {}, 0.0, 0.0, {}
+    histograms = np.zeros((len(names), len(EDGES) - 1), np.int32)
+    fg_counts = np.zeros(len(names), np.int64)
     for i, name in enumerate(names):
         probs = project.load_probs(name, version)
         if probs is None:
@@ -306,14 +310,12 @@ def _collect(project, version, tta, predictor):
         check_probs(probs, mask, f"{project.root}: {name}")
         s, c = class_sums(probs, mask)
         sums, counts = sums + s, counts + c
-        histogram, fg = logodds_histogram(probs, mask)
-        histograms.append(histogram)
-        fg_counts.append(fg)
+        histograms[i], fg_counts[i] = logodds_histogram(probs, mask)
         hashes[name] = _digest(probs, mask)
         reviewed = project.reviewed(name)
         summaries[name] = summarise(stamps, reviewed, dice_terms(probs, mask, reviewed))
         yield Progress("score: probabilities", i + 1, len(names), name)
-    logodds = (np.array(histograms), np.array(fg_counts))
+    logodds = (histograms, fg_counts)
     return hashes, (np.asarray(sums), np.asarray(counts)), logodds, summaries
 
 
@@ -392,19 +394,26 @@ def _keep(project, sdir: Path, name: str, archive: dict) -> _Kept:
     table = _object_table(project, sdir, name, archive)
     rows = [r.to_row() for r in regions]
     features = archive.get("features", np.zeros((len(rows), 0), np.float32))
-    return _Kept(evidence(regions), table, rows, features)
+    # the archive's evidence rows are those of its regions: held once
+    return _Kept(features if features.shape[1] else evidence(regions), table, rows, features)
 
 
 def _object_table(project, sdir: Path, name: str, archive: dict) -> ObjectTable:
     """Descriptors of one image; its label map and the model's labels are read only if an
     object is flagged."""
-    columns = [str(c) for c in archive["object_columns"]]
+    columns = _columns(tuple(str(c) for c in archive["object_columns"]))
 
     def load():
         prediction = read_npz(sdir / "regions" / f"{name}.npz")["prediction"]
         return object_labels(project.mask(name))[0], prediction
 
     return ObjectTable(name, archive["object_classes"], archive["object_X"], columns, loader=load)
+
+
+@lru_cache(maxsize=8)
+def _columns(names: tuple[str, ...]) -> list[str]:
+    """One list of descriptor names shared by every image's table (they are the same)."""
+    return list(names)
 
 
 def _finish_outliers(outliers: list[Region], kept: dict, rows: dict) -> list[Region]:
@@ -437,19 +446,13 @@ def _manifest(hashes, raw, rows, thresholds: list, shift: float, features: bool)
     }
 
 
-def _csv_text(rows: list[dict], fields) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(fields), lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buf.getvalue()
-
-
 def _write_tables(project, sdir: Path, rows: dict, kept: dict, outliers: list[Region]) -> None:
-    every = [row for n in project.names for row in kept[n].rows] + [r.to_row() for r in outliers]
-    atomic_write_text(sdir / "regions.csv", _csv_text(every, ROW_FIELDS))
-    table = [rows[n] for n in project.names]
-    atomic_write_text(sdir / "image_scores.csv", _csv_text(table, IMAGE_FIELDS))
+    """``regions.csv`` and ``image_scores.csv``, written row by row (a large project's table
+    is never held as one text)."""
+    names = project.names
+    every = chain((row for n in names for row in kept[n].rows), (r.to_row() for r in outliers))
+    atomic_write_csv(sdir / "regions.csv", every, ROW_FIELDS)
+    atomic_write_csv(sdir / "image_scores.csv", (rows[n] for n in names), IMAGE_FIELDS)
 
 
 def _image_regions(sdir: Path, name: str) -> list[Region]:

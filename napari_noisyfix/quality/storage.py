@@ -7,23 +7,21 @@ scoring-time change is in BENCHMARKS.md, "This session's changes").
 
 from __future__ import annotations
 
-import io
 import json
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from .._atomic import atomic_write_bytes, file_stamp, npy_header
+from .._atomic import atomic_write, file_stamp, npy_header
 from ..errors import NoisyFixError
 from .region import KINDS, SCOPES, Region
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> Path:
-    """Save ``arrays`` as an ``.npz`` through a temporary file (a cache: no ``fsync``)."""
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    return atomic_write_bytes(path, buf.getvalue(), durable=False)
+    """Save ``arrays`` as an ``.npz`` through a temporary file (a cache: no ``fsync``), written
+    as it is made."""
+    return atomic_write(path, lambda fh: np.savez(fh, **arrays), durable=False)
 
 
 def read_npz(path: Path) -> dict[str, np.ndarray]:

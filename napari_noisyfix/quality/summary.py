@@ -25,7 +25,8 @@ def model_area_ratio(histograms: np.ndarray, fg_counts: np.ndarray) -> float:
     keep = fg_counts > 0
     if not keep.any():
         return float("nan")
-    model = histograms[keep][:, EDGES[:-1] >= 0].sum(axis=1)
+    first = int(np.searchsorted(EDGES[:-1], 0.0))  # the first bin at log-odds >= 0
+    model = histograms[:, first:].sum(axis=1, dtype=np.int64)[keep]
     return float(np.median(model / fg_counts[keep]))
 
 
@@ -41,7 +42,7 @@ def area_text(ratio: float) -> str:
 
 
 def score_summary(
-    version: int, redone: int, n_images: int, n_outliers: int, logodds, verdict: Verdict
+    version: int, redone: int, n_images: int, n_outliers: int, area_ratio: float, verdict: Verdict
 ) -> str:
     """What a scoring pass did and what it found, then the verdict (and its warning).
 
@@ -53,14 +54,15 @@ def score_summary(
         Images rescored (the others came from the cache), and all images.
     n_outliers : int
         Feature-clustering outliers found.
-    logodds : tuple of ndarray
-        ``(histograms, fg_counts)`` of every image (:func:`model_area_ratio`).
+    area_ratio : float
+        The model's foreground area over the labelled area in the median image
+        (:func:`model_area_ratio`).
     verdict : Verdict
         The calibration's verdict.
     """
     head = (
         f"v{version:04d}: rescored {redone} of {n_images} images, {n_outliers} outliers; "
-        f"{area_text(model_area_ratio(*logodds))} (median image)"
+        f"{area_text(area_ratio)} (median image)"
     )
     text = f"{head}\n{verdict.text()}"
     return text + (f"\n{verdict.warning}" if verdict.warning else "")
