@@ -97,10 +97,19 @@ def test_a_bar_on_prob_correct_keeps_exactly_the_regions_above_it(project):
 
 
 def _rewrite_index(project, change):
+    """Rewrite the index with ``change(meta, columns)`` applied, ``columns`` being the text
+    columns of the first image with regions (by field name)."""
     path = project.scores_dir(1) / review_index.INDEX
     arrays = read_npz(path)
     meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
-    change(meta, arrays)
+    ends = [0, *arrays["text_ends"].tolist()]
+    blobs = [arrays["text"][a:b].tobytes() for a, b in zip(ends, ends[1:], strict=False)]
+    first = next(i for i, n in enumerate(meta["counts"]) if n)
+    columns = dict(zip(review_index.TEXT_FIELDS, json.loads(blobs[first]), strict=True))
+    change(meta, columns)
+    blobs[first] = json.dumps(list(columns.values())).encode("utf-8")
+    arrays["text"] = np.frombuffer(b"".join(blobs), np.uint8)
+    arrays["text_ends"] = np.cumsum([len(b) for b in blobs])
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8)
     write_npz(path, arrays)
     return path
@@ -109,9 +118,9 @@ def _rewrite_index(project, change):
 @pytest.mark.parametrize(
     "change, problem",
     [
-        (lambda meta, arrays: meta["kind"].pop(), "text columns"),
-        (lambda meta, arrays: meta["kind"].__setitem__(0, "made_up"), "made_up"),
-        (lambda meta, arrays: meta["counts"].__setitem__(0, meta["counts"][0] + 1), "columns"),
+        (lambda meta, columns: columns["kind"].pop(), "text columns"),
+        (lambda meta, columns: columns["kind"].__setitem__(0, "made_up"), "made_up"),
+        (lambda meta, columns: meta["counts"].__setitem__(0, meta["counts"][0] + 1), "columns"),
     ],
 )
 def test_a_damaged_index_names_the_file_and_the_problem(project, change, problem):

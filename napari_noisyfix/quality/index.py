@@ -2,7 +2,8 @@
 of its working labels, written once by scoring and read in one go.
 
 ``scores/vNNNN/review_index.npz`` holds every image's region table by column (numbers as
-arrays, text as JSON), per image its region archive's stamp, the stamps of its working-mask and
+arrays; the text columns as one JSON list per image, parsed only for an image whose regions are
+asked for), per image its region archive's stamp, the stamps of its working-mask and
 reviewed-pixel files and whether any pixel was reviewed, the regions' evidence rows and each
 image's expected-Dice terms (:func:`~napari_noisyfix.quality.estimate.dice_terms`). A queue or a review session of 10,000
 images then opens from one file instead of one archive, one probability map and one mask per
@@ -27,7 +28,7 @@ from .region import ROW_FIELDS
 from .storage import PixelSource, StoredRegion, check_table, read_npz, write_npz
 
 INDEX = "review_index.npz"
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass
@@ -41,16 +42,67 @@ class ImageSummary:
 
 
 @dataclass
-class ReviewIndex:
-    """An index as read, kept by column: region ``j`` of image ``names[i]`` is row
-    ``starts[i] + k``. Region objects are made only for the rows asked for
-    (:meth:`regions`), so a queue of 10,000 images does not make one per stored region."""
+class RegionTable:
+    """One image's region table as scoring holds it and the index stores it: the numbers by
+    column, the text columns as one JSON list of lists (``TEXT_FIELDS`` order) and the
+    evidence rows ((n, 0) without). A table of row dicts costs about 1.2 kB a region; this
+    about a third, and it is written into the index as it is."""
 
+    ints: np.ndarray
+    floats: np.ndarray
+    text: bytes
+    features: np.ndarray
+
+    @classmethod
+    def of(cls, rows: list[dict], features: np.ndarray) -> RegionTable:
+        """The table of ``rows`` (:meth:`~.region.Region.to_row`) with their evidence."""
+        ints = np.array([[row[f] for f in INT_FIELDS] for row in rows], np.int64)
+        floats = np.array([[row[f] for f in FLOAT_FIELDS] for row in rows], np.float64)
+        text = json.dumps([[row[f] for row in rows] for f in TEXT_FIELDS]).encode("utf-8")
+        features = np.asarray(features, np.float32)
+        return cls(ints.reshape(-1, len(INT_FIELDS)), floats.reshape(-1, 4), text, features)
+
+    def __len__(self) -> int:
+        return len(self.ints)
+
+    def columns(self) -> list[list]:
+        """The text columns, checked against the numbers (a ValueError says what is wrong)."""
+        text = json.loads(self.text.decode("utf-8"))
+        if len(text) != len(TEXT_FIELDS) or any(len(c) != len(self) for c in text):
+            raise ValueError("text columns do not match the regions")
+        at = {f: text[i] for i, f in enumerate(TEXT_FIELDS)}
+        box = self.ints[:, 2:]
+        check_table(at["kind"], at["scope"], box[:, 2] - box[:, 0], box[:, 3] - box[:, 1])
+        return text
+
+    def rows(self, image: str, which=None) -> list[dict]:
+        """Rows ``which`` (indices; all by default) as region-table dicts of ``image``."""
+        text = self.columns()
+        which = range(len(self)) if which is None else which
+        ints, floats = self.ints.tolist(), self.floats.tolist()
+        out = []
+        for j in which:
+            row = {f: text[i][j] for i, f in enumerate(TEXT_FIELDS)}
+            row.update(zip(INT_FIELDS, ints[j], strict=True), image=image)
+            row.update(zip(FLOAT_FIELDS, floats[j], strict=True))
+            out.append(row)
+        return out
+
+
+@dataclass
+class ReviewIndex:
+    """An index as read: image ``names[i]``'s regions are rows ``starts[i]:starts[i + 1]`` of
+    the number columns, its text is bytes ``text_ends[i - 1]:text_ends[i]`` of ``text``.
+    Region objects are made only for the rows asked for (:meth:`regions`), so a queue of
+    10,000 images does not make one per stored region."""
+
+    path: Path | None = None
     names: list[str] = field(default_factory=list)
     starts: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
     ints: np.ndarray = field(default_factory=lambda: np.zeros((0, 6), np.int64))
     floats: np.ndarray = field(default_factory=lambda: np.zeros((0, 4)))
-    text: dict[str, list] = field(default_factory=dict)
+    text: np.ndarray = field(default_factory=lambda: np.zeros(0, np.uint8))
+    text_ends: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     #: per image the first of its evidence rows in ``features``, or -1 when it has none
     evidence: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     features: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), np.float32))
@@ -65,38 +117,48 @@ class ReviewIndex:
         found = self.summaries.get(name)
         return found if found is not None and found.stamps == tuple(stamps) else None
 
-    def rows(self, name: str) -> list[dict]:
-        """The region table of ``name`` as stored in its archive (empty when not indexed)."""
+    def table(self, name: str) -> RegionTable | None:
+        """The region table of ``name`` as stored (None when not indexed)."""
         i = self._at.get(name)
-        return [] if i is None else [self._row(name, j) for j in range(*self.starts[i : i + 2])]
+        if i is None:
+            return None
+        lo, hi = self.starts[i : i + 2]
+        t0, t1 = (self.text_ends[i - 1] if i else 0), self.text_ends[i]
+        first = self.evidence[i]
+        if first >= 0:
+            features = self.features[first : first + hi - lo]
+        else:
+            features = np.zeros((hi - lo, 0), np.float32)
+        text = self.text[t0:t1].tobytes()
+        return RegionTable(self.ints[lo:hi], self.floats[lo:hi], text, features)
 
     def regions(self, sdir: Path, name: str, now: tuple | None, min_prob: float = 0.0):
         """The stored regions of ``name`` whose ``prob_correct`` is at least ``min_prob``, or
         None when the index does not hold its archive as it is ``now`` (its stamp; the caller
-        then reads the archive). Only the regions kept are made."""
-        stamp, i = self.archives.get(name), self._at.get(name)
-        if stamp is None or now != stamp or i is None:
+        then reads the archive). Only the regions kept are made (and an image's text is read
+        only when one is); a damaged table raises :class:`NoisyFixError` naming the index."""
+        stamp, table = self.archives.get(name), self.table(name)
+        if stamp is None or now != stamp or table is None:
             return None
-        lo, hi = self.starts[i : i + 2]
-        box = self.ints[lo:hi, 2:]
+        keep = np.flatnonzero(table.floats[:, 1] >= min_prob) if min_prob else range(len(table))
+        if not len(keep):
+            return []
+        try:
+            rows = table.rows(name, keep)
+        except (TypeError, ValueError, UnicodeDecodeError) as exc:
+            raise NoisyFixError(f"{self.path}: damaged review index ({name}: {exc})") from exc
+        box = table.ints[:, 2:]
         shapes = np.stack([box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]], axis=1)
         stops = np.cumsum(shapes[:, 0] * shapes[:, 1])
-        keep = np.flatnonzero(self.floats[lo:hi, 1] >= min_prob) if min_prob else range(hi - lo)
-        path, first = Path(sdir) / "regions" / f"{name}.npz", self.evidence[i]
+        path, has_evidence = Path(sdir) / "regions" / f"{name}.npz", table.features.shape[1] > 0
         out = []
-        for k in keep:
+        for k, row in zip(keep, rows, strict=True):
             stop = int(stops[k])
             h, w = (int(v) for v in shapes[k])
             source = PixelSource(path, "", stop - h * w, stop, (h, w), stamp)
-            evidence = self.features[first + k] if first >= 0 else None
-            out.append(StoredRegion.from_row(self._row(name, lo + k), evidence, source))
+            evidence = table.features[k] if has_evidence else None
+            out.append(StoredRegion.from_row(row, evidence, source))
         return out
-
-    def _row(self, name: str, j: int) -> dict:
-        row = {f: self.text[f][j] for f in TEXT_FIELDS}
-        row.update(zip(INT_FIELDS, self.ints[j].tolist(), strict=True), image=name)
-        row.update(zip(FLOAT_FIELDS, self.floats[j].tolist(), strict=True))
-        return row
 
 
 def summarise(stamps: tuple, reviewed: np.ndarray, terms: np.ndarray) -> ImageSummary:
@@ -110,32 +172,37 @@ FLOAT_FIELDS = ("score", "prob_correct", "gain", "dice_gain")
 TEXT_FIELDS = tuple(f for f in ROW_FIELDS if f not in (*INT_FIELDS, *FLOAT_FIELDS, "image"))
 
 
-def write_index(sdir: Path, names: list[str], rows: dict, features: dict, summaries: dict) -> Path:
-    """Write the index of ``names``: their region rows and evidence (as in their archives under
-    ``sdir/regions``, which must be final) and their :class:`ImageSummary`. The table is kept
-    by column (numbers as arrays), which reads back many times faster than a row per region."""
-    flat = [row for n in names for row in rows[n]]
-    with_evidence = [n for n in names if features[n].shape[1]]
+def write_index(sdir: Path, names: list[str], tables: dict, summaries: dict) -> Path:
+    """Write the index of ``names``: their :class:`RegionTable` (as in their archives under
+    ``sdir/regions``, which must be final) and their :class:`ImageSummary`. The tables are
+    joined as they are (numbers as arrays, each image's text as its JSON bytes), which reads
+    back many times faster than a row per region."""
+    parts = [tables[n] for n in names]
+    with_evidence = [t.features for t in parts if t.features.shape[1]]
     meta = {
         "format": FORMAT,
         "images": list(names),
-        "counts": [len(rows[n]) for n in names],
+        "counts": [len(t) for t in parts],
         "archives": [file_stamp(sdir / "regions" / f"{n}.npz") for n in names],
-        "evidence": [bool(features[n].shape[1]) for n in names],
+        "evidence": [bool(t.features.shape[1]) for t in parts],
         "stamps": [summaries[n].stamps for n in names],
         "any_reviewed": [summaries[n].any_reviewed for n in names],
-        **{f: [row[f] for row in flat] for f in TEXT_FIELDS},
     }
-    width = max((features[n].shape[1] for n in with_evidence), default=0)
-    stacked = [np.asarray(features[n], np.float32) for n in with_evidence]
+    width = max((f.shape[1] for f in with_evidence), default=0)
     arrays = {
         "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8),
-        "ints": np.array([[row[f] for f in INT_FIELDS] for row in flat], np.int64).reshape(-1, 6),
-        "floats": np.array([[row[f] for f in FLOAT_FIELDS] for row in flat]).reshape(-1, 4),
-        "features": np.concatenate(stacked) if stacked else np.zeros((0, width), np.float32),
+        "ints": _joined([t.ints for t in parts], (0, len(INT_FIELDS)), np.int64),
+        "floats": _joined([t.floats for t in parts], (0, len(FLOAT_FIELDS)), np.float64),
+        "text": np.frombuffer(b"".join(t.text for t in parts), np.uint8),
+        "text_ends": np.cumsum([len(t.text) for t in parts], dtype=np.int64),
+        "features": _joined(with_evidence, (0, width), np.float32),
         "terms": np.stack([summaries[n].terms for n in names]) if names else np.zeros((0, 0, 3)),
     }
     return write_npz(sdir / INDEX, arrays)
+
+
+def _joined(arrays: list, empty: tuple, dtype) -> np.ndarray:
+    return np.concatenate(arrays).astype(dtype, copy=False) if arrays else np.zeros(empty, dtype)
 
 
 def read_index(sdir: Path) -> ReviewIndex:
@@ -149,25 +216,24 @@ def read_index(sdir: Path) -> ReviewIndex:
         meta = json.loads(arrays["meta"].tobytes().decode("utf-8"))
         if meta.get("format") != FORMAT:
             return ReviewIndex()
-        return _parse(meta, arrays)
+        return _parse(path, meta, arrays)
     except (KeyError, TypeError, ValueError, AttributeError, json.JSONDecodeError) as exc:
         raise NoisyFixError(f"{path}: damaged review index ({exc})") from exc
 
 
-def _parse(meta: dict, arrays: dict) -> ReviewIndex:
+def _parse(path: Path, meta: dict, arrays: dict) -> ReviewIndex:
     names, counts = meta["images"], np.asarray(meta["counts"], np.int64)
     ints, floats = arrays["ints"].astype(np.int64), arrays["floats"].astype(np.float64)
-    features, terms = arrays["features"], arrays["terms"]
+    features, terms, ends = arrays["features"], arrays["terms"], arrays["text_ends"]
     total = int(counts.sum())
-    if (
-        not len(ints) == len(floats) == total
-        or len(terms) != len(names)
-        or len(counts) != len(names)
-    ):
+    if not len(ints) == len(floats) == total or not len(terms) == len(counts) == len(names):
         raise ValueError("columns do not match the images")
-    if any(len(meta[f]) != total for f in TEXT_FIELDS):
-        raise ValueError("text columns do not match the regions")
-    check_table(meta["kind"], meta["scope"], ints[:, 4] - ints[:, 2], ints[:, 5] - ints[:, 3])
+    if (
+        len(ends) != len(names)
+        or np.any(np.diff(ends) < 0)
+        or (len(ends) and ends[-1] != len(arrays["text"]))
+    ):
+        raise ValueError("text does not match the images")
     with_evidence = np.asarray(meta["evidence"], bool)
     if len(features) != int(counts[with_evidence].sum()):
         raise ValueError("evidence rows do not match the regions")
@@ -179,11 +245,13 @@ def _parse(meta: dict, arrays: dict) -> ReviewIndex:
         for i, name in enumerate(names)
     }
     return ReviewIndex(
+        path=path,
         names=list(names),
         starts=np.concatenate([[0], np.cumsum(counts)]),
         ints=ints,
         floats=floats,
-        text={f: meta[f] for f in TEXT_FIELDS},
+        text=arrays["text"],
+        text_ends=ends.astype(np.int64),
         evidence=evidence,
         features=features,
         archives={name: _tuple(meta["archives"][i]) for i, name in enumerate(names)},

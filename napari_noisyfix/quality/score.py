@@ -42,7 +42,7 @@ from ..progress import Progress
 from .calibration import Calibration, evidence, fit_calibration
 from .estimate import dice_terms
 from .image_tasks import analyse_image, calibration_image
-from .index import ReviewIndex, read_index, summarise, write_index
+from .index import RegionTable, ReviewIndex, read_index, summarise, write_index
 from .outliers import ObjectTable, find_outliers, object_labels
 from .params import PARAMS, CalibrationParams
 from .pool import run_tasks, worker_count
@@ -153,13 +153,7 @@ def score_project(
     write_npz(sdir / "outliers.npz", regions_arrays(outliers))
     _write_tables(project, sdir, rows, kept, outliers)
     names = project.names
-    write_index(
-        sdir,
-        names,
-        {n: kept[n].rows for n in names},
-        {n: kept[n].features for n in names},
-        summaries,
-    )
+    write_index(sdir, names, {n: kept[n].regions for n in names}, summaries)
     write_json(sdir / VERDICT_FILE, verdict.to_dict())
     manifest = _manifest(hashes, raw, rows, [float(t) for t in thr], shift, features)
     write_json(sdir / MANIFEST, {**manifest, "calibration_key": key})
@@ -240,8 +234,8 @@ def _apply_calibration(project, sdir: Path, calibration: Calibration, raw: dict,
         write_npz(where, archive)
         write_maps(sdir / "maps" / f"{name}.npz", maps)
         rows[name] = _image_row(name, raw[name], image, maps, len(regions))
-        kept[name].rows = [r.to_row() for r in regions]
-        kept[name].features = archive["features"]
+        kept[name].regions = RegionTable.of([r.to_row() for r in regions], archive["features"])
+        kept[name].evidence = kept[name].regions.features  # the old rows are let go
         yield Progress("score: calibrated", i + 1, len(project.names), name)
     return rows
 
@@ -379,23 +373,23 @@ def _analyse_images(project, version, names, calibration, extra, raw: dict, kept
 
 @dataclass
 class _Kept:
-    """What scoring holds of one image between its passes: a few rows, no image-sized array
-    (a large project's regions, maps and predictions stay on disk)."""
+    """What scoring holds of one image between its passes: its evidence rows, object
+    descriptors and region table, no image-sized array (a large project's regions, maps and
+    predictions stay on disk)."""
 
     evidence: np.ndarray
     table: ObjectTable
-    rows: list[dict]
-    features: np.ndarray
+    regions: RegionTable
 
 
 def _keep(project, sdir: Path, name: str, archive: dict) -> _Kept:
     """The small summary of one image's region archive."""
     regions = regions_from_arrays(archive, str(sdir / "regions" / f"{name}.npz"))
     table = _object_table(project, sdir, name, archive)
-    rows = [r.to_row() for r in regions]
-    features = archive.get("features", np.zeros((len(rows), 0), np.float32))
+    features = archive.get("features", np.zeros((len(regions), 0), np.float32))
+    held = RegionTable.of([r.to_row() for r in regions], features)
     # the archive's evidence rows are those of its regions: held once
-    return _Kept(features if features.shape[1] else evidence(regions), table, rows, features)
+    return _Kept(held.features if features.shape[1] else evidence(regions), table, held)
 
 
 def _object_table(project, sdir: Path, name: str, archive: dict) -> ObjectTable:
@@ -422,7 +416,7 @@ def _finish_outliers(outliers: list[Region], kept: dict, rows: dict) -> list[Reg
     for reg in outliers:
         reg.prob_correct *= float(rows[reg.image]["error_score"])
         reg.gain *= float(rows[reg.image]["error_score"])
-        counts.setdefault(reg.image, len(kept[reg.image].rows))
+        counts.setdefault(reg.image, len(kept[reg.image].regions))
         reg.id = f"{reg.image}#{counts[reg.image]}"
         counts[reg.image] += 1
     return outliers
@@ -450,7 +444,8 @@ def _write_tables(project, sdir: Path, rows: dict, kept: dict, outliers: list[Re
     """``regions.csv`` and ``image_scores.csv``, written row by row (a large project's table
     is never held as one text)."""
     names = project.names
-    every = chain((row for n in names for row in kept[n].rows), (r.to_row() for r in outliers))
+    images = (row for n in names for row in kept[n].regions.rows(n))
+    every = chain(images, (r.to_row() for r in outliers))
     atomic_write_csv(sdir / "regions.csv", every, ROW_FIELDS)
     atomic_write_csv(sdir / "image_scores.csv", (rows[n] for n in names), IMAGE_FIELDS)
 
