@@ -138,9 +138,11 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def write_json(path: str | os.PathLike, obj) -> Path:
-    """Write ``obj`` as indented JSON atomically."""
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False) + "\n")
+def write_json(path: str | os.PathLike, obj, indent: int | None = 2) -> Path:
+    """Write ``obj`` as JSON atomically, indented for a person to read (``indent=None``: on
+    one line, for a large file only programs read; it is encoded several times faster and
+    without a chunk per value in memory)."""
+    return atomic_write_text(path, json.dumps(obj, indent=indent, sort_keys=False) + "\n")
 
 
 def read_json(path: str | os.PathLike):

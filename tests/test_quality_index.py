@@ -2,6 +2,7 @@
 
 import json
 import os
+import zlib
 
 import numpy as np
 import pytest
@@ -105,9 +106,11 @@ def _rewrite_index(project, change):
     ends = [0, *arrays["text_ends"].tolist()]
     blobs = [arrays["text"][a:b].tobytes() for a, b in zip(ends, ends[1:], strict=False)]
     first = next(i for i, n in enumerate(meta["counts"]) if n)
-    columns = dict(zip(review_index.TEXT_FIELDS, json.loads(blobs[first]), strict=True))
+    columns = dict(
+        zip(review_index.TEXT_FIELDS, json.loads(zlib.decompress(blobs[first])), strict=True)
+    )
     change(meta, columns)
-    blobs[first] = json.dumps(list(columns.values())).encode("utf-8")
+    blobs[first] = zlib.compress(json.dumps(list(columns.values())).encode("utf-8"))
     arrays["text"] = np.frombuffer(b"".join(blobs), np.uint8)
     arrays["text_ends"] = np.cumsum([len(b) for b in blobs])
     arrays["meta"] = np.frombuffer(json.dumps(meta).encode("utf-8"), np.uint8)

@@ -211,7 +211,8 @@ def find_outliers(
         return []
     from sklearn.preprocessing import StandardScaler  # here: describing objects needs no sklearn
 
-    Xs = np.nan_to_num(StandardScaler().fit_transform(X))
+    # X is this call's own stack: scaled in place (a project's objects are held once)
+    Xs = np.nan_to_num(StandardScaler(copy=False).fit_transform(X), copy=False)
     assign, centres, isolated = _cluster(Xs, method, n_clusters, tiny, seed)
     assign = _nearest_regular(Xs, assign, centres, isolated)
     z = _robust_z(np.linalg.norm(Xs - centres[assign], axis=1))

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import sys
 from collections.abc import Generator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -156,7 +157,7 @@ def score_project(
     write_index(sdir, names, {n: kept[n].regions for n in names}, summaries)
     write_json(sdir / VERDICT_FILE, verdict.to_dict())
     manifest = _manifest(hashes, raw, rows, [float(t) for t in thr], shift, features)
-    write_json(sdir / MANIFEST, {**manifest, "calibration_key": key})
+    write_json(sdir / MANIFEST, {**manifest, "calibration_key": key}, indent=None)
     return score_summary(version, redone, len(rows), len(outliers), area_ratio, verdict)
 
 
@@ -367,7 +368,9 @@ def _analyse_images(project, version, names, calibration, extra, raw: dict, kept
         name = names[i]
         write_maps(sdir / "maps" / f"{name}.npz", maps)
         write_npz(sdir / "regions" / f"{name}.npz", archive)
-        raw[name], kept[name] = found_raw, _keep(project, sdir, name, archive)
+        # the keys as one set of strings, not a copy per image from each worker's pickle
+        raw[name] = {sys.intern(k): v for k, v in found_raw.items()}
+        kept[name] = _keep(project, sdir, name, archive)
         yield Progress("score: regions", len(kept), len(project.names), name)
 
 
