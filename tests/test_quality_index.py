@@ -124,6 +124,7 @@ def _rewrite_index(project, change):
         (lambda meta, columns: columns["kind"].pop(), "text columns"),
         (lambda meta, columns: columns["kind"].__setitem__(0, "made_up"), "made_up"),
         (lambda meta, columns: meta["counts"].__setitem__(0, meta["counts"][0] + 1), "columns"),
+        (lambda meta, columns: meta["evidence"].pop(), "evidence do not match"),
     ],
 )
 def test_a_damaged_index_names_the_file_and_the_problem(project, change, problem):

@@ -137,7 +137,7 @@ def test_full_disk_is_one_line_and_changes_nothing(tmp_path, monkeypatch, name):
         before, rows = files(project.root), committed(project.root)
         with monkeypatch.context() as m:
             faults = Faults(m, k, enospc, persistent=True)
-            faults.wrap(atomic, "atomic_write_bytes")
+            faults.wrap(atomic, "atomic_write")
             try:
                 act(session)
             except NoisyFixError as exc:
@@ -157,7 +157,7 @@ def test_session_finishes_a_failed_rollback_before_the_next_action(tmp_path, mon
     project, session, _ = prepared(tmp_path, "accept_all", 0)
     session.accept()
     before = files(project.root)
-    real, full = atomic.atomic_write_bytes, []
+    real, full = atomic.atomic_write, []
 
     def filling(path, *args, **kwargs):
         if full:
@@ -167,7 +167,7 @@ def test_session_finishes_a_failed_rollback_before_the_next_action(tmp_path, mon
         return out
 
     with monkeypatch.context() as m:
-        m.setattr(atomic, "atomic_write_bytes", filling)
+        m.setattr(atomic, "atomic_write", filling)
         with pytest.raises(NoisyFixError, match="reopened"):
             session.accept_all(0.5)
     assert session.journal.unfinished and files(project.root) != before

@@ -2,8 +2,8 @@
 of its working labels, written once by scoring and read in one go.
 
 ``scores/vNNNN/review_index.npz`` holds every image's region table by column (numbers as
-arrays; the text columns as one compressed JSON list per image, parsed only for an image whose regions are
-asked for), per image its region archive's stamp, the stamps of its working-mask and
+arrays; the text columns as one compressed JSON list per image, parsed only for an image whose
+regions are asked for), per image its region archive's stamp, the stamps of its working-mask and
 reviewed-pixel files and whether any pixel was reviewed, the regions' evidence rows and each
 image's expected-Dice terms (:func:`~napari_noisyfix.quality.estimate.dice_terms`). A queue or a review session of 10,000
 images then opens from one file instead of one archive, one probability map and one mask per
@@ -62,7 +62,8 @@ class RegionTable:
         text = json.dumps([[row[f] for row in rows] for f in TEXT_FIELDS]).encode("utf-8")
         text = zlib.compress(text, 1)  # the reasons repeat their phrases: about 5x smaller
         features = np.asarray(features, np.float32)
-        return cls(ints.reshape(-1, len(INT_FIELDS)), floats.reshape(-1, 4), text, features)
+        ints, floats = ints.reshape(-1, len(INT_FIELDS)), floats.reshape(-1, len(FLOAT_FIELDS))
+        return cls(ints, floats, text, features)
 
     def __len__(self) -> int:
         return len(self.ints)
@@ -158,7 +159,8 @@ class ReviewIndex:
             stop = int(stops[k])
             h, w = (int(v) for v in shapes[k])
             source = PixelSource(path, "", stop - h * w, stop, (h, w), stamp)
-            evidence = table.features[k] if has_evidence else None
+            # a copy: a view would keep the whole index's evidence alive with the region
+            evidence = table.features[k].copy() if has_evidence else None
             out.append(StoredRegion.from_row(row, evidence, source))
         return out
 
@@ -177,8 +179,8 @@ TEXT_FIELDS = tuple(f for f in ROW_FIELDS if f not in (*INT_FIELDS, *FLOAT_FIELD
 def write_index(sdir: Path, names: list[str], tables: dict, summaries: dict) -> Path:
     """Write the index of ``names``: their :class:`RegionTable` (as in their archives under
     ``sdir/regions``, which must be final) and their :class:`ImageSummary`. The tables are
-    joined as they are (numbers as arrays, each image's text as its JSON bytes), which reads
-    back many times faster than a row per region."""
+    joined as they are (numbers as arrays, each image's text as its compressed JSON), which
+    reads back many times faster than a row per region."""
     parts = [tables[n] for n in names]
     with_evidence = [t.features for t in parts if t.features.shape[1]]
     meta = {
@@ -219,7 +221,7 @@ def read_index(sdir: Path) -> ReviewIndex:
         if meta.get("format") != FORMAT:
             return ReviewIndex()
         return _parse(path, meta, arrays)
-    except (KeyError, TypeError, ValueError, AttributeError, json.JSONDecodeError) as exc:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
         raise NoisyFixError(f"{path}: damaged review index ({exc})") from exc
 
 
@@ -230,6 +232,9 @@ def _parse(path: Path, meta: dict, arrays: dict) -> ReviewIndex:
     total = int(counts.sum())
     if not len(ints) == len(floats) == total or not len(terms) == len(counts) == len(names):
         raise ValueError("columns do not match the images")
+    for key in ("archives", "evidence", "stamps", "any_reviewed"):
+        if len(meta[key]) != len(names):
+            raise ValueError(f"{key} do not match the images")
     if (
         len(ends) != len(names)
         or np.any(np.diff(ends) < 0)
