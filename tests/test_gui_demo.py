@@ -39,7 +39,7 @@ def test_demo_window_has_layers_and_a_queue_without_training(window_app, tmp_pat
     def shot(viewer, *args, **kwargs):  # what the window holds when it is rendered
         widget = docked[0]
         seen["layers"] = [layer.name for layer in viewer.layers]
-        seen["queue"] = widget.queue_panel.table.rowCount()
+        seen["queue"] = widget.queue_panel.model.rowCount()
         seen["visible"] = len(widget.queue_panel.visible_ids())
         seen["state"] = widget.state.text()
         return real_shot(viewer, *args, **kwargs)

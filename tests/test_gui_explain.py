@@ -8,6 +8,7 @@ import shutil
 import numpy as np
 import pytest
 from gui_settings import private_settings  # noqa: F401 (autouse: no user settings touched)
+from qtpy.QtCore import Qt
 from test_gui_widget import press, scored_sample
 
 from napari_noisyfix.gui import flags, scores
@@ -42,14 +43,18 @@ def widget(make_napari_viewer, template, tmp_path):
     w.close()
 
 
+TIP = Qt.ToolTipRole
+
+
 def column(name):
     return COLUMNS.index(name)
 
 
 def check_queue_rows_carry_their_reason(widget):
     session, table = widget.controller.session, widget.queue_panel.table
+    model = widget.queue_panel.model
     est = {r["image"]: r["est_dice"] for r in load_image_scores(session.project)}
-    assert [table.horizontalHeaderItem(i).text() for i in range(table.columnCount())] == [
+    assert [model.headerData(i, Qt.Horizontal) for i in range(model.columnCount())] == [
         "#",
         "image",
         "what",
@@ -58,25 +63,25 @@ def check_queue_rows_carry_their_reason(widget):
         "mask Dice",
         "status",
     ]
-    assert "expected gain in the image's Dice" in table.horizontalHeaderItem(0).toolTip()
+    assert "expected gain in the image's Dice" in model.headerData(0, Qt.Horizontal, TIP)
     header = table.horizontalHeader()  # sorted by its key, shown: the expected Dice gain
     assert header.sortIndicatorSection() == column("Dice gain")
-    assert "The queue's order" in table.horizontalHeaderItem(column("Dice gain")).toolTip()
+    assert "The queue's order" in model.headerData(column("Dice gain"), Qt.Horizontal, TIP)
     for row, region in enumerate(session.regions):
         assert region.reason
-        cells = {name: table.item(row, column(name)) for name in COLUMNS}
-        assert cells["#"].text() == str(row + 1)
-        assert cells["what"].text() == region.label
-        assert cells["P(error)"].text() == f"{region.score:.0%}"
-        gain = cells["Dice gain"].text()
+        cells = {name: model.index(row, column(name)) for name in COLUMNS}
+        assert cells["#"].data() == str(row + 1)
+        assert cells["what"].data() == region.label
+        assert cells["P(error)"].data() == f"{region.score:.0%}"
+        gain = cells["Dice gain"].data()
         assert GAIN.match(gain) and gain == f"{region.dice_gain:+.3f}"
-        assert DICE.match(cells["mask Dice"].text())
-        assert cells["mask Dice"].text() == f"{est[region.image]:.2f}"
+        assert DICE.match(cells["mask Dice"].data())
+        assert cells["mask Dice"].data() == f"{est[region.image]:.2f}"
         for item in cells.values():
-            tip = item.toolTip()
+            tip = item.data(TIP)
             assert html.escape(region.reason, quote=False) in tip and region.image in tip
-        assert f"{region.dice_gain:+.3f} image Dice" in cells["Dice gain"].toolTip()
-        assert f"{region.gain:,.0f} px" in cells["Dice gain"].toolTip()
+        assert f"{region.dice_gain:+.3f} image Dice" in cells["Dice gain"].data(TIP)
+        assert f"{region.gain:,.0f} px" in cells["Dice gain"].data(TIP)
 
 
 def check_why_box_follows_navigation(widget):

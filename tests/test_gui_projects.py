@@ -68,7 +68,7 @@ def test_switching_projects_leaves_nothing_of_the_first(widget, first, tmp_path)
     assert len(viewer.layers[NAMES["outliers"]].data) == 0
     assert widget.status.text() == "beta: 2 images" and widget.bulk.text() == ""
     assert widget.state.text().startswith("beta · reviewer dr-b · no model yet")
-    assert widget.queue_panel.table.rowCount() == 0 and widget.banner.text() == ""
+    assert widget.queue_panel.model.rowCount() == 0 and widget.banner.text() == ""
     assert widget.why.text().startswith("No region under review")
     assert c.layers.current_name() == "b0"
     assert Project.open(tmp_path / "alpha").writable  # the first project's lock was released

@@ -72,9 +72,10 @@ def check_every_layer_and_the_queue(widget):
         assert all(np.all(rect[:, 0] == index) for rect in flags.data)
     assert viewer.layers[NAMES["mask"]].data.shape == (6, 64, 64)
     assert viewer.layers[NAMES["uncertainty"]].colormap.name == "inferno"
-    assert widget.queue_panel.table.rowCount() == len(session.regions)
+    assert widget.queue_panel.model.rowCount() == len(session.regions)
     assert widget.queue_panel.visible_ids() == [r.id for r in session.regions]
-    shown = [widget.queue_panel.table.item(i, 2).text() for i in range(len(session.regions))]
+    model = widget.queue_panel.model
+    shown = [model.index(i, 2).data() for i in range(len(session.regions))]
     assert shown == [r.label for r in session.regions]
     assert any(r.scope == "image" for r in session.regions)  # the sample has whole-mask errors
     assert "whole mask drawn too" in " ".join(shown) or "whole mask misaligned" in " ".join(shown)
@@ -103,7 +104,7 @@ def check_navigation_moves_camera_and_slider(widget):
         press(viewer, "N")
     assert len(set(seen)) == 3
     last = widget.queue_panel.visible_ids()[-1]
-    row = widget.queue_panel.table.rowCount() - 1
+    row = widget.queue_panel.model.rowCount() - 1
     widget.queue_panel.table.selectRow(row)
     assert c.session.current.id == last
     press(viewer, "Shift-N")
@@ -189,11 +190,11 @@ def check_table_filters(widget):
     panel.min_score.setValue(0.9)  # a minimum P(error)
     assert all(session.region(i).score >= 0.9 for i in panel.visible_ids())
     panel.table.sortByColumn(3, Qt.DescendingOrder)
-    rows = range(panel.table.rowCount())
-    scores = [session.region(panel.table.item(i, 0).data(Qt.UserRole)).score for i in rows]
+    rows = range(panel.model.rowCount())
+    scores = [session.region(panel.model.index(i, 0).data(Qt.UserRole)).score for i in rows]
     assert scores == sorted(scores, reverse=True)  # sorted by the number, not the text
     panel.table.sortByColumn(0, Qt.AscendingOrder)
-    assert [panel.table.item(i, 0).text() for i in rows] == [str(i + 1) for i in rows]
+    assert [panel.model.index(i, 0).data() for i in rows] == [str(i + 1) for i in rows]
     panel.min_score.setValue(0.0)
 
 

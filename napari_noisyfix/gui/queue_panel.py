@@ -1,20 +1,24 @@
-"""The review queue as a sortable, filterable table of flagged regions."""
+"""The review queue as a sortable, filterable table of flagged regions.
+
+The table is a view of :class:`QueueModel`, which makes a cell's text only when Qt draws it
+and sorts its own list by a key: a queue of 7,000 regions opens without 49,000 cell items.
+"""
 
 from __future__ import annotations
 
 import html
 import math
 
-from qtpy.QtCore import Qt, Signal
+from qtpy.QtCore import QAbstractTableModel, QModelIndex, Qt, Signal
 from qtpy.QtWidgets import (
+    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QTableWidget,
-    QTableWidgetItem,
+    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -49,16 +53,6 @@ HEADER_PAD, CELL_PAD = 10, 8
 SPIN_BUTTONS = 64
 
 
-class QueueItem(QTableWidgetItem):
-    """A cell that sorts by its number (``SORT_ROLE``) rather than by the text shown."""
-
-    def __lt__(self, other) -> bool:
-        mine, theirs = self.data(SORT_ROLE), other.data(SORT_ROLE)
-        if mine is None or theirs is None:
-            return super().__lt__(other)
-        return mine < theirs
-
-
 def row_tooltip(region, est: float | None) -> str:
     """The row's tooltip (rich text, so Qt wraps it): full image name, reason, gains, mask Dice."""
     gains = f"expected gain {pixels(region.gain)} ({dice_gain(region.dice_gain)})"
@@ -84,6 +78,81 @@ def row_cells(rank: int, region, status: str, est: float | None) -> list[tuple[s
     ]
 
 
+class QueueModel(QAbstractTableModel):
+    """The queue's rows: one region each, its cells (:func:`row_cells`) made when asked for.
+    ``SORT_ROLE`` gives a cell's sort key, ``Qt.UserRole`` the row's region id."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.regions: list = []
+        self._rank: dict[str, int] = {}
+        self._status: dict[str, str] = {}
+        self._est: dict = {}
+
+    def reset(self, regions: list, status: dict[str, str], est_dice: dict) -> None:
+        """Show ``regions`` (queue order: their rank), their statuses and image Dice estimates."""
+        self.beginResetModel()
+        self.regions = list(regions)
+        self._rank = {r.id: i + 1 for i, r in enumerate(self.regions)}
+        self._status, self._est = dict(status), dict(est_dice)
+        self.endResetModel()
+
+    def set_status(self, status: dict[str, str]) -> None:
+        """New review statuses (the status column redrawn)."""
+        self._status = dict(status)
+        if self.regions:
+            self.dataChanged.emit(self.index(0, STATUS), self.index(len(self.regions) - 1, STATUS))
+
+    def status(self, region) -> str:
+        return self._status.get(region.id, "pending")
+
+    def rowCount(self, parent=QModelIndex()) -> int:  # noqa: B008 (Qt's signature)
+        return 0 if parent.isValid() else len(self.regions)
+
+    def columnCount(self, parent=QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def _cells(self, region) -> list[tuple[str, object]]:
+        est = self._est.get(region.image)
+        return row_cells(self._rank[region.id], region, self.status(region), est)
+
+    def data(self, index, role=Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        region, col = self.regions[index.row()], index.column()
+        if role == Qt.DisplayRole:
+            return self._cells(region)[col][0]
+        if role == SORT_ROLE:
+            return self._cells(region)[col][1]
+        if role == Qt.UserRole:
+            return region.id
+        if role == Qt.ToolTipRole:
+            return row_tooltip(region, self._est.get(region.image))
+        if role == Qt.TextAlignmentRole and 3 <= col <= 5:
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        return None
+
+    def headerData(self, section, orientation, role=Qt.DisplayRole):
+        if orientation != Qt.Horizontal:
+            return None
+        if role == Qt.DisplayRole:
+            return COLUMNS[section]
+        if role == Qt.ToolTipRole:
+            return HEADER_TIPS[section]
+        return None
+
+    def sort(self, column: int, order=Qt.AscendingOrder) -> None:
+        """Rows by ``column``'s number (not its text); ties keep their order."""
+        self.layoutAboutToBeChanged.emit()
+        key = [self._cells(r)[column][1] for r in self.regions]
+        rank = sorted(range(len(key)), key=key.__getitem__, reverse=order == Qt.DescendingOrder)
+        where = {old: new for new, old in enumerate(rank)}
+        self.regions = [self.regions[i] for i in rank]
+        kept = self.persistentIndexList()
+        self.changePersistentIndexList(kept, [self.index(where[i.row()], i.column()) for i in kept])
+        self.layoutChanged.emit()
+
+
 class QueuePanel(QWidget):
     """Table of regions (rank, image, what, P(error), gain, mask Dice, status); emits
     ``region_selected(id)`` on a click."""
@@ -92,9 +161,7 @@ class QueuePanel(QWidget):
 
     def __init__(self, parent=None):
         super().__init__(parent)
-        self._regions: list = []
-        self._status: dict[str, str] = {}
-        self._by_id: dict = {}
+        self.model = QueueModel(self)
         self.kind = QComboBox()
         self.kind.addItems([ALL, *KIND_CHOICES])
         self.kind.setToolTip("Show one kind of error only")
@@ -117,18 +184,17 @@ class QueuePanel(QWidget):
             self.open_only.toggled,
         ):
             signal.connect(self._refilter)
-        self.table.itemSelectionChanged.connect(self._on_selection)
+        self.table.selectionModel().selectionChanged.connect(self._on_selection)
+        self.model.layoutChanged.connect(self._refilter)  # a sort moves the hidden rows
 
-    def _make_table(self) -> QTableWidget:
-        table = QTableWidget(0, len(COLUMNS))
-        table.setHorizontalHeaderLabels(list(COLUMNS))
-        for col, tip in enumerate(HEADER_TIPS):
-            table.horizontalHeaderItem(col).setToolTip(tip)
-        table.sortByColumn(GAIN, Qt.DescendingOrder)  # the queue's order, its key shown
-        table.setSelectionBehavior(QTableWidget.SelectRows)
-        table.setSelectionMode(QTableWidget.SingleSelection)
-        table.setEditTriggers(QTableWidget.NoEditTriggers)
+    def _make_table(self) -> QTableView:
+        table = QTableView()
+        table.setModel(self.model)
+        table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.NoEditTriggers)
         table.setSortingEnabled(True)
+        table.sortByColumn(GAIN, Qt.DescendingOrder)  # the queue's order, its key shown
         table.setTextElideMode(Qt.ElideRight)
         table.setWordWrap(False)
         table.verticalHeader().setVisible(False)
@@ -152,26 +218,17 @@ class QueuePanel(QWidget):
     def set_regions(self, regions: list, status: dict[str, str], est_dice: dict | None = None):
         """Fill the table with ``regions`` (queue order), their review status and each image's
         estimated mask Dice (``est_dice``, by image name)."""
-        self._regions, self._status = list(regions), dict(status)
-        self._by_id = {r.id: r for r in self._regions}
-        est_dice = est_dice or {}
-        table = self.table
-        table.blockSignals(True)
-        table.setUpdatesEnabled(False)
-        table.setSortingEnabled(False)
-        table.setRowCount(len(self._regions))
-        for row, region in enumerate(self._regions):
-            self._fill_row(row, row + 1, region, est_dice.get(region.image))
-        table.setSortingEnabled(True)
+        self.table.selectionModel().blockSignals(True)
+        self.model.reset(regions, status, est_dice or {})
+        header = self.table.horizontalHeader()
+        self.model.sort(header.sortIndicatorSection(), header.sortIndicatorOrder())
         self._fit_columns()
-        table.setUpdatesEnabled(True)
-        table.blockSignals(False)
-        self._refilter()
+        self.table.selectionModel().blockSignals(False)  # the sort has re-applied the filters
 
     def _fit_columns(self) -> None:
         """Narrow columns sized to their header or widest value ("what" takes the rest); cheaper
         than Qt's resize-to-contents, which measures every cell."""
-        metrics, regions = self.table.fontMetrics(), self._regions
+        metrics, regions = self.table.fontMetrics(), self.model.regions
         header_metrics = self.table.horizontalHeader().fontMetrics()
         widest = {
             0: str(len(regions)),
@@ -188,73 +245,53 @@ class QueuePanel(QWidget):
 
     def update_status(self, status: dict[str, str]) -> None:
         """Show new review statuses (and re-apply the filters) without rebuilding the rows."""
-        self._status = dict(status)
-        self.table.setSortingEnabled(False)
-        for row in range(self.table.rowCount()):
-            item = self.table.item(row, STATUS)
-            value = self._status.get(item.data(Qt.UserRole), "pending")
-            if item.text() != value:
-                item.setData(Qt.DisplayRole, value)
-                item.setData(SORT_ROLE, value)
-        self.table.setSortingEnabled(True)
-        self._refilter()
+        self.model.set_status(status)
+        header = self.table.horizontalHeader()
+        if header.sortIndicatorSection() == STATUS:
+            self.model.sort(STATUS, header.sortIndicatorOrder())  # re-applies the filters
+        else:
+            self._refilter()
 
     def visible_ids(self) -> list[str]:
         """Region ids of the rows shown, top to bottom."""
-        rows = range(self.table.rowCount())
-        return [self._row_id(i) for i in rows if not self.table.isRowHidden(i)]
+        rows = enumerate(self.model.regions)
+        return [r.id for i, r in rows if not self.table.isRowHidden(i)]
 
-    def _row_id(self, row: int) -> str:
-        return self.table.item(row, 0).data(Qt.UserRole)
-
-    def _keep(self, region_id: str) -> bool:
-        region = self._by_id[region_id]
+    def _keep(self, region) -> bool:
         kind = self.kind.currentText()
-        status = self._status.get(region.id, "pending")
         return (
             (kind == ALL or region.label == kind)
             and region.score >= self.min_score.value()
-            and not (self.open_only.isChecked() and status not in OPEN)
+            and not (self.open_only.isChecked() and self.model.status(region) not in OPEN)
         )
 
     def _refilter(self) -> None:
         shown = 0
-        for row in range(self.table.rowCount()):
-            keep = self._keep(self._row_id(row))
+        for row, region in enumerate(self.model.regions):
+            keep = self._keep(region)
             self.table.setRowHidden(row, not keep)
             shown += keep
-        self.count.setText(f"{shown} of {len(self._regions)} regions shown")
-
-    def _fill_row(self, row: int, rank: int, region, est: float | None) -> None:
-        tip = row_tooltip(region, est)
-        status = self._status.get(region.id, "pending")
-        for col, (text, key) in enumerate(row_cells(rank, region, status, est)):
-            item = QueueItem(text)
-            item.setData(Qt.UserRole, region.id)
-            item.setData(SORT_ROLE, key)
-            item.setToolTip(tip)
-            if 3 <= col <= 5:
-                item.setTextAlignment(int(Qt.AlignRight | Qt.AlignVCenter))
-            self.table.setItem(row, col, item)
+        self.count.setText(f"{shown} of {len(self.model.regions)} regions shown")
 
     # ------------------------------------------------------------------ selection
     def selected_id(self) -> str | None:
         """Region id of the selected row, or None."""
         rows = self.table.selectionModel().selectedRows()
-        return self.table.item(rows[0].row(), 0).data(Qt.UserRole) if rows else None
+        return self.model.regions[rows[0].row()].id if rows else None
 
     def select(self, region_id: str | None) -> None:
         """Select (and scroll to) the row of ``region_id`` without emitting ``region_selected``."""
-        self.table.blockSignals(True)
+        selection = self.table.selectionModel()
+        selection.blockSignals(True)
         self.table.clearSelection()
-        for i in range(self.table.rowCount()):
-            if self._row_id(i) == region_id and not self.table.isRowHidden(i):
+        for i, region in enumerate(self.model.regions):
+            if region.id == region_id and not self.table.isRowHidden(i):
                 self.table.selectRow(i)
-                self.table.scrollToItem(self.table.item(i, 0))
+                self.table.scrollTo(self.model.index(i, 0))
                 break
-        self.table.blockSignals(False)
+        selection.blockSignals(False)
 
-    def _on_selection(self) -> None:
+    def _on_selection(self, *_) -> None:
         region_id = self.selected_id()
         if region_id is not None:
             self.region_selected.emit(region_id)
