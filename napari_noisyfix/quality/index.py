@@ -26,7 +26,7 @@ import numpy as np
 from .._atomic import file_stamp
 from ..errors import NoisyFixError
 from .region import ROW_FIELDS
-from .storage import PixelSource, StoredRegion, check_table, read_npz, write_npz
+from .storage import check_table, read_npz, stored_rows, write_npz
 
 INDEX = "review_index.npz"
 FORMAT = 2
@@ -151,18 +151,10 @@ class ReviewIndex:
         except (TypeError, ValueError, UnicodeDecodeError, zlib.error) as exc:
             raise NoisyFixError(f"{self.path}: damaged review index ({name}: {exc})") from exc
         box = table.ints[:, 2:]
-        shapes = np.stack([box[:, 2] - box[:, 0], box[:, 3] - box[:, 1]], axis=1)
-        stops = np.cumsum(shapes[:, 0] * shapes[:, 1])
-        path, has_evidence = Path(sdir) / "regions" / f"{name}.npz", table.features.shape[1] > 0
-        out = []
-        for k, row in zip(keep, rows, strict=True):
-            stop = int(stops[k])
-            h, w = (int(v) for v in shapes[k])
-            source = PixelSource(path, "", stop - h * w, stop, (h, w), stamp)
-            # a copy: a view would keep the whole index's evidence alive with the region
-            evidence = table.features[k].copy() if has_evidence else None
-            out.append(StoredRegion.from_row(row, evidence, source))
-        return out
+        heights, widths = (box[:, 2] - box[:, 0]).tolist(), (box[:, 3] - box[:, 1]).tolist()
+        shapes = list(zip(heights, widths, strict=True))
+        path = Path(sdir) / "regions" / f"{name}.npz"
+        return stored_rows(path, "", stamp, shapes, table.features, rows, keep)
 
 
 def summarise(stamps: tuple, reviewed: np.ndarray, terms: np.ndarray) -> ImageSummary:

@@ -236,7 +236,6 @@ def _apply_calibration(project, sdir: Path, calibration: Calibration, raw: dict,
         write_maps(sdir / "maps" / f"{name}.npz", maps)
         rows[name] = _image_row(name, raw[name], image, maps, len(regions))
         kept[name].regions = RegionTable.of([r.to_row() for r in regions], archive["features"])
-        kept[name].evidence = kept[name].regions.features  # the old rows are let go
         yield Progress("score: calibrated", i + 1, len(project.names), name)
     return rows
 
@@ -376,13 +375,18 @@ def _analyse_images(project, version, names, calibration, extra, raw: dict, kept
 
 @dataclass
 class _Kept:
-    """What scoring holds of one image between its passes: its evidence rows, object
-    descriptors and region table, no image-sized array (a large project's regions, maps and
+    """What scoring holds of one image between its passes: its object descriptors and region
+    table (with the evidence rows), no image-sized array (a large project's regions, maps and
     predictions stay on disk)."""
 
-    evidence: np.ndarray
     table: ObjectTable
     regions: RegionTable
+
+    @property
+    def evidence(self) -> np.ndarray:
+        """The regions' evidence rows ((0, F) when they have none)."""
+        features = self.regions.features
+        return features if features.shape[1] else evidence([])
 
 
 def _keep(project, sdir: Path, name: str, archive: dict) -> _Kept:
@@ -390,9 +394,7 @@ def _keep(project, sdir: Path, name: str, archive: dict) -> _Kept:
     regions = regions_from_arrays(archive, str(sdir / "regions" / f"{name}.npz"))
     table = _object_table(project, sdir, name, archive)
     features = archive.get("features", np.zeros((len(regions), 0), np.float32))
-    held = RegionTable.of([r.to_row() for r in regions], features)
-    # the archive's evidence rows are those of its regions: held once
-    return _Kept(held.features if features.shape[1] else evidence(regions), table, held)
+    return _Kept(table, RegionTable.of([r.to_row() for r in regions], features))
 
 
 def _object_table(project, sdir: Path, name: str, archive: dict) -> ObjectTable:

@@ -137,7 +137,7 @@ class StoredRegion(Region):
         return source.pixels(name)
 
     @classmethod
-    def from_row(cls, row: dict, features, source: PixelSource) -> StoredRegion:
+    def from_row(cls, row: dict, features, source: _Source) -> StoredRegion:
         """The region of a table row whose pixels lie at ``source``. Its fields are checked by
         :func:`rows_as_stored` for a whole table at once (a project holds tens of thousands)."""
         reg = object.__new__(cls)
@@ -145,7 +145,7 @@ class StoredRegion(Region):
         return reg
 
 
-class PixelSource:
+class _Source:
     """Where a stored region's pixels lie: the archive (as it was when read: ``stamp``) and
     the span."""
 
@@ -211,17 +211,24 @@ def rows_as_stored(
             raise ValueError("pixel arrays do not match the bounding boxes")
         if len(features) != len(rows):
             raise ValueError("feature rows do not match the regions")
-        out, start = [], 0
-        for i, (row, shape) in enumerate(zip(rows, shapes, strict=True)):
-            stop = start + shape[0] * shape[1]
-            source = PixelSource(path, prefix, start, stop, shape, stamp)
-            out.append(
-                StoredRegion.from_row(row, features[i] if features.shape[1] else None, source)
-            )
-            start = stop
-        return out
+        return stored_rows(path, prefix, stamp, shapes, features, rows, range(len(rows)))
     except (KeyError, TypeError, ValueError, NoisyFixError) as exc:
         raise NoisyFixError(f"{path}: damaged region archive ({exc})") from exc
+
+
+def stored_rows(path: Path, prefix: str, stamp, shapes, features, rows, which) -> list:
+    """:class:`StoredRegion` of the rows ``which`` of a region table whose boxes are ``shapes``
+    (their pixels lie one after another in the archive at ``path``, as it was at ``stamp``);
+    ``rows`` are those rows' dicts, ``features`` the table's evidence ((n, 0): none)."""
+    stops = np.cumsum([h * w for h, w in shapes], dtype=np.int64)
+    out = []
+    for k, row in zip(which, rows, strict=True):
+        (h, w), stop = shapes[k], int(stops[k])
+        source = _Source(path, prefix, stop - h * w, stop, (h, w), stamp)
+        # a copy: a view would keep the whole table's evidence alive with the region
+        evidence = features[k].copy() if features.shape[1] else None
+        out.append(StoredRegion.from_row(row, evidence, source))
+    return out
 
 
 def check_table(kinds, scopes, heights, widths) -> None:
